@@ -1,0 +1,178 @@
+//! Event consumers behind SQS. Each queue message is an EventBridge event whose `detail` is an
+//! `EventEnvelope`. A batch reports exactly the messages that failed, so SQS redelivers only
+//! those and moves a message that keeps failing to the queue's DLQ after maxReceiveCount.
+//! Consumers are idempotent by event id through the inbox: a marker written in the same
+//! transaction as the consumer's own change.
+
+use async_trait::async_trait;
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::dynamo::{n, s};
+use crate::events::EventEnvelope;
+
+/// How long a consumer remembers an event id. SQS keeps a message at most 14 days, and an
+/// archive replay is told apart by its replay name, so 30 days covers every redelivery.
+const INBOX_RETENTION: time::Duration = time::Duration::days(30);
+
+/// The EventBridge event as a rule delivers it to SQS.
+#[derive(Debug, Deserialize)]
+pub struct BusMessage {
+    pub id: String,
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub source: String,
+    /// Set by EventBridge when the event comes from an archive replay.
+    #[serde(rename = "replay-name")]
+    pub replay_name: Option<String>,
+    pub detail: EventEnvelope,
+}
+
+impl BusMessage {
+    pub fn parse(body: &str) -> Result<Self, ConsumeError> {
+        serde_json::from_str(body).map_err(|error| ConsumeError::Malformed(error.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    /// The message can never be processed; it will end in the DLQ.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// Processing failed and may succeed on redelivery.
+    #[error("processing failed: {0}")]
+    Failed(String),
+}
+
+/// What a consumer did with one event, for the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// Seen before (a redelivery); nothing was changed.
+    Duplicate,
+    /// Older than what the consumer already holds, or not for this consumer.
+    Ignored,
+}
+
+#[async_trait]
+pub trait EventConsumer: Send + Sync {
+    /// Names the consumer in the inbox and the logs.
+    fn name(&self) -> &'static str;
+
+    async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError>;
+}
+
+/// Processes one SQS batch and reports the messages that failed.
+pub async fn consume_batch(consumer: &dyn EventConsumer, batch: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in batch.records {
+        if let Err(error) = consume_message(consumer, &message).await {
+            let message_id = message.message_id.clone().unwrap_or_default();
+            tracing::warn!(consumer = consumer.name(), %message_id, %error, "message failed");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+async fn consume_message(consumer: &dyn EventConsumer, message: &SqsMessage) -> Result<(), ConsumeError> {
+    let body = message.body.as_deref().unwrap_or_default();
+    let bus_message = BusMessage::parse(body)?;
+    let envelope = &bus_message.detail;
+    let span = tracing::info_span!(
+        "event",
+        trace_id = %envelope.trace_id,
+        event_id = %envelope.event_id,
+        event_type = %envelope.event_type,
+        consumer = consumer.name(),
+    );
+    async {
+        let outcome = consumer.consume(&bus_message).await?;
+        tracing::info!(?outcome, "event consumed");
+        Ok(())
+    }
+    .instrument(span)
+    .await
+}
+
+/// The inbox marker for `event_id`, to write in the same transaction as the consumer's change.
+/// Its condition fails when the event was already processed.
+pub fn inbox_claim(table: &str, consumer: &str, event_id: Uuid) -> TransactWriteItem {
+    let now = OffsetDateTime::now_utc();
+    let put = Put::builder()
+        .table_name(table)
+        .item("pk", s(format!("INBOX#{consumer}#{event_id}")))
+        .item("processed_at", n(now.unix_timestamp()))
+        .item("expires_at", n((now + INBOX_RETENTION).unix_timestamp()))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .expect("table, item and condition are set");
+    TransactWriteItem::builder().put(put).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Causality, user::UserCreated, user::UserSnapshot};
+    use crate::customer::{AccountTier, KycStatus};
+    use crate::trace::TraceId;
+    use std::sync::Mutex;
+
+    struct Recorder {
+        seen: Mutex<Vec<Uuid>>,
+    }
+
+    #[async_trait]
+    impl EventConsumer for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
+            self.seen.lock().unwrap().push(message.detail.event_id);
+            Ok(Outcome::Applied)
+        }
+    }
+
+    fn sqs_message(id: &str, body: String) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(id.into());
+        message.body = Some(body);
+        message
+    }
+
+    fn bus_body(envelope: &EventEnvelope) -> String {
+        serde_json::json!({
+            "version": "0", "id": "e1", "detail-type": envelope.event_type,
+            "source": envelope.source(), "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1", "resources": [], "detail": envelope,
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_poison_message_fails_alone() {
+        let event = UserCreated {
+            user: UserSnapshot { user_id: 1, kyc_status: KycStatus::Pending, account_tier: AccountTier::Bronze, version: 1 },
+            email: "a@b.c".into(),
+            name: "A".into(),
+        };
+        let envelope = EventEnvelope::new(&event, &Causality::from_request(TraceId::generate()));
+        let mut batch = SqsEvent::default();
+        batch.records = vec![
+            sqs_message("good-1", bus_body(&envelope)),
+            sqs_message("poison", "{not json".into()),
+            sqs_message("good-2", bus_body(&envelope)),
+        ];
+        let recorder = Recorder { seen: Mutex::new(Vec::new()) };
+        let response = consume_batch(&recorder, batch).await;
+        let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["poison"]);
+        assert_eq!(recorder.seen.lock().unwrap().len(), 2);
+    }
+}

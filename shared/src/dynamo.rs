@@ -1,0 +1,158 @@
+//! DynamoDB helpers: reading typed attributes, atomic counters, and transactions whose
+//! cancellation reasons say which condition failed.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+
+use crate::money::Money;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// DynamoDB numbers are exact decimals; an amount is stored as its own decimal text.
+pub fn money(value: Money) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("item {key} has no valid attribute {attribute}")]
+    Corrupt { key: String, attribute: String },
+    #[error("DynamoDB call failed: {0}")]
+    Sdk(String),
+}
+
+impl StoreError {
+    pub fn sdk<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> Self {
+        StoreError::Sdk(DisplayErrorContext(error).to_string())
+    }
+}
+
+/// Typed reads of item attributes that name the offending attribute when data is corrupt.
+pub trait ItemExt {
+    fn string(&self, attribute: &str) -> Result<String, StoreError>;
+    fn optional_string(&self, attribute: &str) -> Option<String>;
+    fn number<T: FromStr>(&self, attribute: &str) -> Result<T, StoreError>;
+    fn money(&self, attribute: &str) -> Result<Money, StoreError>;
+}
+
+impl ItemExt for Item {
+    fn string(&self, attribute: &str) -> Result<String, StoreError> {
+        self.optional_string(attribute)
+            .ok_or_else(|| corrupt(self, attribute))
+    }
+
+    fn optional_string(&self, attribute: &str) -> Option<String> {
+        match self.get(attribute) {
+            Some(AttributeValue::S(value)) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    fn number<T: FromStr>(&self, attribute: &str) -> Result<T, StoreError> {
+        match self.get(attribute) {
+            Some(AttributeValue::N(value)) => value.parse().map_err(|_| corrupt(self, attribute)),
+            _ => Err(corrupt(self, attribute)),
+        }
+    }
+
+    fn money(&self, attribute: &str) -> Result<Money, StoreError> {
+        match self.get(attribute) {
+            Some(AttributeValue::N(value)) => Money::parse(value).map_err(|_| corrupt(self, attribute)),
+            _ => Err(corrupt(self, attribute)),
+        }
+    }
+}
+
+fn corrupt(item: &Item, attribute: &str) -> StoreError {
+    let key = item
+        .get("pk")
+        .and_then(|pk| pk.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    StoreError::Corrupt {
+        key,
+        attribute: attribute.to_owned(),
+    }
+}
+
+/// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses.
+/// Atomic under concurrency: DynamoDB applies each ADD exactly once.
+pub async fn next_sequence_value(client: &Client, table: &str, sequence: &str) -> Result<u64, StoreError> {
+    let output = client
+        .update_item()
+        .table_name(table)
+        .key("pk", s(format!("SEQUENCE#{sequence}")))
+        .key("sk", s("SEQUENCE"))
+        .update_expression("ADD #value :one")
+        .expression_attribute_names("#value", "value")
+        .expression_attribute_values(":one", n(1))
+        .return_values(ReturnValue::UpdatedNew)
+        .send()
+        .await
+        .map_err(StoreError::sdk)?;
+    output
+        .attributes()
+        .and_then(|attributes| attributes.get("value"))
+        .and_then(|value| value.as_n().ok())
+        .and_then(|value| value.parse().ok())
+        .ok_or_else(|| StoreError::Sdk("sequence update returned no value".into()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransactError {
+    /// The transaction was cancelled; `reasons[i]` is the code for item `i` ("None" when that
+    /// item was fine, "ConditionalCheckFailed" when its condition failed).
+    #[error("transaction cancelled: {reasons:?}")]
+    Cancelled { reasons: Vec<String> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TransactError {
+    pub fn condition_failed_at(&self, index: usize) -> bool {
+        matches!(self, TransactError::Cancelled { reasons } if reasons.get(index).map(String::as_str) == Some("ConditionalCheckFailed"))
+    }
+
+    /// Cancelled only because of conditions, never because of a conflict or throttling.
+    pub fn only_conditions_failed(&self) -> bool {
+        matches!(self, TransactError::Cancelled { reasons } if reasons.iter().all(|r| r == "None" || r == "ConditionalCheckFailed"))
+    }
+}
+
+/// Runs one all-or-nothing write.
+pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
+    match client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(context)) => match context.err() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                Err(TransactError::Cancelled {
+                    reasons: cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|reason| reason.code().unwrap_or("None").to_owned())
+                        .collect(),
+                })
+            }
+            _ => Err(StoreError::sdk(SdkError::ServiceError(context)).into()),
+        },
+        Err(other) => Err(StoreError::sdk(other).into()),
+    }
+}

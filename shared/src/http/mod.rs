@@ -1,0 +1,13 @@
+//! HTTP plumbing shared by every API: body parsing, caller identity, ids, tracing, the app.
+
+mod app;
+mod caller;
+mod input;
+mod path_id;
+mod trace_layer;
+
+pub use app::into_app;
+pub use caller::Caller;
+pub use input::{BODY_LIMIT, Input, parse_json};
+pub use path_id::PathId;
+pub use trace_layer::TRACE_HEADER;

@@ -1,0 +1,43 @@
+//! Gives every request a trace id, a tracing span that carries it, and an access log line.
+
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderValue;
+use tracing::Instrument;
+
+use crate::trace::TraceId;
+
+pub const TRACE_HEADER: &str = "x-trace-id";
+
+fn trace_id_of(request: &Request) -> TraceId {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    header("traceparent")
+        .and_then(TraceId::from_traceparent)
+        .or_else(|| header("x-amzn-trace-id").and_then(TraceId::from_amzn_trace_id))
+        .or_else(|| header(TRACE_HEADER).and_then(TraceId::parse))
+        .unwrap_or_else(TraceId::generate)
+}
+
+pub async fn trace_requests(mut request: Request, next: Next) -> Response {
+    let trace_id = trace_id_of(&request);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    request.extensions_mut().insert(trace_id.clone());
+    let span = tracing::info_span!("request", trace_id = %trace_id, %method, %path);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request handled"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(trace_id.as_str()) {
+        response.headers_mut().insert(TRACE_HEADER, value);
+    }
+    response
+}

@@ -1,0 +1,21 @@
+//! The crate every FinFlow service shares. One way to do each thing: money, errors and their
+//! problem+json mapping, tokens, configuration, the event envelope, the outbox, consumers and
+//! their inbox, health, logging, and the Lambda entry points.
+
+pub mod config;
+pub mod consumer;
+pub mod customer;
+pub mod dynamo;
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod http;
+pub mod jwt;
+pub mod money;
+pub mod outbox;
+pub mod runtime;
+pub mod telemetry;
+pub mod trace;
+
+pub use error::{ApiError, ApiResult, FieldError};
+pub use money::Money;
