@@ -40,6 +40,23 @@ impl StoreError {
     }
 }
 
+impl From<StoreError> for crate::error::ApiError {
+    fn from(error: StoreError) -> Self {
+        crate::error::ApiError::internal(error)
+    }
+}
+
+/// Whether a single-item write failed its condition expression.
+pub fn is_condition_failure<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
+}
+
 /// Typed reads of item attributes that name the offending attribute when data is corrupt.
 pub trait ItemExt {
     fn string(&self, attribute: &str) -> Result<String, StoreError>;

@@ -41,3 +41,16 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
     }
     response
 }
+
+/// Handlers take the request's trace id as an argument to start the events they emit.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TraceId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<TraceId>()
+            .cloned()
+            .unwrap_or_else(TraceId::generate))
+    }
+}

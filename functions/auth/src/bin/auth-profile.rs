@@ -1,0 +1,13 @@
+//! Lambda entry point of auth's profile route group.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes = finflow_auth::functions::http_routes("auth-profile", &sdk, &Env::process())
+        .expect("auth-profile is one of auth's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_auth::functions::SERVICE, routes)).await
+}

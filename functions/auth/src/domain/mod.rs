@@ -1,0 +1,11 @@
+//! Auth's domain: plain Rust, no AWS types.
+
+pub mod email;
+pub mod password;
+pub mod session;
+pub mod user;
+
+pub use email::Email;
+pub use password::{NewPassword, verify_password};
+pub use session::{RefreshToken, Session};
+pub use user::{Registration, User};

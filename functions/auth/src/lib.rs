@@ -1,0 +1,9 @@
+//! FinFlow auth (service A): users, argon2 passwords, JWT access tokens with rotating refresh
+//! tokens, profiles, `kyc_status` and `account_tier`. It emits `user.*` events through the
+//! outbox.
+
+pub mod accounts;
+pub mod domain;
+pub mod functions;
+pub mod routes;
+pub mod store;

@@ -1,0 +1,25 @@
+//! Auth's HTTP route groups, one Lambda function each.
+
+pub mod health;
+pub mod profile;
+pub mod session;
+mod views;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use finflow_shared::jwt::TokenKeys;
+
+use crate::accounts::Accounts;
+
+#[derive(Clone)]
+pub struct AuthState {
+    pub accounts: Arc<Accounts>,
+    pub keys: TokenKeys,
+}
+
+impl FromRef<AuthState> for TokenKeys {
+    fn from_ref(state: &AuthState) -> Self {
+        state.keys.clone()
+    }
+}

@@ -1,0 +1,72 @@
+//! The profile route group: the caller's account, token checks, users, tiers.
+
+use axum::extract::State;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use finflow_shared::customer::AccountTier;
+use finflow_shared::events::Causality;
+use finflow_shared::http::{Caller, Input, PathId};
+use finflow_shared::trace::TraceId;
+use finflow_shared::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+
+use super::AuthState;
+use super::views::UserView;
+
+pub fn routes(state: AuthState) -> Router {
+    Router::new()
+        .route("/auth/me", get(me))
+        .route("/auth/verify-token", get(verify_token))
+        .route("/auth/user/{id}", get(user))
+        .route("/auth/user/{id}/tier", put(change_tier))
+        .with_state(state)
+}
+
+async fn me(State(state): State<AuthState>, caller: Caller) -> ApiResult<Json<UserView>> {
+    let user = state.accounts.current_user(&caller).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+#[derive(Serialize)]
+struct TokenStatus {
+    valid: bool,
+    user_id: u64,
+    role: &'static str,
+    expires_at: i64,
+}
+
+async fn verify_token(State(state): State<AuthState>, caller: Caller) -> ApiResult<Json<TokenStatus>> {
+    state.accounts.require_live_session(&caller).await?;
+    Ok(Json(TokenStatus {
+        valid: true,
+        user_id: caller.user_id,
+        role: caller.role.as_str(),
+        expires_at: caller.claims.exp,
+    }))
+}
+
+async fn user(State(state): State<AuthState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<UserView>> {
+    let user = state.accounts.user(&caller, id).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+#[derive(Deserialize)]
+struct TierBody {
+    account_tier: String,
+}
+
+async fn change_tier(
+    State(state): State<AuthState>,
+    caller: Caller,
+    trace_id: TraceId,
+    PathId(id): PathId,
+    Input(body): Input<TierBody>,
+) -> ApiResult<Json<UserView>> {
+    let tier = AccountTier::parse(&body.account_tier)
+        .ok_or_else(|| ApiError::invalid_field("account_tier", "must be one of bronze, silver, gold"))?;
+    let user = state
+        .accounts
+        .change_tier(&caller, id, tier, &Causality::from_request(trace_id))
+        .await?;
+    Ok(Json(UserView::from(&user)))
+}

@@ -1,0 +1,267 @@
+//! Where auth keeps users and sessions: the port, and its DynamoDB adapter.
+//!
+//! Users table layout (pk, sk):
+//! - `USER#<id>`, `PROFILE`: the user
+//! - `EMAIL#<email>`, `EMAIL`: claims an address for one user (uniqueness)
+//! - `SESSION#<id>`, `SESSION`: a login session
+//! - `SEQUENCE#users`, `SEQUENCE`: the user id counter
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use finflow_shared::customer::{AccountTier, KycStatus};
+use finflow_shared::dynamo::{Item, ItemExt, StoreError, TransactError, is_condition_failure, n, next_sequence_value, s, transact};
+use finflow_shared::events::EventEnvelope;
+use finflow_shared::jwt::Role;
+use finflow_shared::outbox::outbox_put;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::{Email, Session, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("email address already registered")]
+    EmailTaken,
+    /// Someone else changed the record first; the caller may re-read and retry.
+    #[error("the record changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn allocate_user_id(&self) -> Result<u64, StoreError>;
+    /// Stores a new user and its `user.created` event atomically.
+    async fn create_user(&self, user: &User, event: &EventEnvelope) -> Result<(), WriteError>;
+    async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError>;
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+    /// Replaces the user if it is still at `updated.version - 1`, with its event, atomically.
+    async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError>;
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    /// Swaps the refresh token hash if `current_hash` is still the live one.
+    async fn rotate_refresh_token(&self, id: &str, current_hash: &str, new_hash: &str) -> Result<bool, StoreError>;
+    async fn revoke_session(&self, id: &str) -> Result<(), StoreError>;
+}
+
+pub struct DynamoUserStore {
+    client: Client,
+    users_table: String,
+    outbox_table: String,
+}
+
+impl DynamoUserStore {
+    pub fn new(client: Client, users_table: impl Into<String>, outbox_table: impl Into<String>) -> Self {
+        DynamoUserStore {
+            client,
+            users_table: users_table.into(),
+            outbox_table: outbox_table.into(),
+        }
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.users_table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(output.item)
+    }
+
+    fn user_put(&self, user: &User) -> Put {
+        let mut put = Put::builder().table_name(&self.users_table);
+        for (name, value) in user_item(user) {
+            put = put.item(name, value);
+        }
+        put.build().expect("table and item are set")
+    }
+}
+
+fn timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("timestamps format as RFC 3339")
+}
+
+fn user_item(user: &User) -> Item {
+    Item::from([
+        ("pk".into(), s(format!("USER#{}", user.id))),
+        ("sk".into(), s("PROFILE")),
+        ("user_id".into(), n(user.id)),
+        ("email".into(), s(user.email.as_str())),
+        ("name".into(), s(&user.name)),
+        ("password_hash".into(), s(&user.password_hash)),
+        ("role".into(), s(user.role.as_str())),
+        ("kyc_status".into(), s(user.kyc_status.as_str())),
+        ("account_tier".into(), s(user.account_tier.as_str())),
+        ("version".into(), n(user.version)),
+        ("created_at".into(), s(timestamp(user.created_at))),
+        ("updated_at".into(), s(timestamp(user.updated_at))),
+    ])
+}
+
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    let corrupt = |attribute: &str| StoreError::Corrupt {
+        key: item.optional_string("pk").unwrap_or_default(),
+        attribute: attribute.to_owned(),
+    };
+    let time_of = |attribute: &str| {
+        OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(attribute))
+    };
+    Ok(User {
+        id: item.number("user_id")?,
+        email: Email::parse(&item.string("email")?).map_err(|_| corrupt("email"))?,
+        name: item.string("name")?,
+        password_hash: item.string("password_hash")?,
+        role: Role::parse(&item.string("role")?).ok_or_else(|| corrupt("role"))?,
+        kyc_status: KycStatus::parse(&item.string("kyc_status")?).ok_or_else(|| corrupt("kyc_status"))?,
+        account_tier: AccountTier::parse(&item.string("account_tier")?).ok_or_else(|| corrupt("account_tier"))?,
+        version: item.number("version")?,
+        created_at: time_of("created_at")?,
+        updated_at: time_of("updated_at")?,
+    })
+}
+
+fn session_from_item(item: &Item) -> Result<Session, StoreError> {
+    let expires_at: i64 = item.number("expires_at")?;
+    Ok(Session {
+        id: item.string("session_id")?,
+        user_id: item.number("user_id")?,
+        refresh_token_hash: item.string("refresh_token_hash")?,
+        expires_at: OffsetDateTime::from_unix_timestamp(expires_at).map_err(|_| StoreError::Corrupt {
+            key: item.optional_string("pk").unwrap_or_default(),
+            attribute: "expires_at".into(),
+        })?,
+        revoked: matches!(item.get("revoked"), Some(AttributeValue::Bool(true))),
+    })
+}
+
+#[async_trait]
+impl UserStore for DynamoUserStore {
+    async fn allocate_user_id(&self) -> Result<u64, StoreError> {
+        next_sequence_value(&self.client, &self.users_table, "users").await
+    }
+
+    async fn create_user(&self, user: &User, event: &EventEnvelope) -> Result<(), WriteError> {
+        let claim_email = Put::builder()
+            .table_name(&self.users_table)
+            .item("pk", s(format!("EMAIL#{}", user.email)))
+            .item("sk", s("EMAIL"))
+            .item("user_id", n(user.id))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .expect("table and item are set");
+        let mut profile = self.user_put(user);
+        profile.condition_expression = Some("attribute_not_exists(pk)".into());
+        let items = vec![
+            TransactWriteItem::builder().put(claim_email).build(),
+            TransactWriteItem::builder().put(profile).build(),
+            outbox_put(&self.outbox_table, event),
+        ];
+        transact(&self.client, items).await.map_err(|error| match error {
+            e if e.condition_failed_at(0) => WriteError::EmailTaken,
+            e if e.only_conditions_failed() => WriteError::Conflict,
+            TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}"))),
+            TransactError::Store(e) => WriteError::Store(e),
+        })
+    }
+
+    async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError> {
+        self.get(format!("USER#{id}"), "PROFILE")
+            .await?
+            .map(|item| user_from_item(&item))
+            .transpose()
+    }
+
+    async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let Some(claim) = self.get(format!("EMAIL#{email}"), "EMAIL").await? else {
+            return Ok(None);
+        };
+        self.find_user(claim.number("user_id")?).await
+    }
+
+    async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError> {
+        let mut put = self.user_put(updated);
+        put.condition_expression = Some("#version = :expected".into());
+        put.expression_attribute_names = Some([("#version".to_owned(), "version".to_owned())].into());
+        put.expression_attribute_values = Some([(":expected".to_owned(), n(updated.version - 1))].into());
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            outbox_put(&self.outbox_table, event),
+        ];
+        transact(&self.client, items).await.map_err(|error| match error {
+            e if e.only_conditions_failed() => WriteError::Conflict,
+            TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}"))),
+            TransactError::Store(e) => WriteError::Store(e),
+        })
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.users_table)
+            .item("pk", s(format!("SESSION#{}", session.id)))
+            .item("sk", s("SESSION"))
+            .item("session_id", s(&session.id))
+            .item("user_id", n(session.user_id))
+            .item("refresh_token_hash", s(&session.refresh_token_hash))
+            .item("expires_at", n(session.expires_at.unix_timestamp()))
+            .item("revoked", AttributeValue::Bool(session.revoked))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        self.get(format!("SESSION#{id}"), "SESSION")
+            .await?
+            .map(|item| session_from_item(&item))
+            .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, id: &str, current_hash: &str, new_hash: &str) -> Result<bool, StoreError> {
+        let outcome = self
+            .client
+            .update_item()
+            .table_name(&self.users_table)
+            .key("pk", s(format!("SESSION#{id}")))
+            .key("sk", s("SESSION"))
+            .update_expression("SET refresh_token_hash = :new")
+            .condition_expression("refresh_token_hash = :current AND revoked = :false")
+            .expression_attribute_values(":new", s(new_hash))
+            .expression_attribute_values(":current", s(current_hash))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match outcome {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(StoreError::sdk(error)),
+        }
+    }
+
+    async fn revoke_session(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.users_table)
+            .key("pk", s(format!("SESSION#{id}")))
+            .key("sk", s("SESSION"))
+            .update_expression("SET revoked = :true")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|error| {
+                // Revoking a session that does not exist leaves nothing to revoke.
+                if is_condition_failure(&error) { Ok(()) } else { Err(StoreError::sdk(error)) }
+            })
+    }
+}

@@ -1,0 +1,88 @@
+//! What wallet knows of each user: KYC status and tier, learned from auth's events
+//! (event-carried state transfer) into wallet's own table, never read from auth's.
+//!
+//! Wallet table item: pk `CUSTOMER#<user id>`, sk `PROFILE`.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
+use finflow_shared::dynamo::{TransactError, n, s, transact};
+use finflow_shared::events::EventEnvelope;
+use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
+
+pub const CONSUMER: &str = "wallet.customers";
+
+/// The newest user snapshot of any `user.*` event wallet reads, or `None` for other events.
+pub fn snapshot_of(event: &EventEnvelope) -> Option<Result<UserSnapshot, ConsumeError>> {
+    let malformed = |e: finflow_shared::events::EnvelopeError| ConsumeError::Malformed(e.to_string());
+    if event.is::<UserCreated>() {
+        Some(event.decode::<UserCreated>().map(|e| e.user).map_err(malformed))
+    } else if event.is::<UserKycUpdated>() {
+        Some(event.decode::<UserKycUpdated>().map(|e| e.user).map_err(malformed))
+    } else if event.is::<UserTierChanged>() {
+        Some(event.decode::<UserTierChanged>().map(|e| e.user).map_err(malformed))
+    } else {
+        None
+    }
+}
+
+pub struct CustomerProjection {
+    client: Client,
+    wallet_table: String,
+    idempotency_table: String,
+}
+
+impl CustomerProjection {
+    pub fn new(client: Client, wallet_table: String, idempotency_table: String) -> Self {
+        CustomerProjection { client, wallet_table, idempotency_table }
+    }
+
+    fn snapshot_put(&self, snapshot: &UserSnapshot) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.wallet_table)
+            .item("pk", s(format!("CUSTOMER#{}", snapshot.user_id)))
+            .item("sk", s("PROFILE"))
+            .item("user_id", n(snapshot.user_id))
+            .item("kyc_status", s(snapshot.kyc_status.as_str()))
+            .item("account_tier", s(snapshot.account_tier.as_str()))
+            .item("version", n(snapshot.version))
+            // Events may arrive out of order; an older snapshot never overwrites a newer one.
+            .condition_expression("attribute_not_exists(pk) OR #version < :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":version", n(snapshot.version))
+            .build()
+            .expect("table, item and condition are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+}
+
+#[async_trait]
+impl EventConsumer for CustomerProjection {
+    fn name(&self) -> &'static str {
+        CONSUMER
+    }
+
+    async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
+        let event = &message.detail;
+        let Some(snapshot) = snapshot_of(event) else {
+            return Ok(Outcome::Ignored);
+        };
+        let snapshot = snapshot?;
+        let claim = || inbox_claim(&self.idempotency_table, CONSUMER, event.event_id);
+        let failed = |e: TransactError| ConsumeError::Failed(e.to_string());
+        match transact(&self.client, vec![claim(), self.snapshot_put(&snapshot)]).await {
+            Ok(()) => Ok(Outcome::Applied),
+            Err(e) if e.condition_failed_at(0) => Ok(Outcome::Duplicate),
+            Err(e) if e.condition_failed_at(1) => {
+                // Stale: remember the event so a redelivery is recognised, change nothing.
+                match transact(&self.client, vec![claim()]).await {
+                    Ok(()) => Ok(Outcome::Ignored),
+                    Err(e) if e.condition_failed_at(0) => Ok(Outcome::Duplicate),
+                    Err(e) => Err(failed(e)),
+                }
+            }
+            Err(e) => Err(failed(e)),
+        }
+    }
+}
