@@ -15,10 +15,12 @@ pub enum ConfigError {
     Invalid { name: String, reason: String },
 }
 
+type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// A source of configuration variables.
 #[derive(Clone)]
 pub struct Env {
-    lookup: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    lookup: Lookup,
 }
 
 impl std::fmt::Debug for Env {
@@ -72,13 +74,17 @@ impl PlatformConfig {
             });
         }
         Ok(PlatformConfig {
-            stage: env.optional("FINFLOW_STAGE").unwrap_or_else(|| "dev".into()),
+            stage: env
+                .optional("FINFLOW_STAGE")
+                .unwrap_or_else(|| "dev".into()),
             event_bus_name: env.required("EVENT_BUS_NAME")?,
             outbox_table: env.required("OUTBOX_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
             jwt: JwtSettings {
                 secret: secret.into_bytes(),
-                issuer: env.optional("JWT_ISSUER").unwrap_or_else(|| "finflow".into()),
+                issuer: env
+                    .optional("JWT_ISSUER")
+                    .unwrap_or_else(|| "finflow".into()),
                 audience: env
                     .optional("JWT_AUDIENCE")
                     .unwrap_or_else(|| "finflow-api".into()),
@@ -128,7 +134,10 @@ mod tests {
             ("STAFF_EMAILS", " Ops@FinFlow.local, ,audit@finflow.local"),
         ]))
         .unwrap();
-        assert_eq!(config.staff_emails, ["ops@finflow.local", "audit@finflow.local"]);
+        assert_eq!(
+            config.staff_emails,
+            ["ops@finflow.local", "audit@finflow.local"]
+        );
         assert_eq!(config.jwt.issuer, "finflow");
     }
 

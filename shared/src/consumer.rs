@@ -81,7 +81,10 @@ pub async fn consume_batch(consumer: &dyn EventConsumer, batch: SqsEvent) -> Sqs
     response
 }
 
-async fn consume_message(consumer: &dyn EventConsumer, message: &SqsMessage) -> Result<(), ConsumeError> {
+async fn consume_message(
+    consumer: &dyn EventConsumer,
+    message: &SqsMessage,
+) -> Result<(), ConsumeError> {
     let body = message.body.as_deref().unwrap_or_default();
     let bus_message = BusMessage::parse(body)?;
     let envelope = &bus_message.detail;
@@ -119,8 +122,8 @@ pub fn inbox_claim(table: &str, consumer: &str, event_id: Uuid) -> TransactWrite
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Causality, user::UserCreated, user::UserSnapshot};
     use crate::customer::{AccountTier, KycStatus};
+    use crate::events::{Causality, user::UserCreated, user::UserSnapshot};
     use crate::trace::TraceId;
     use std::sync::Mutex;
 
@@ -158,7 +161,12 @@ mod tests {
     #[tokio::test]
     async fn a_poison_message_fails_alone() {
         let event = UserCreated {
-            user: UserSnapshot { user_id: 1, kyc_status: KycStatus::Pending, account_tier: AccountTier::Bronze, version: 1 },
+            user: UserSnapshot {
+                user_id: 1,
+                kyc_status: KycStatus::Pending,
+                account_tier: AccountTier::Bronze,
+                version: 1,
+            },
             email: "a@b.c".into(),
             name: "A".into(),
         };
@@ -169,9 +177,15 @@ mod tests {
             sqs_message("poison", "{not json".into()),
             sqs_message("good-2", bus_body(&envelope)),
         ];
-        let recorder = Recorder { seen: Mutex::new(Vec::new()) };
+        let recorder = Recorder {
+            seen: Mutex::new(Vec::new()),
+        };
         let response = consume_batch(&recorder, batch).await;
-        let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(failed, ["poison"]);
         assert_eq!(recorder.seen.lock().unwrap().len(), 2);
     }

@@ -87,7 +87,9 @@ impl ItemExt for Item {
 
     fn money(&self, attribute: &str) -> Result<Money, StoreError> {
         match self.get(attribute) {
-            Some(AttributeValue::N(value)) => Money::parse(value).map_err(|_| corrupt(self, attribute)),
+            Some(AttributeValue::N(value)) => {
+                Money::parse(value).map_err(|_| corrupt(self, attribute))
+            }
             _ => Err(corrupt(self, attribute)),
         }
     }
@@ -107,7 +109,11 @@ fn corrupt(item: &Item, attribute: &str) -> StoreError {
 
 /// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses.
 /// Atomic under concurrency: DynamoDB applies each ADD exactly once.
-pub async fn next_sequence_value(client: &Client, table: &str, sequence: &str) -> Result<u64, StoreError> {
+pub async fn next_sequence_value(
+    client: &Client,
+    table: &str,
+    sequence: &str,
+) -> Result<u64, StoreError> {
     let output = client
         .update_item()
         .table_name(table)

@@ -134,8 +134,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Internal(message) => tracing::error!(error = %message, "request failed"),
-            ApiError::Unavailable(message) => tracing::warn!(error = %message, "dependency unavailable"),
-            _ => tracing::info!(status = self.status().as_u16(), detail = %self, "request rejected"),
+            ApiError::Unavailable(message) => {
+                tracing::warn!(error = %message, "dependency unavailable")
+            }
+            _ => {
+                tracing::info!(status = self.status().as_u16(), detail = %self, "request rejected")
+            }
         }
         let status = self.status();
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();

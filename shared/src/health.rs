@@ -52,8 +52,20 @@ pub async fn report(service: &str, probes: &[Box<dyn Probe>]) -> HealthReport {
         let outcome = probe.check().await;
         let latency_ms = (started.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
         match outcome {
-            Ok(detail) => CheckResult { name: probe.name(), status: "ok", latency_ms, detail, error: None },
-            Err(error) => CheckResult { name: probe.name(), status: "down", latency_ms, detail: Value::Null, error: Some(error) },
+            Ok(detail) => CheckResult {
+                name: probe.name(),
+                status: "ok",
+                latency_ms,
+                detail,
+                error: None,
+            },
+            Err(error) => CheckResult {
+                name: probe.name(),
+                status: "down",
+                latency_ms,
+                detail: Value::Null,
+                error: Some(error),
+            },
         }
     }))
     .await;

@@ -166,7 +166,11 @@ mod tests {
         let (token, _) = default_keys()
             .issue(7, "s1", Role::Customer, time::Duration::minutes(15))
             .unwrap();
-        let other = keys("another-secret-another-secret-000", "finflow", "finflow-api");
+        let other = keys(
+            "another-secret-another-secret-000",
+            "finflow",
+            "finflow-api",
+        );
         assert_eq!(other.verify(&token), Err(TokenError::Invalid));
     }
 

@@ -211,7 +211,9 @@ mod tests {
 
     #[test]
     fn rejects_text_that_is_not_a_plain_number() {
-        for bad in ["", "abc", "1_000", "+1", "1.", ".5", "0x10", "NaN", "1,5", "--1"] {
+        for bad in [
+            "", "abc", "1_000", "+1", "1.", ".5", "0x10", "NaN", "1,5", "--1",
+        ] {
             assert_eq!(Money::parse(bad), Err(MoneyError::NotANumber), "{bad}");
         }
     }

@@ -24,7 +24,10 @@ pub fn outbox_put(table: &str, event: &EventEnvelope) -> TransactWriteItem {
         .item("pk", s(format!("EVENT#{}", event.event_id)))
         .item("event_type", s(&event.event_type))
         .item("trace_id", s(event.trace_id.as_str()))
-        .item("envelope", s(serde_json::to_string(event).expect("envelopes serialize")))
+        .item(
+            "envelope",
+            s(serde_json::to_string(event).expect("envelopes serialize")),
+        )
         .item("expires_at", n(expires_at))
         .condition_expression("attribute_not_exists(pk)")
         .build()
@@ -53,14 +56,18 @@ impl OutboxRelay {
             }
             let sequence_number = record.change.sequence_number.clone().unwrap_or_default();
             let envelope = match record.change.new_image.inner().get("envelope") {
-                Some(serde_dynamo::AttributeValue::S(json)) => serde_json::from_str::<EventEnvelope>(json),
+                Some(serde_dynamo::AttributeValue::S(json)) => {
+                    serde_json::from_str::<EventEnvelope>(json)
+                }
                 _ => continue,
             };
             match envelope {
                 Ok(envelope) => pending.push((sequence_number, envelope)),
                 // An outbox row that is not an envelope can never be published; retrying it
                 // forever would block the stream, so it is logged loudly and skipped.
-                Err(error) => tracing::error!(%sequence_number, %error, "unreadable outbox record skipped"),
+                Err(error) => {
+                    tracing::error!(%sequence_number, %error, "unreadable outbox record skipped")
+                }
             }
         }
         for chunk in pending.chunks(10) {

@@ -60,9 +60,11 @@ mod tests {
 
     #[test]
     fn reads_w3c_and_amazon_headers() {
-        let w3c = TraceId::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        let w3c =
+            TraceId::from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
         assert_eq!(w3c.unwrap().as_str(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        let amzn = TraceId::from_amzn_trace_id("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+        let amzn =
+            TraceId::from_amzn_trace_id("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
         assert_eq!(amzn.unwrap().as_str(), "5759e988bd862e3fe1be46a994272793");
     }
 

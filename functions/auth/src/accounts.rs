@@ -12,7 +12,9 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::domain::session::{ACCESS_TOKEN_LIFETIME, REFRESH_TOKEN_LIFETIME, new_session_id};
-use crate::domain::{Email, NewPassword, RefreshToken, Registration, Session, User, verify_password};
+use crate::domain::{
+    Email, NewPassword, RefreshToken, Registration, Session, User, verify_password,
+};
 use crate::store::{UserStore, WriteError};
 
 const BAD_CREDENTIALS: &str = "Incorrect email or password";
@@ -48,13 +50,26 @@ impl Accounts {
         }
     }
 
-    pub async fn register(&self, registration: Registration, causality: &Causality) -> ApiResult<User> {
-        let role = if self.staff_emails.iter().any(|e| e == registration.email.as_str()) {
+    pub async fn register(
+        &self,
+        registration: Registration,
+        causality: &Causality,
+    ) -> ApiResult<User> {
+        let role = if self
+            .staff_emails
+            .iter()
+            .any(|e| e == registration.email.as_str())
+        {
             Role::Staff
         } else {
             Role::Customer
         };
-        if self.store.find_user_by_email(&registration.email).await?.is_some() {
+        if self
+            .store
+            .find_user_by_email(&registration.email)
+            .await?
+            .is_some()
+        {
             return Err(email_taken());
         }
         // Argon2 is deliberately slow; it runs off the async workers so other requests move.
@@ -80,7 +95,9 @@ impl Accounts {
                 Ok(user)
             }
             Err(WriteError::EmailTaken) => Err(email_taken()),
-            Err(WriteError::Conflict) => Err(ApiError::Conflict("Please retry the registration".into())),
+            Err(WriteError::Conflict) => {
+                Err(ApiError::Conflict("Please retry the registration".into()))
+            }
             Err(WriteError::Store(error)) => Err(error.into()),
         }
     }
@@ -90,7 +107,9 @@ impl Accounts {
             Ok(email) => self.store.find_user_by_email(&email).await?,
             Err(_) => None,
         };
-        let stored_hash = user.as_ref().map_or(self.decoy_hash.clone(), |u| u.password_hash.clone());
+        let stored_hash = user
+            .as_ref()
+            .map_or(self.decoy_hash.clone(), |u| u.password_hash.clone());
         let password = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || verify_password(&password, &stored_hash))
             .await
@@ -116,7 +135,12 @@ impl Accounts {
         self.token_pair(user, &session_id, refresh_token)
     }
 
-    fn token_pair(&self, user: &User, session_id: &str, refresh_token: RefreshToken) -> ApiResult<TokenPair> {
+    fn token_pair(
+        &self,
+        user: &User,
+        session_id: &str,
+        refresh_token: RefreshToken,
+    ) -> ApiResult<TokenPair> {
         let (access_token, _) = self
             .keys
             .issue(user.id, session_id, user.role, ACCESS_TOKEN_LIFETIME)
@@ -148,7 +172,11 @@ impl Accounts {
             self.store.revoke_session(&session.id).await?;
             return Err(invalid());
         }
-        let user = self.store.find_user(session.user_id).await?.ok_or_else(invalid)?;
+        let user = self
+            .store
+            .find_user(session.user_id)
+            .await?
+            .ok_or_else(invalid)?;
         let next = RefreshToken::generate(&session.id);
         if !self
             .store
@@ -180,11 +208,15 @@ impl Accounts {
             .store
             .find_session(&caller.session_id)
             .await?
-            .is_some_and(|session| session.is_usable(OffsetDateTime::now_utc()) && session.user_id == caller.user_id);
+            .is_some_and(|session| {
+                session.is_usable(OffsetDateTime::now_utc()) && session.user_id == caller.user_id
+            });
         if live {
             Ok(())
         } else {
-            Err(ApiError::Unauthorized("Session has ended; log in again".into()))
+            Err(ApiError::Unauthorized(
+                "Session has ended; log in again".into(),
+            ))
         }
     }
 
@@ -196,7 +228,13 @@ impl Accounts {
             .ok_or_else(|| ApiError::NotFound(format!("User {id} not found")))
     }
 
-    pub async fn change_tier(&self, caller: &Caller, id: u64, tier: AccountTier, causality: &Causality) -> ApiResult<User> {
+    pub async fn change_tier(
+        &self,
+        caller: &Caller,
+        id: u64,
+        tier: AccountTier,
+        causality: &Causality,
+    ) -> ApiResult<User> {
         caller.require_staff()?;
         let user = self
             .store

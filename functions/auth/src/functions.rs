@@ -18,7 +18,11 @@ pub const SERVICE: &str = "auth";
 
 /// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
 /// `binary` is not one of auth's HTTP functions.
-pub fn http_routes(binary: &str, sdk: &SdkConfig, env: &Env) -> Option<Result<Router, ConfigError>> {
+pub fn http_routes(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Router, ConfigError>> {
     let build = match binary {
         "auth-session" => |sdk: &SdkConfig, env: &Env| auth_state(sdk, env).map(session::routes),
         "auth-profile" => |sdk: &SdkConfig, env: &Env| auth_state(sdk, env).map(profile::routes),
@@ -37,7 +41,11 @@ fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
     );
     let keys = TokenKeys::new(platform.jwt.clone());
     Ok(AuthState {
-        accounts: Arc::new(Accounts::new(Arc::new(store), keys.clone(), platform.staff_emails)),
+        accounts: Arc::new(Accounts::new(
+            Arc::new(store),
+            keys.clone(),
+            platform.staff_emails,
+        )),
         keys,
     })
 }
@@ -46,12 +54,20 @@ fn health_state(sdk: &SdkConfig, env: &Env) -> Result<HealthState, ConfigError> 
     let platform = PlatformConfig::load(env)?;
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let probes: Vec<Box<dyn Probe>> = vec![
-        Box::new(TableProbe { client: dynamo.clone(), table: env.required("USERS_TABLE")? }),
-        Box::new(TableProbe { client: dynamo, table: platform.outbox_table }),
+        Box::new(TableProbe {
+            client: dynamo.clone(),
+            table: env.required("USERS_TABLE")?,
+        }),
+        Box::new(TableProbe {
+            client: dynamo,
+            table: platform.outbox_table,
+        }),
         Box::new(EventBusProbe {
             client: aws_sdk_eventbridge::Client::new(sdk),
             bus_name: platform.event_bus_name,
         }),
     ];
-    Ok(HealthState { probes: Arc::new(probes) })
+    Ok(HealthState {
+        probes: Arc::new(probes),
+    })
 }

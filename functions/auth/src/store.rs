@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::customer::{AccountTier, KycStatus};
-use finflow_shared::dynamo::{Item, ItemExt, StoreError, TransactError, is_condition_failure, n, next_sequence_value, s, transact};
+use finflow_shared::dynamo::{
+    Item, ItemExt, StoreError, TransactError, is_condition_failure, n, next_sequence_value, s,
+    transact,
+};
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::jwt::Role;
 use finflow_shared::outbox::outbox_put;
@@ -42,7 +45,12 @@ pub trait UserStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// Swaps the refresh token hash if `current_hash` is still the live one.
-    async fn rotate_refresh_token(&self, id: &str, current_hash: &str, new_hash: &str) -> Result<bool, StoreError>;
+    async fn rotate_refresh_token(
+        &self,
+        id: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError>;
     async fn revoke_session(&self, id: &str) -> Result<(), StoreError>;
 }
 
@@ -53,7 +61,11 @@ pub struct DynamoUserStore {
 }
 
 impl DynamoUserStore {
-    pub fn new(client: Client, users_table: impl Into<String>, outbox_table: impl Into<String>) -> Self {
+    pub fn new(
+        client: Client,
+        users_table: impl Into<String>,
+        outbox_table: impl Into<String>,
+    ) -> Self {
         DynamoUserStore {
             client,
             users_table: users_table.into(),
@@ -119,8 +131,10 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
         name: item.string("name")?,
         password_hash: item.string("password_hash")?,
         role: Role::parse(&item.string("role")?).ok_or_else(|| corrupt("role"))?,
-        kyc_status: KycStatus::parse(&item.string("kyc_status")?).ok_or_else(|| corrupt("kyc_status"))?,
-        account_tier: AccountTier::parse(&item.string("account_tier")?).ok_or_else(|| corrupt("account_tier"))?,
+        kyc_status: KycStatus::parse(&item.string("kyc_status")?)
+            .ok_or_else(|| corrupt("kyc_status"))?,
+        account_tier: AccountTier::parse(&item.string("account_tier")?)
+            .ok_or_else(|| corrupt("account_tier"))?,
         version: item.number("version")?,
         created_at: time_of("created_at")?,
         updated_at: time_of("updated_at")?,
@@ -133,9 +147,11 @@ fn session_from_item(item: &Item) -> Result<Session, StoreError> {
         id: item.string("session_id")?,
         user_id: item.number("user_id")?,
         refresh_token_hash: item.string("refresh_token_hash")?,
-        expires_at: OffsetDateTime::from_unix_timestamp(expires_at).map_err(|_| StoreError::Corrupt {
-            key: item.optional_string("pk").unwrap_or_default(),
-            attribute: "expires_at".into(),
+        expires_at: OffsetDateTime::from_unix_timestamp(expires_at).map_err(|_| {
+            StoreError::Corrupt {
+                key: item.optional_string("pk").unwrap_or_default(),
+                attribute: "expires_at".into(),
+            }
         })?,
         revoked: matches!(item.get("revoked"), Some(AttributeValue::Bool(true))),
     })
@@ -163,12 +179,16 @@ impl UserStore for DynamoUserStore {
             TransactWriteItem::builder().put(profile).build(),
             outbox_put(&self.outbox_table, event),
         ];
-        transact(&self.client, items).await.map_err(|error| match error {
-            e if e.condition_failed_at(0) => WriteError::EmailTaken,
-            e if e.only_conditions_failed() => WriteError::Conflict,
-            TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}"))),
-            TransactError::Store(e) => WriteError::Store(e),
-        })
+        transact(&self.client, items)
+            .await
+            .map_err(|error| match error {
+                e if e.condition_failed_at(0) => WriteError::EmailTaken,
+                e if e.only_conditions_failed() => WriteError::Conflict,
+                TransactError::Cancelled { reasons } => {
+                    WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
+                }
+                TransactError::Store(e) => WriteError::Store(e),
+            })
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError> {
@@ -188,17 +208,23 @@ impl UserStore for DynamoUserStore {
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError> {
         let mut put = self.user_put(updated);
         put.condition_expression = Some("#version = :expected".into());
-        put.expression_attribute_names = Some([("#version".to_owned(), "version".to_owned())].into());
-        put.expression_attribute_values = Some([(":expected".to_owned(), n(updated.version - 1))].into());
+        put.expression_attribute_names =
+            Some([("#version".to_owned(), "version".to_owned())].into());
+        put.expression_attribute_values =
+            Some([(":expected".to_owned(), n(updated.version - 1))].into());
         let items = vec![
             TransactWriteItem::builder().put(put).build(),
             outbox_put(&self.outbox_table, event),
         ];
-        transact(&self.client, items).await.map_err(|error| match error {
-            e if e.only_conditions_failed() => WriteError::Conflict,
-            TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}"))),
-            TransactError::Store(e) => WriteError::Store(e),
-        })
+        transact(&self.client, items)
+            .await
+            .map_err(|error| match error {
+                e if e.only_conditions_failed() => WriteError::Conflict,
+                TransactError::Cancelled { reasons } => {
+                    WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
+                }
+                TransactError::Store(e) => WriteError::Store(e),
+            })
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
@@ -226,7 +252,12 @@ impl UserStore for DynamoUserStore {
             .transpose()
     }
 
-    async fn rotate_refresh_token(&self, id: &str, current_hash: &str, new_hash: &str) -> Result<bool, StoreError> {
+    async fn rotate_refresh_token(
+        &self,
+        id: &str,
+        current_hash: &str,
+        new_hash: &str,
+    ) -> Result<bool, StoreError> {
         let outcome = self
             .client
             .update_item()
@@ -261,7 +292,11 @@ impl UserStore for DynamoUserStore {
             .map(|_| ())
             .or_else(|error| {
                 // Revoking a session that does not exist leaves nothing to revoke.
-                if is_condition_failure(&error) { Ok(()) } else { Err(StoreError::sdk(error)) }
+                if is_condition_failure(&error) {
+                    Ok(())
+                } else {
+                    Err(StoreError::sdk(error))
+                }
             })
     }
 }

@@ -15,13 +15,29 @@ pub const CONSUMER: &str = "wallet.customers";
 
 /// The newest user snapshot of any `user.*` event wallet reads, or `None` for other events.
 pub fn snapshot_of(event: &EventEnvelope) -> Option<Result<UserSnapshot, ConsumeError>> {
-    let malformed = |e: finflow_shared::events::EnvelopeError| ConsumeError::Malformed(e.to_string());
+    let malformed =
+        |e: finflow_shared::events::EnvelopeError| ConsumeError::Malformed(e.to_string());
     if event.is::<UserCreated>() {
-        Some(event.decode::<UserCreated>().map(|e| e.user).map_err(malformed))
+        Some(
+            event
+                .decode::<UserCreated>()
+                .map(|e| e.user)
+                .map_err(malformed),
+        )
     } else if event.is::<UserKycUpdated>() {
-        Some(event.decode::<UserKycUpdated>().map(|e| e.user).map_err(malformed))
+        Some(
+            event
+                .decode::<UserKycUpdated>()
+                .map(|e| e.user)
+                .map_err(malformed),
+        )
     } else if event.is::<UserTierChanged>() {
-        Some(event.decode::<UserTierChanged>().map(|e| e.user).map_err(malformed))
+        Some(
+            event
+                .decode::<UserTierChanged>()
+                .map(|e| e.user)
+                .map_err(malformed),
+        )
     } else {
         None
     }
@@ -35,7 +51,11 @@ pub struct CustomerProjection {
 
 impl CustomerProjection {
     pub fn new(client: Client, wallet_table: String, idempotency_table: String) -> Self {
-        CustomerProjection { client, wallet_table, idempotency_table }
+        CustomerProjection {
+            client,
+            wallet_table,
+            idempotency_table,
+        }
     }
 
     fn snapshot_put(&self, snapshot: &UserSnapshot) -> TransactWriteItem {

@@ -12,7 +12,11 @@ use crate::customers::CustomerProjection;
 pub const SERVICE: &str = "wallet";
 
 /// The event consumer built as `binary`, or `None` when it is not one of wallet's consumers.
-pub fn consumer(binary: &str, sdk: &SdkConfig, env: &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
+pub fn consumer(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
     match binary {
         "wallet-user-events" => Some((|| {
             let platform = PlatformConfig::load(env)?;

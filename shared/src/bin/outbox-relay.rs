@@ -11,6 +11,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init("outbox-relay");
     let config = PlatformConfig::load(&Env::process())?;
     let sdk = aws_sdk_config().await;
-    let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), config.event_bus_name);
+    let publisher = EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&sdk),
+        config.event_bus_name,
+    );
     finflow_shared::runtime::run_relay(Arc::new(OutboxRelay::new(Arc::new(publisher)))).await
 }

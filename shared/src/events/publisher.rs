@@ -55,7 +55,9 @@ impl EventPublisher for EventBridgePublisher {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|error| PublishError(aws_sdk_eventbridge::error::DisplayErrorContext(error).to_string()))?;
+                .map_err(|error| {
+                    PublishError(aws_sdk_eventbridge::error::DisplayErrorContext(error).to_string())
+                })?;
             if output.failed_entry_count() > 0 {
                 let reasons = output
                     .entries()

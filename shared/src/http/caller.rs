@@ -25,7 +25,9 @@ impl Caller {
         if self.is_staff() {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("This action requires a staff account".into()))
+            Err(ApiError::Forbidden(
+                "This action requires a staff account".into(),
+            ))
         }
     }
 

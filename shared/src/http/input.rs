@@ -102,7 +102,9 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
 /// Parses JSON, telling syntax errors (400) from well-formed JSON of the wrong shape (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("A JSON request body is required".into()));
+        return Err(ApiError::BadRequest(
+            "A JSON request body is required".into(),
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -110,7 +112,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::BadRequest(format!("Malformed JSON body: {inner}"))
         } else {
-            ApiError::Validation(vec![field_error(error.path().to_string(), &inner.to_string())])
+            ApiError::Validation(vec![field_error(
+                error.path().to_string(),
+                &inner.to_string(),
+            )])
         }
     })?;
     deserializer
@@ -176,10 +181,14 @@ mod tests {
     #[test]
     fn missing_and_mistyped_fields_are_named() {
         let error = parse_json::<Login>(br#"{"attempts": 1}"#).unwrap_err();
-        let ApiError::Validation(errors) = error else { panic!("{error:?}") };
+        let ApiError::Validation(errors) = error else {
+            panic!("{error:?}")
+        };
         assert_eq!(errors, vec![FieldError::new("email", "is required")]);
         let error = parse_json::<Login>(br#"{"email": "a@b.c", "attempts": "x"}"#).unwrap_err();
-        let ApiError::Validation(errors) = error else { panic!("{error:?}") };
+        let ApiError::Validation(errors) = error else {
+            panic!("{error:?}")
+        };
         assert_eq!(errors[0].field, "attempts");
     }
 

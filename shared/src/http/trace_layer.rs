@@ -46,7 +46,10 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TraceId {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         Ok(parts
             .extensions
             .get::<TraceId>()

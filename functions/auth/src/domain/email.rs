@@ -12,12 +12,16 @@ impl Email {
         if email.len() > 254 {
             return Err("must be at most 254 characters");
         }
-        let (local, domain) = email.split_once('@').ok_or("is not a valid email address")?;
+        let (local, domain) = email
+            .split_once('@')
+            .ok_or("is not a valid email address")?;
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.starts_with('.')
             && !local.ends_with('.')
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -27,7 +31,9 @@ impl Email {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if local_ok && domain_ok {
             Ok(Email(email))
         } else {
@@ -52,13 +58,27 @@ mod tests {
 
     #[test]
     fn normalises_valid_addresses() {
-        assert_eq!(Email::parse("  Alice@Example.COM ").unwrap().as_str(), "alice@example.com");
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
         assert!(Email::parse("first.last+tag@sub.example.co").is_ok());
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "alice", "alice@", "@example.com", "a@b", "a b@example.com", "a@@example.com", "a@example.c0m", ".a@example.com", "a@-x.com"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a@b",
+            "a b@example.com",
+            "a@@example.com",
+            "a@example.c0m",
+            ".a@example.com",
+            "a@-x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

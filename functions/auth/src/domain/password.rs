@@ -1,8 +1,8 @@
 //! The password policy and argon2id hashing.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 
 /// A password that meets the policy; it exists only long enough to be hashed.
 pub struct NewPassword(String);
@@ -39,8 +39,11 @@ impl NewPassword {
 
 /// Checks `password` against a stored PHC string; a malformed hash never verifies.
 pub fn verify_password(password: &str, stored_hash: &str) -> bool {
-    PasswordHash::new(stored_hash)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(stored_hash).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! A FinFlow user and the rules for creating and changing one.
 
+use finflow_shared::FieldError;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::jwt::Role;
-use finflow_shared::FieldError;
 use time::OffsetDateTime;
 
 use super::email::Email;
@@ -66,19 +66,33 @@ impl Registration {
     /// Checks every field and reports all problems at once.
     pub fn parse(email: &str, password: &str, name: &str) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let email = Email::parse(email).map_err(|m| errors.push(FieldError::new("email", m))).ok();
+        let email = Email::parse(email)
+            .map_err(|m| errors.push(FieldError::new("email", m)))
+            .ok();
         let password = NewPassword::parse(password, email.as_ref().map(Email::as_str))
             .map_err(|m| errors.push(FieldError::new("password", m)))
             .ok();
-        let name = parse_name(name).map_err(|m| errors.push(FieldError::new("name", m))).ok();
+        let name = parse_name(name)
+            .map_err(|m| errors.push(FieldError::new("name", m)))
+            .ok();
         match (email, password, name) {
-            (Some(email), Some(password), Some(name)) => Ok(Registration { email, name, password }),
+            (Some(email), Some(password), Some(name)) => Ok(Registration {
+                email,
+                name,
+                password,
+            }),
             _ => Err(errors),
         }
     }
 
     /// The new user, with the id the store allocated and the hash of the password.
-    pub fn into_user(self, id: u64, password_hash: String, role: Role, now: OffsetDateTime) -> User {
+    pub fn into_user(
+        self,
+        id: u64,
+        password_hash: String,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> User {
         User {
             id,
             email: self.email,
@@ -126,7 +140,10 @@ mod tests {
             .ok()
             .unwrap()
             .into_user(1, "hash".into(), Role::Customer, now);
-        assert_eq!((user.kyc_status, user.account_tier, user.version), (KycStatus::Pending, AccountTier::Bronze, 1));
+        assert_eq!(
+            (user.kyc_status, user.account_tier, user.version),
+            (KycStatus::Pending, AccountTier::Bronze, 1)
+        );
     }
 
     #[test]

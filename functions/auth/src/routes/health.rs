@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::Router;
 use finflow_shared::health::{HealthReport, Probe, report};
 
 #[derive(Clone)]
@@ -13,7 +13,9 @@ pub struct HealthState {
 }
 
 pub fn routes(state: HealthState) -> Router {
-    Router::new().route("/auth/health", get(health)).with_state(state)
+    Router::new()
+        .route("/auth/health", get(health))
+        .with_state(state)
 }
 
 async fn health(State(state): State<HealthState>) -> HealthReport {

@@ -35,7 +35,10 @@ struct TokenStatus {
     expires_at: i64,
 }
 
-async fn verify_token(State(state): State<AuthState>, caller: Caller) -> ApiResult<Json<TokenStatus>> {
+async fn verify_token(
+    State(state): State<AuthState>,
+    caller: Caller,
+) -> ApiResult<Json<TokenStatus>> {
     state.accounts.require_live_session(&caller).await?;
     Ok(Json(TokenStatus {
         valid: true,
@@ -45,7 +48,11 @@ async fn verify_token(State(state): State<AuthState>, caller: Caller) -> ApiResu
     }))
 }
 
-async fn user(State(state): State<AuthState>, caller: Caller, PathId(id): PathId) -> ApiResult<Json<UserView>> {
+async fn user(
+    State(state): State<AuthState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<UserView>> {
     let user = state.accounts.user(&caller, id).await?;
     Ok(Json(UserView::from(&user)))
 }
@@ -62,8 +69,9 @@ async fn change_tier(
     PathId(id): PathId,
     Input(body): Input<TierBody>,
 ) -> ApiResult<Json<UserView>> {
-    let tier = AccountTier::parse(&body.account_tier)
-        .ok_or_else(|| ApiError::invalid_field("account_tier", "must be one of bronze, silver, gold"))?;
+    let tier = AccountTier::parse(&body.account_tier).ok_or_else(|| {
+        ApiError::invalid_field("account_tier", "must be one of bronze, silver, gold")
+    })?;
     let user = state
         .accounts
         .change_tier(&caller, id, tier, &Causality::from_request(trace_id))

@@ -37,7 +37,8 @@ async fn register(
     trace_id: TraceId,
     Input(body): Input<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let registration = Registration::parse(&body.email, &body.password, &body.name).map_err(ApiError::Validation)?;
+    let registration = Registration::parse(&body.email, &body.password, &body.name)
+        .map_err(ApiError::Validation)?;
     let user = state
         .accounts
         .register(registration, &Causality::from_request(trace_id))
@@ -53,8 +54,15 @@ struct LoginBody {
     password: String,
 }
 
-async fn login(State(state): State<AuthState>, Input(body): Input<LoginBody>) -> ApiResult<Json<TokenPair>> {
-    state.accounts.login(&body.username, &body.password).await.map(Json)
+async fn login(
+    State(state): State<AuthState>,
+    Input(body): Input<LoginBody>,
+) -> ApiResult<Json<TokenPair>> {
+    state
+        .accounts
+        .login(&body.username, &body.password)
+        .await
+        .map(Json)
 }
 
 #[derive(Deserialize)]
@@ -62,7 +70,10 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-async fn refresh(State(state): State<AuthState>, Input(body): Input<RefreshBody>) -> ApiResult<Json<TokenPair>> {
+async fn refresh(
+    State(state): State<AuthState>,
+    Input(body): Input<RefreshBody>,
+) -> ApiResult<Json<TokenPair>> {
     state.accounts.refresh(&body.refresh_token).await.map(Json)
 }
 

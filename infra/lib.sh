@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# Shared helpers for infra/emulator.sh, infra/up and infra/test. Source it; don't run it.
+
+FINFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+INFRA_DIR="$FINFLOW_ROOT/infra"
+STATE_DIR="$INFRA_DIR/.state"
+VENV_DIR="$INFRA_DIR/.venv"
+VENV_PY="$VENV_DIR/bin/python"
+REQUIREMENTS="$INFRA_DIR/requirements.txt"
+DEFAULT_ENDPOINT="http://127.0.0.1:4566"
+
+mkdir -p "$STATE_DIR"
+
+log() { printf '\033[1;34m[%s]\033[0m %s\n' "${LOG_TAG:-finflow}" "$*" >&2; }
+warn() { printf '\033[1;33m[%s] warning:\033[0m %s\n' "${LOG_TAG:-finflow}" "$*" >&2; }
+die() { printf '\033[1;31m[%s] error:\033[0m %s\n' "${LOG_TAG:-finflow}" "$*" >&2; exit 1; }
+
+# Plain output when not on a terminal (CI logs).
+if [[ ! -t 2 ]]; then
+  log() { printf '[%s] %s\n' "${LOG_TAG:-finflow}" "$*" >&2; }
+  warn() { printf '[%s] warning: %s\n' "${LOG_TAG:-finflow}" "$*" >&2; }
+  die() { printf '[%s] error: %s\n' "${LOG_TAG:-finflow}" "$*" >&2; exit 1; }
+fi
+
+# (Re)create infra/.venv with the pinned requirements. Idempotent: skipped when the
+# stamp file holds the hash of requirements.txt (+ the Python version).
+ensure_venv() {
+  local want have=""
+  want="$( { cat "$REQUIREMENTS"; python3 -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+  [[ -f "$VENV_DIR/.requirements.sha256" ]] && have="$(cat "$VENV_DIR/.requirements.sha256")"
+  if [[ -x "$VENV_PY" && "$have" == "$want" ]]; then
+    return 0
+  fi
+  (
+    # Serialise concurrent runs (e.g. infra/test and infra/up started together).
+    if command -v flock >/dev/null; then
+      exec 9>"$STATE_DIR/venv.lock"
+      flock 9
+    fi
+    [[ -f "$VENV_DIR/.requirements.sha256" ]] && have="$(cat "$VENV_DIR/.requirements.sha256")"
+    if [[ -x "$VENV_PY" && "$have" == "$want" ]]; then
+      exit 0
+    fi
+    command -v python3 >/dev/null || die "python3 is required (3.9+)"
+    if [[ ! -x "$VENV_PY" ]] || ! "$VENV_PY" -m pip --version >/dev/null 2>&1; then
+      log "creating Python venv at ${VENV_DIR#"$FINFLOW_ROOT"/}"
+      rm -rf "$VENV_DIR"
+      if ! python3 -m venv "$VENV_DIR"; then
+        # Debian/Ubuntu ship venv/ensurepip separately.
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+          log "installing python3-venv with apt-get"
+          apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+          rm -rf "$VENV_DIR"
+          python3 -m venv "$VENV_DIR"
+        else
+          die "python3 -m venv failed; install python3-venv"
+        fi
+      fi
+    fi
+    log "installing pinned Python tooling (${REQUIREMENTS#"$FINFLOW_ROOT"/})"
+    "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q -r "$REQUIREMENTS"
+    echo "$want" >"$VENV_DIR/.requirements.sha256"
+  ) || exit 1
+}
+
+# HTTP status of a GET (000 when nothing answers). curl if present, else Python.
+http_status() {
+  local url="$1"
+  if command -v curl >/dev/null; then
+    curl -s -o /dev/null -m 2 -w '%{http_code}' "$url" 2>/dev/null || true
+  else
+    python3 - "$url" <<'PY' 2>/dev/null || echo 000
+import sys, urllib.request, urllib.error
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status, end="")
+except urllib.error.HTTPError as e:
+    print(e.code, end="")
+except Exception:
+    print("000", end="")
+PY
+  fi
+}
+
+# True when something speaks HTTP at the endpoint (any status code).
+endpoint_answers() {
+  local code
+  code="$(http_status "$1")"
+  [[ -n "$code" && "$code" != "000" ]]
+}
+
+# Environment every AWS client in the local platform uses.
+export_aws_env() {
+  export AWS_ENDPOINT_URL="${1:-${AWS_ENDPOINT_URL:-$DEFAULT_ENDPOINT}}"
+  export AWS_REGION=us-east-1
+  export AWS_DEFAULT_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+  # Never let a developer's real profile/SSO config leak into local runs.
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+# Make sure rustfmt and clippy are installed (fresh CI machines).
+ensure_rust_components() {
+  command -v cargo >/dev/null || die "cargo is required (install rustup)"
+  if command -v rustup >/dev/null; then
+    local installed missing=()
+    installed="$(rustup component list --installed 2>/dev/null || true)"
+    grep -q '^rustfmt' <<<"$installed" || missing+=(rustfmt)
+    grep -q '^clippy' <<<"$installed" || missing+=(clippy)
+    if ((${#missing[@]})); then
+      log "adding rustup components: ${missing[*]}"
+      rustup component add "${missing[@]}"
+    fi
+  fi
+}
+
+# Stop a process we started: the given signal (default TERM), then TERM, then KILL,
+# each after a bounded wait (5 s).
+stop_pid() {
+  local pid="$1" name="$2" first="${3:-TERM}" sig i
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+  log "stopping $name (pid $pid)"
+  for sig in "$first" TERM KILL; do
+    kill -s "$sig" "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 50; i++)); do
+      kill -0 "$pid" 2>/dev/null || return 0
+      sleep 0.1
+    done
+    warn "$name (pid $pid) still running 5s after SIG$sig"
+  done
+}

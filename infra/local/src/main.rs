@@ -1,0 +1,153 @@
+//! `finflow-local`: runs every function of template.yaml as a native process against the
+//! emulator. HTTP functions are served on the seed's ports through the same routers Lambda
+//! serves; consumers get their queues with Lambda's batch semantics; the outbox relay reads
+//! the outbox table's stream. A function the runner cannot run is an error, not a gap.
+
+mod control;
+mod faults;
+mod manifest;
+mod sqs_poller;
+mod stream_poller;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use finflow_shared::config::{Env, PlatformConfig, aws_sdk_config};
+use finflow_shared::events::EventBridgePublisher;
+use finflow_shared::http::into_app;
+use finflow_shared::outbox::OutboxRelay;
+
+use crate::faults::{FaultSwitch, FaultyPublisher};
+use crate::manifest::Manifest;
+
+/// The seed's ports.
+const SERVICES: [(&str, u16); 6] = [
+    ("auth", 8001),
+    ("wallet", 8002),
+    ("payment", 8003),
+    ("notification", 8004),
+    ("kyc", 8005),
+    ("reporting", 8006),
+];
+
+struct Options {
+    manifest: PathBuf,
+    control_port: u16,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        manifest: PathBuf::from("infra/.state/stack.json"),
+        control_port: 4599,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--manifest" => options.manifest = args.next().expect("--manifest takes a path").into(),
+            "--control-port" => {
+                options.control_port = args
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("--control-port takes a port")
+            }
+            other => panic!("unknown argument {other}; use --manifest PATH --control-port PORT"),
+        }
+    }
+    options
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    finflow_shared::telemetry::init("finflow-local");
+    let options = options();
+    let manifest = Manifest::load(&options.manifest)?;
+    let sdk = aws_sdk_config().await;
+    let faults = Arc::new(FaultSwitch::default());
+    let ready = Arc::new(AtomicBool::new(false));
+
+    let control = tokio::net::TcpListener::bind(("127.0.0.1", options.control_port)).await?;
+    let control_app = control::router(control::ControlState {
+        ready: ready.clone(),
+        faults: faults.clone(),
+    });
+    tokio::spawn(async move { axum::serve(control, control_app).await });
+
+    let mut apis: BTreeMap<&'static str, Router> = BTreeMap::new();
+    for (logical_id, function) in &manifest.functions {
+        let env = Env::from_map(function.environment.clone());
+        let binary = function.binary.as_str();
+        if let Some(routes) = finflow_auth::functions::http_routes(binary, &sdk, &env) {
+            let (service, _) = service_port(&function.service)?;
+            let merged = apis.remove(service).unwrap_or_default().merge(routes?);
+            apis.insert(service, merged);
+        } else if let Some(consumer) = finflow_wallet::functions::consumer(binary, &sdk, &env) {
+            let consumer = consumer?;
+            for source in &function.sqs_sources {
+                let client = aws_sdk_sqs::Client::new(&sdk);
+                tokio::spawn(sqs_poller::run(
+                    logical_id.clone(),
+                    source.clone(),
+                    manifest.region.clone(),
+                    client,
+                    consumer.clone(),
+                ));
+            }
+        } else if binary == "outbox-relay" {
+            let platform = PlatformConfig::load(&env)?;
+            let publisher = FaultyPublisher {
+                inner: Arc::new(EventBridgePublisher::new(
+                    aws_sdk_eventbridge::Client::new(&sdk),
+                    platform.event_bus_name,
+                )),
+                switch: faults.clone(),
+            };
+            let relay = Arc::new(OutboxRelay::new(Arc::new(publisher)));
+            for source in &function.stream_sources {
+                let client = aws_sdk_dynamodbstreams::Client::new(&sdk);
+                tokio::spawn(stream_poller::run(
+                    logical_id.clone(),
+                    source.clone(),
+                    manifest.region.clone(),
+                    client,
+                    relay.clone(),
+                ));
+            }
+        } else {
+            return Err(format!("{logical_id}: no local handler for binary {binary}").into());
+        }
+    }
+
+    for (service, routes) in apis {
+        let (_, port) = service_port(service)?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        tracing::info!(service, port, "serving HTTP");
+        let app = into_app(service, routes);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+
+    ready.store(true, Ordering::SeqCst);
+    tracing::info!(endpoint = %manifest.endpoint, control_port = options.control_port, "FinFlow is running locally; Ctrl-C stops it");
+    shutdown_signal().await?;
+    tracing::info!("stopping");
+    Ok(())
+}
+
+/// Ctrl-C from a terminal, or SIGTERM from a script or supervisor.
+async fn shutdown_signal() -> std::io::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+fn service_port(name: &str) -> Result<(&'static str, u16), String> {
+    SERVICES
+        .iter()
+        .find(|(service, _)| *service == name)
+        .copied()
+        .ok_or_else(|| format!("unknown service {name}; expected one of the seed's six"))
+}

@@ -1,0 +1,109 @@
+//! Delivers an SQS queue to a consumer function as Lambda's event source mapping does:
+//! batches of up to `batch_size`, partial batch failures, and failed messages left on the
+//! queue to reappear after the visibility timeout and reach the DLQ after maxReceiveCount.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use finflow_shared::consumer::{EventConsumer, consume_batch};
+
+use crate::manifest::SqsSource;
+
+pub async fn run(
+    function: String,
+    source: SqsSource,
+    region: String,
+    client: aws_sdk_sqs::Client,
+    consumer: Arc<dyn EventConsumer>,
+) {
+    tracing::info!(%function, queue = %source.queue, "polling queue");
+    loop {
+        let received = client
+            .receive_message()
+            .queue_url(&source.queue_url)
+            .max_number_of_messages(source.batch_size.clamp(1, 10))
+            .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        let messages = match received {
+            Ok(output) => output.messages.unwrap_or_default(),
+            Err(error) => {
+                tracing::warn!(%function, error = %aws_sdk_sqs::error::DisplayErrorContext(error), "receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let mut batch = SqsEvent::default();
+        batch.records = messages
+            .iter()
+            .map(|m| lambda_message(m, &source, &region))
+            .collect();
+        let response = consume_batch(consumer.as_ref(), batch).await;
+        let failed: HashSet<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|failure| failure.item_identifier)
+            .collect();
+        // Without ReportBatchItemFailures one failure fails the whole batch, as on Lambda.
+        if !failed.is_empty() && !source.report_batch_item_failures {
+            continue;
+        }
+        let done: Vec<DeleteMessageBatchRequestEntry> = messages
+            .iter()
+            .filter(|m| !failed.contains(m.message_id().unwrap_or_default()))
+            .enumerate()
+            .filter_map(|(index, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if done.is_empty() {
+            continue;
+        }
+        if let Err(error) = client
+            .delete_message_batch()
+            .queue_url(&source.queue_url)
+            .set_entries(Some(done))
+            .send()
+            .await
+        {
+            tracing::warn!(%function, error = %aws_sdk_sqs::error::DisplayErrorContext(error), "delete failed; messages will be redelivered");
+        }
+    }
+}
+
+fn lambda_message(
+    message: &aws_sdk_sqs::types::Message,
+    source: &SqsSource,
+    region: &str,
+) -> SqsMessage {
+    let mut lambda = SqsMessage::default();
+    lambda.message_id = message.message_id().map(str::to_owned);
+    lambda.receipt_handle = message.receipt_handle().map(str::to_owned);
+    lambda.body = message.body().map(str::to_owned);
+    lambda.md5_of_body = message.md5_of_body().map(str::to_owned);
+    lambda.attributes = message
+        .attributes()
+        .map(|attributes| {
+            attributes
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    lambda.event_source = Some("aws:sqs".into());
+    lambda.event_source_arn = Some(source.queue_arn.clone());
+    lambda.aws_region = Some(region.to_owned());
+    lambda
+}

@@ -1,0 +1,176 @@
+//! Feeds a DynamoDB stream to the outbox relay as Lambda's stream event source mapping does:
+//! records in order, and on a reported failure the same records again (after a pause) before
+//! anything newer, so one shard never skips an event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use base64::Engine;
+use finflow_shared::outbox::OutboxRelay;
+use serde_json::{Value, json};
+
+use crate::manifest::StreamSource;
+
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+const IDLE_PAUSE: Duration = Duration::from_millis(100);
+
+pub async fn run(
+    function: String,
+    source: StreamSource,
+    region: String,
+    client: aws_sdk_dynamodbstreams::Client,
+    relay: Arc<OutboxRelay>,
+) {
+    tracing::info!(%function, table = %source.table, "reading stream");
+    let mut iterator = loop {
+        match shard_iterator(&client, &source).await {
+            Ok(iterator) => break iterator,
+            Err(error) => {
+                tracing::warn!(%function, %error, "stream not readable yet");
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+        }
+    };
+    let mut pending: Vec<Record> = Vec::new();
+    loop {
+        if pending.is_empty() {
+            let output = client
+                .get_records()
+                .shard_iterator(&iterator)
+                .limit(source.batch_size.clamp(1, 1000))
+                .send()
+                .await;
+            match output {
+                Ok(output) => {
+                    pending = output.records.unwrap_or_default();
+                    if let Some(next) = output.next_shard_iterator {
+                        iterator = next;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%function, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(error), "get_records failed");
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                    continue;
+                }
+            }
+            if pending.is_empty() {
+                tokio::time::sleep(IDLE_PAUSE).await;
+                continue;
+            }
+        }
+        let event = lambda_event(&pending, &source, &region);
+        let response = relay.relay(event).await;
+        match response
+            .batch_item_failures
+            .first()
+            .and_then(|f| f.item_identifier.clone())
+        {
+            None => pending.clear(),
+            Some(failed_sequence) => {
+                let position = pending
+                    .iter()
+                    .position(|r| {
+                        r.dynamodb().and_then(|d| d.sequence_number())
+                            == Some(failed_sequence.as_str())
+                    })
+                    .unwrap_or(0);
+                pending.drain(..position);
+                tracing::warn!(%function, retrying = pending.len(), "relay reported a failure; retrying");
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+        }
+    }
+}
+
+async fn shard_iterator(
+    client: &aws_sdk_dynamodbstreams::Client,
+    source: &StreamSource,
+) -> Result<String, String> {
+    let stream = client
+        .describe_stream()
+        .stream_arn(&source.stream_arn)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?;
+    let shard = stream
+        .stream_description()
+        .and_then(|d| d.shards().first())
+        .and_then(|s| s.shard_id())
+        .ok_or("the stream has no shard")?
+        .to_owned();
+    let kind = if source.starting_position == "LATEST" {
+        ShardIteratorType::Latest
+    } else {
+        ShardIteratorType::TrimHorizon
+    };
+    client
+        .get_shard_iterator()
+        .stream_arn(&source.stream_arn)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?
+        .shard_iterator
+        .ok_or_else(|| "no shard iterator".to_owned())
+}
+
+/// The JSON Lambda would deliver, parsed into the same type the relay's Lambda receives.
+fn lambda_event(records: &[Record], source: &StreamSource, region: &str) -> StreamEvent {
+    let records: Vec<Value> = records
+        .iter()
+        .map(|record| {
+            let change = record.dynamodb();
+            json!({
+                "eventID": record.event_id(),
+                "eventName": record.event_name().map(|n| n.as_str()),
+                "eventVersion": record.event_version(),
+                "eventSource": "aws:dynamodb",
+                "awsRegion": region,
+                "eventSourceARN": source.stream_arn,
+                "dynamodb": {
+                    "ApproximateCreationDateTime": change.and_then(|c| c.approximate_creation_date_time()).map(|t| t.as_secs_f64()),
+                    "Keys": change.and_then(|c| c.keys()).map(item_json),
+                    "NewImage": change.and_then(|c| c.new_image()).map(item_json),
+                    "OldImage": change.and_then(|c| c.old_image()).map(item_json),
+                    "SequenceNumber": change.and_then(|c| c.sequence_number()),
+                    "SizeBytes": change.and_then(|c| c.size_bytes()).unwrap_or(0),
+                    "StreamViewType": change.and_then(|c| c.stream_view_type()).map(|v| v.as_str()),
+                }
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records }))
+        .expect("stream records convert to Lambda's shape")
+}
+
+fn item_json(item: &std::collections::HashMap<String, AttributeValue>) -> Value {
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), attribute_json(v)))
+            .collect(),
+    )
+}
+
+fn attribute_json(value: &AttributeValue) -> Value {
+    let b64 = |blob: &aws_sdk_dynamodbstreams::primitives::Blob| {
+        base64::engine::general_purpose::STANDARD.encode(blob.as_ref())
+    };
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(_) => json!({ "NULL": true }),
+        AttributeValue::B(b) => json!({ "B": b64(b) }),
+        AttributeValue::Ss(values) => json!({ "SS": values }),
+        AttributeValue::Ns(values) => json!({ "NS": values }),
+        AttributeValue::Bs(values) => json!({ "BS": values.iter().map(b64).collect::<Vec<_>>() }),
+        AttributeValue::L(values) => {
+            json!({ "L": values.iter().map(attribute_json).collect::<Vec<_>>() })
+        }
+        AttributeValue::M(map) => json!({ "M": item_json(map) }),
+        _ => json!({ "NULL": true }),
+    }
+}

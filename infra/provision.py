@@ -1,0 +1,853 @@
+#!/usr/bin/env python3
+"""Provision the local cloud emulator from template.yaml and write the runner manifest.
+
+Steps (see DESIGN.md section 5):
+  1. parse template.yaml and transform it with the real aws-sam-translator;
+  2. strip what the emulator does not run (Lambda, IAM, API Gateway: functions run as
+     native processes through the Rust runner `finflow-local`);
+  3. create (or update) the CloudFormation stack on the emulator and wait for it;
+  4. apply through the service APIs the few properties/resources moto's CloudFormation
+     ignores (see `reconcile`), so the local resources match the template;
+  5. write infra/.state/stack.json (the contract the runner reads) and infra/.state/env.
+
+Run it with infra/.venv/bin/python (infra/up and infra/test do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = ROOT / "template.yaml"
+DEFAULT_STATE_DIR = ROOT / "infra" / ".state"
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STACK = "finflow-local"
+
+# Parameter overrides for the local platform. The JWT secret is a fixed, public,
+# local-only value (it only has to satisfy MinLength 32).
+LOCAL_PARAMETERS = {
+    "Stage": "local",
+    "JwtSecret": "finflow-local-dev-jwt-secret-not-for-production-use",
+    "StaffEmails": "ops@finflow.local",
+    "QueueVisibilityTimeout": "2",
+    "MaxReceiveCount": "3",
+    "LogLevel": "info",
+}
+
+# Resource types the emulator does not run: functions run natively via finflow-local,
+# and HTTP routing is done by the runner too. IAM is not enforced locally.
+STRIPPED_TYPE_PREFIXES = (
+    "AWS::Lambda::",
+    "AWS::IAM::",
+    "AWS::ApiGateway::",
+    "AWS::ApiGatewayV2::",
+    "AWS::CodeDeploy::",  # SAM DeploymentPreference (traffic shifting of Lambda aliases)
+    "AWS::Serverless::",  # nothing should survive the transform, but be safe
+)
+
+# Name properties, for resources whose physical id the emulator does not report.
+NAME_PROPERTIES = {
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Archive": "ArchiveName",
+    "AWS::Events::Rule": "Name",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::SNS::Topic": "TopicName",
+}
+
+TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+HASH_TAG = "finflow:template-sha256"
+
+
+def log(msg: str) -> None:
+    print(f"[provision] {msg}", file=sys.stderr, flush=True)
+
+
+def die(msg: str) -> None:
+    print(f"[provision] ERROR: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# --------------------------------------------------------------------------- template
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    # samtranslator's parser understands the !Ref/!GetAtt/!Sub... short forms.
+    from samtranslator.yaml_helper import yaml_parse
+
+    with open(path, encoding="utf-8") as f:
+        return yaml_parse(f.read())
+
+
+class LazyManagedPolicyLoader:
+    """Managed policy name -> ARN map for SAM, loaded from the emulator's IAM only if
+    the template names a managed policy (policy templates do not need it)."""
+
+    def __init__(self, iam_client: Any) -> None:
+        self._iam = iam_client
+        self._map: dict[str, str] | None = None
+
+    def load(self) -> dict[str, str]:
+        if self._map is None:
+            from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
+
+            try:
+                self._map = ManagedPolicyLoader(self._iam).load()
+            except Exception as e:  # noqa: BLE001 - IAM is irrelevant locally
+                log(f"warning: could not list managed policies from the emulator ({e}); using none")
+                self._map = {}
+        return self._map
+
+
+def sam_transform(sam: dict[str, Any], params: dict[str, str], iam_client: Any) -> dict[str, Any]:
+    from samtranslator.translator.transform import transform
+
+    sam = copy.deepcopy(sam)
+    # SAM insists on an S3 location for CodeUri; the code is never deployed locally
+    # (and the Lambda resources are stripped below), so any placeholder does.
+    for lid, res in sam.get("Resources", {}).items():
+        if res.get("Type") == "AWS::Serverless::Function":
+            props = res.setdefault("Properties", {})
+            if "InlineCode" not in props:
+                props["CodeUri"] = f"s3://finflow-local-placeholder/{lid}.zip"
+    globals_fn = sam.get("Globals", {}).get("Function", {})
+    if "CodeUri" in globals_fn:
+        globals_fn["CodeUri"] = "s3://finflow-local-placeholder/code.zip"
+    try:
+        return transform(sam, dict(params), LazyManagedPolicyLoader(iam_client))
+    except Exception as e:  # InvalidDocumentException carries a list of causes
+        causes = getattr(e, "causes", None)
+        detail = "\n  ".join(str(c) for c in causes) if causes else str(e)
+        die(f"SAM transform failed:\n  {detail}")
+        raise  # unreachable
+
+
+def referenced_names(obj: Any) -> set[str]:
+    """Logical ids / parameter names referenced by Ref, Fn::GetAtt and Fn::Sub in obj."""
+    out: set[str] = set()
+    if isinstance(obj, dict):
+        if len(obj) == 1:
+            (k, v), = obj.items()
+            if k == "Ref" and isinstance(v, str):
+                out.add(v)
+            elif k == "Fn::GetAtt":
+                if isinstance(v, list) and v and isinstance(v[0], str):
+                    out.add(v[0])
+                elif isinstance(v, str):
+                    out.add(v.split(".", 1)[0])
+            elif k == "Fn::Sub":
+                text, local_vars = (v, {}) if isinstance(v, str) else (v[0], v[1] if len(v) > 1 else {})
+                for name in re.findall(r"\$\{([^!}][^}]*)\}", text):
+                    base = name.split(".", 1)[0]
+                    if base not in local_vars:
+                        out.add(base)
+                out |= referenced_names(local_vars)
+                return out
+        for v in obj.values():
+            out |= referenced_names(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            out |= referenced_names(v)
+    return out
+
+
+def strip_for_emulator(cfn: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    cfn = copy.deepcopy(cfn)
+    resources: dict[str, Any] = cfn["Resources"]
+    removed = {lid for lid, r in resources.items() if r.get("Type", "").startswith(STRIPPED_TYPE_PREFIXES)}
+    notes: list[str] = []
+
+    # Kept resources that still point at a removed one: drop rule targets that are
+    # functions (the runner would have to deliver those), drop anything else entirely.
+    changed = True
+    while changed:
+        changed = False
+        for lid, res in resources.items():
+            if lid in removed:
+                continue
+            props = res.get("Properties", {})
+            if res.get("Type") == "AWS::Events::Rule" and props.get("Targets"):
+                kept = [t for t in props["Targets"] if not (referenced_names(t) & removed)]
+                if len(kept) != len(props["Targets"]):
+                    notes.append(f"{lid}: dropped {len(props['Targets']) - len(kept)} target(s) pointing at stripped resources")
+                    props["Targets"] = kept
+                    if not kept:
+                        del props["Targets"]
+            if referenced_names(props) & removed:
+                removed.add(lid)
+                notes.append(f"{lid} ({res.get('Type')}) dropped: it references stripped resources")
+                changed = True
+
+    for lid in removed:
+        del resources[lid]
+    for res in resources.values():
+        dep = res.get("DependsOn")
+        if isinstance(dep, str) and dep in removed:
+            del res["DependsOn"]
+        elif isinstance(dep, list):
+            dep = [d for d in dep if d not in removed]
+            if dep:
+                res["DependsOn"] = dep
+            else:
+                del res["DependsOn"]
+    for lid, res in resources.items():
+        props = res.get("Properties", {})
+        # moto quirk: its AWS::Events::Archive json.loads() EventPattern and fails with
+        # HTTP 500 on the object form (its Rule converts, its Archive doesn't). The
+        # JSON-string form is equally valid CloudFormation, so pass that.
+        if res.get("Type") == "AWS::Events::Archive" and isinstance(props.get("EventPattern"), dict):
+            props["EventPattern"] = json.dumps(props["EventPattern"], separators=(",", ":"))
+    outputs = cfn.get("Outputs", {})
+    for name in [n for n, o in outputs.items() if referenced_names(o) & removed]:
+        del outputs[name]
+    if not outputs:
+        cfn.pop("Outputs", None)
+    return cfn, notes
+
+
+# --------------------------------------------------------------------------- stack
+
+
+class Aws:
+    def __init__(self, endpoint: str, region: str) -> None:
+        import boto3
+        from botocore.config import Config
+
+        cfg = Config(
+            region_name=region,
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        )
+        self._session = boto3.session.Session(region_name=region)
+        self._endpoint = endpoint
+        self._cfg = cfg
+        self._clients: dict[str, Any] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, endpoint_url=self._endpoint, config=self._cfg)
+        return self._clients[service]
+
+
+def client_error_code(e: Exception) -> str:
+    return getattr(e, "response", {}).get("Error", {}).get("Code", "")
+
+
+def describe_stack(cf: Any, name: str) -> dict[str, Any] | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cf.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as e:
+        if "does not exist" in str(e) or client_error_code(e) in ("ValidationError", "ResourceNotFoundException"):
+            return None
+        raise
+    live = [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"]
+    return live[0] if live else None
+
+
+def wait_stack(cf: Any, name: str, timeout: float = 300.0) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        stack = describe_stack(cf, name)
+        if stack is None or not stack["StackStatus"].endswith("_IN_PROGRESS"):
+            return stack
+        if time.monotonic() > deadline:
+            die(f"stack {name} still {stack['StackStatus']} after {timeout:.0f}s")
+        time.sleep(delay)
+        delay = min(delay * 2, 2.0)
+
+
+def report_failure(cf: Any, name: str, status: str) -> None:
+    lines = [f"stack {name} ended in {status}"]
+    try:
+        events = cf.describe_stack_events(StackName=name)["StackEvents"]
+        for ev in reversed(events):
+            if ev.get("ResourceStatus", "").endswith("FAILED") or ev.get("ResourceStatusReason"):
+                lines.append(
+                    f"  {ev.get('LogicalResourceId')} ({ev.get('ResourceType')}): "
+                    f"{ev.get('ResourceStatus')} {ev.get('ResourceStatusReason', '')}"
+                )
+    except Exception as e:  # noqa: BLE001
+        lines.append(f"  (could not read stack events: {e})")
+    die("\n".join(lines))
+
+
+def deploy_stack(cf: Any, name: str, body: str, params: dict[str, str], digest: str) -> None:
+    from botocore.exceptions import ClientError
+
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
+    tags = [{"Key": HASH_TAG, "Value": digest}]
+
+    # moto runs CloudFormation synchronously; a stack still in progress here is one
+    # another process is deploying (LocalStack), or one moto got stuck on.
+    stack = wait_stack(cf, name, timeout=60.0)
+    if stack is not None and stack["StackStatus"] not in TERMINAL_OK | {"UPDATE_ROLLBACK_COMPLETE"}:
+        # ROLLBACK_COMPLETE / *_FAILED stacks cannot be updated: start over.
+        log(f"stack {name} is {stack['StackStatus']}; deleting it and creating it again")
+        cf.delete_stack(StackName=name)
+        wait_stack(cf, name)
+        stack = None
+
+    try:
+        if stack is None:
+            log(f"creating stack {name}")
+            cf.create_stack(StackName=name, TemplateBody=body, Parameters=parameters, Tags=tags)
+            final = "CREATE_COMPLETE"
+        else:
+            current = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}.get(HASH_TAG)
+            if current == digest:
+                log(f"stack {name} is up to date ({stack['StackStatus']})")
+                return
+            log(f"updating stack {name}")
+            try:
+                cf.update_stack(StackName=name, TemplateBody=body, Parameters=parameters, Tags=tags)
+            except ClientError as e:
+                if "No updates are to be performed" in str(e):
+                    log(f"stack {name}: no updates to perform")
+                    return
+                raise
+            final = "UPDATE_COMPLETE"
+    except Exception as e:  # noqa: BLE001 - ClientError, or moto's HTTP 500 on a resource it fails on
+        if stack is None:
+            # moto leaves a stack whose resource creation raised in CREATE_IN_PROGRESS
+            # forever; delete it so the next run starts clean.
+            try:
+                cf.delete_stack(StackName=name)
+            except Exception:  # noqa: BLE001
+                pass
+        die(
+            f"the emulator's CloudFormation failed on stack {name}: {e}\n"
+            "  moto prints the Python traceback of the failing resource in infra/.state/moto.log;\n"
+            "  with a long-running emulator, `infra/emulator.sh stop` and run again for a fresh one"
+        )
+        return
+
+    stack = wait_stack(cf, name)
+    if stack is None:
+        die(f"stack {name} disappeared while deploying")
+    if stack["StackStatus"] != final:
+        report_failure(cf, name, stack["StackStatus"])
+    log(f"stack {name}: {stack['StackStatus']}")
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+class NoValue:
+    pass
+
+
+class Resolver:
+    """Resolves CloudFormation intrinsics against the live stack on the emulator."""
+
+    def __init__(
+        self,
+        aws: Aws,
+        sam: dict[str, Any],
+        params: dict[str, str],
+        region: str,
+        account_id: str,
+        stack_name: str,
+        physical: dict[str, str],
+    ) -> None:
+        self.aws = aws
+        self.sam = sam
+        self.resources: dict[str, Any] = sam.get("Resources", {})
+        self.params = params
+        self.physical = physical
+        self.pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": account_id,
+            "AWS::StackName": stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/local",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NotificationARNs": [],
+            "AWS::NoValue": NoValue(),
+        }
+        self.region = region
+        self.account_id = account_id
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def type_of(self, lid: str) -> str:
+        if lid not in self.resources:
+            raise KeyError(f"unknown resource {lid}")
+        return self.resources[lid]["Type"]
+
+    # -- describe calls (cached)
+    def _memo(self, key: tuple[str, str], fn: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    def table(self, lid: str) -> dict[str, Any]:
+        return self._memo(("table", lid), lambda: self.aws("dynamodb").describe_table(TableName=self.physical[lid])["Table"])
+
+    def queue_url(self, lid: str) -> str:
+        # Ask the emulator rather than trusting the physical id: moto reports
+        # https://sqs.<region>.amazonaws.com/... while serving http://<endpoint>/...
+        name = self.physical[lid].rstrip("/").rsplit("/", 1)[-1]
+        return self._memo(("queue_url", lid), lambda: self.aws("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+    def queue_attrs(self, lid: str) -> dict[str, str]:
+        return self._memo(
+            ("queue_attrs", lid),
+            lambda: self.aws("sqs").get_queue_attributes(QueueUrl=self.queue_url(lid), AttributeNames=["All"])["Attributes"],
+        )
+
+    def bus(self, lid: str) -> dict[str, Any]:
+        return self._memo(("bus", lid), lambda: self.aws("events").describe_event_bus(Name=self.physical[lid]))
+
+    def archive(self, lid: str) -> dict[str, Any]:
+        return self._memo(("archive", lid), lambda: self.aws("events").describe_archive(ArchiveName=self.physical[lid]))
+
+    def rule(self, lid: str) -> dict[str, Any]:
+        def load() -> dict[str, Any]:
+            props = self.resources[lid].get("Properties", {})
+            name = self.resolve(props["Name"]) if "Name" in props else self.physical[lid].split("|")[-1]
+            bus = self.resolve(props.get("EventBusName", "default"))
+            return self.aws("events").describe_rule(Name=name, EventBusName=bus)
+
+        return self._memo(("rule", lid), load)
+
+    def function_name(self, lid: str) -> str:
+        props = self.resources[lid].get("Properties", {})
+        if "FunctionName" in props:
+            return str(self.resolve(props["FunctionName"]))
+        return f"{self.pseudo['AWS::StackName']}-{lid}"
+
+    # -- intrinsics
+    def ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.params:
+            return self.params[name]
+        t = self.type_of(name)
+        if t == "AWS::SQS::Queue":
+            return self.queue_url(name)
+        if t in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            return self.function_name(name)
+        if name in self.physical:
+            return self.physical[name]
+        raise KeyError(f"cannot resolve Ref {name}: not a parameter and not in the stack")
+
+    def get_att(self, lid: str, attr: str) -> Any:
+        t = self.type_of(lid)
+        if t == "AWS::DynamoDB::Table":
+            if attr == "Arn":
+                return self.table(lid)["TableArn"]
+            if attr == "StreamArn":
+                arn = self.table(lid).get("LatestStreamArn")
+                if not arn:
+                    raise KeyError(f"{lid} has no stream")
+                return arn
+        elif t == "AWS::SQS::Queue":
+            if attr == "Arn":
+                return self.queue_attrs(lid)["QueueArn"]
+            if attr == "QueueUrl":
+                return self.queue_url(lid)
+            if attr == "QueueName":
+                return self.queue_url(lid).rsplit("/", 1)[-1]
+        elif t == "AWS::Events::EventBus":
+            if attr in ("Arn", "Name"):
+                return self.bus(lid)[attr]
+        elif t == "AWS::Events::Archive":
+            if attr == "Arn":
+                return self.archive(lid)["ArchiveArn"]
+            if attr == "ArchiveName":
+                return self.archive(lid)["ArchiveName"]
+        elif t == "AWS::Events::Rule":
+            if attr == "Arn":
+                return self.rule(lid)["Arn"]
+        elif t == "AWS::SNS::Topic":
+            if attr == "TopicArn":
+                return self.physical[lid]
+            if attr == "TopicName":
+                return self.physical[lid].rsplit(":", 1)[-1]
+        elif t in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            if attr == "Arn":
+                return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name(lid)}"
+        raise KeyError(f"cannot resolve Fn::GetAtt {lid}.{attr} ({t})")
+
+    def sub(self, text: str, local_vars: dict[str, Any]) -> str:
+        def repl(m: re.Match[str]) -> str:
+            inner = m.group(1)
+            if inner.startswith("!"):
+                return "${" + inner[1:] + "}"
+            if inner in local_vars:
+                return str(self.resolve(local_vars[inner]))
+            if "." in inner and not inner.startswith("AWS::"):
+                lid, attr = inner.split(".", 1)
+                return str(self.get_att(lid, attr))
+            return str(self.ref(inner))
+
+        return re.sub(r"\$\{([^}]+)\}", repl, text)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v for v in (self.resolve(x) for x in value) if not isinstance(v, NoValue)]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (k, v), = value.items()
+            if k == "Ref":
+                return self.ref(v)
+            if k == "Fn::GetAtt":
+                lid, attr = (v.split(".", 1) if isinstance(v, str) else v)
+                return self.get_att(lid, self.resolve(attr))
+            if k == "Fn::Sub":
+                if isinstance(v, str):
+                    return self.sub(v, {})
+                return self.sub(v[0], v[1] if len(v) > 1 else {})
+            if k == "Fn::Join":
+                sep, items = v
+                return str(sep).join(str(x) for x in self.resolve(items))
+            if k == "Fn::Select":
+                idx, items = v
+                return self.resolve(items)[int(self.resolve(idx))]
+            if k == "Fn::Split":
+                sep, s = v
+                return str(self.resolve(s)).split(sep)
+            if k == "Fn::ImportValue" or k.startswith("Fn::"):
+                raise KeyError(f"unsupported intrinsic {k} in {value}")
+        out = {}
+        for k, v in value.items():
+            r = self.resolve(v)
+            if not isinstance(r, NoValue):
+                out[k] = r
+        return out
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: set[str]) -> None:
+    """Apply what moto's CloudFormation silently ignores (checked, then applied via the
+    service APIs, so on an emulator that does implement them this is a no-op):
+      - AWS::SQS::QueuePolicy is not a moto CloudFormation resource type at all;
+      - DynamoDB TimeToLiveSpecification and PointInTimeRecoverySpecification are
+        ignored by moto's AWS::DynamoDB::Table;
+      - moto's AWS::SQS::Queue update only applies VisibilityTimeout.
+    """
+    for lid, res in stripped["Resources"].items():
+        t = res["Type"]
+        props = resolver.resolve(res.get("Properties", {}))
+        if t == "AWS::DynamoDB::Table":
+            ddb = aws("dynamodb")
+            name = resolver.physical[lid]
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl and str(ttl.get("Enabled")).lower() == "true":
+                cur = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+                if cur.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                    ddb.update_time_to_live(
+                        TableName=name,
+                        TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                    )
+                    log(f"{lid}: enabled TTL on '{ttl['AttributeName']}' via API")
+            pitr = props.get("PointInTimeRecoverySpecification")
+            if pitr and str(pitr.get("PointInTimeRecoveryEnabled")).lower() == "true":
+                cur = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+                status = cur.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+                if status != "ENABLED":
+                    ddb.update_continuous_backups(
+                        TableName=name,
+                        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                    )
+                    log(f"{lid}: enabled point-in-time recovery via API")
+        elif t == "AWS::SQS::Queue":
+            want: dict[str, str] = {}
+            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
+                        "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize"):
+                if key in props:
+                    want[key] = str(props[key])
+            if "RedrivePolicy" in props:
+                rp = props["RedrivePolicy"]
+                want["RedrivePolicy"] = json.dumps(
+                    {"deadLetterTargetArn": rp["deadLetterTargetArn"], "maxReceiveCount": int(rp["maxReceiveCount"])}
+                )
+            have = resolver.queue_attrs(lid)
+            diff = {}
+            for k, v in want.items():
+                if k == "RedrivePolicy":
+                    cur = json.loads(have.get(k) or "{}")
+                    cur = {"deadLetterTargetArn": cur.get("deadLetterTargetArn"),
+                           "maxReceiveCount": int(cur.get("maxReceiveCount") or 0)}
+                    if cur != json.loads(v):
+                        diff[k] = v
+                elif str(have.get(k)) != v:
+                    diff[k] = v
+            if diff:
+                aws("sqs").set_queue_attributes(QueueUrl=resolver.queue_url(lid), Attributes=diff)
+                resolver._cache.pop(("queue_attrs", lid), None)
+                log(f"{lid}: set {', '.join(sorted(diff))} via API")
+        elif t == "AWS::SQS::QueuePolicy" and lid not in in_stack:
+            policy = props["PolicyDocument"]
+            for url in props.get("Queues", []):
+                cur = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+                if json.loads(cur.get("Policy") or "null") != policy:
+                    aws("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+                    log(f"{lid}: applied to {url.rsplit('/', 1)[-1]} via SetQueueAttributes "
+                        "(moto's CloudFormation has no AWS::SQS::QueuePolicy)")
+        elif lid not in in_stack:
+            log(f"warning: {lid} ({t}) was not created by the emulator's CloudFormation and is not applied")
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def merge_globals(global_props: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """SAM Globals semantics: maps merge (resource wins), lists append, scalars override."""
+    out = copy.deepcopy(global_props)
+    for k, v in props.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and not any(key.startswith("Fn::") or key == "Ref" for key in v):
+            out[k] = merge_globals(out[k], v)
+        elif isinstance(v, list) and isinstance(out.get(k), list):
+            out[k] = out[k] + v
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def getatt_target(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        v = value["Fn::GetAtt"]
+        lid, attr = v.split(".", 1) if isinstance(v, str) else v
+        return lid, attr
+    return None
+
+
+def filter_patterns(props: dict[str, Any]) -> list[Any]:
+    patterns = []
+    for f in props.get("FilterCriteria", {}).get("Filters", []):
+        p = f.get("Pattern")
+        patterns.append(json.loads(p) if isinstance(p, str) else p)
+    return patterns
+
+
+def build_manifest(
+    resolver: Resolver, sam: dict[str, Any], endpoint: str, region: str, stack_name: str
+) -> dict[str, Any]:
+    resources = sam["Resources"]
+    by_type: dict[str, list[str]] = {}
+    for lid, res in resources.items():
+        by_type.setdefault(res["Type"], []).append(lid)
+
+    tables = {lid: resolver.ref(lid) for lid in by_type.get("AWS::DynamoDB::Table", [])}
+
+    queue_by_arn: dict[str, str] = {}
+    queues: dict[str, Any] = {}
+    for lid in by_type.get("AWS::SQS::Queue", []):
+        queue_by_arn[resolver.get_att(lid, "Arn")] = lid
+    for lid in by_type.get("AWS::SQS::Queue", []):
+        attrs = resolver.queue_attrs(lid)
+        rp = json.loads(attrs["RedrivePolicy"]) if attrs.get("RedrivePolicy") else None
+        queues[lid] = {
+            "url": resolver.queue_url(lid),
+            "arn": attrs["QueueArn"],
+            "dlq": queue_by_arn.get(rp["deadLetterTargetArn"]) if rp else None,
+            "max_receive_count": int(rp["maxReceiveCount"]) if rp else None,
+            "visibility_timeout": int(attrs.get("VisibilityTimeout", 30)),
+        }
+
+    buses = by_type.get("AWS::Events::EventBus", [])
+    if len(buses) > 1:
+        log(f"warning: several event buses ({', '.join(buses)}); the manifest names the first")
+    event_bus = {"name": resolver.get_att(buses[0], "Name"), "arn": resolver.get_att(buses[0], "Arn")} if buses else None
+    archives = by_type.get("AWS::Events::Archive", [])
+    archive = (
+        {"name": resolver.get_att(archives[0], "ArchiveName"), "arn": resolver.get_att(archives[0], "Arn")}
+        if archives
+        else None
+    )
+
+    globals_fn = sam.get("Globals", {}).get("Function", {})
+    functions: dict[str, Any] = {}
+    for lid in by_type.get("AWS::Serverless::Function", []):
+        res = resources[lid]
+        props = merge_globals(globals_fn, res.get("Properties", {}))
+        binary = (res.get("Metadata", {}).get("BuildProperties", {}) or {}).get("Binary")
+        service = (props.get("Tags") or {}).get("service")
+        if not binary:
+            die(f"{lid}: Metadata.BuildProperties.Binary is missing")
+        if not service:
+            die(f"{lid}: Tags.service is missing")
+        env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+        http_routes, sqs_sources, stream_sources = [], [], []
+        for ev_name, ev in (props.get("Events") or {}).items():
+            et, ep = ev.get("Type"), ev.get("Properties", {}) or {}
+            if et in ("HttpApi", "Api"):
+                http_routes.append({"method": str(ep.get("Method", "ANY")).upper(), "path": ep.get("Path", "$default")})
+            elif et == "SQS":
+                target = getatt_target(ep["Queue"])
+                q = target[0] if target else queue_by_arn.get(resolver.resolve(ep["Queue"]))
+                if q not in queues:
+                    die(f"{lid}.{ev_name}: SQS source {ep['Queue']} is not a queue of this template")
+                src = {
+                    "queue": q,
+                    "queue_url": queues[q]["url"],
+                    "queue_arn": queues[q]["arn"],
+                    "batch_size": int(ep.get("BatchSize", 10)),
+                    "report_batch_item_failures": "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
+                }
+                if ep.get("FilterCriteria"):
+                    src["filter_patterns"] = filter_patterns(ep)
+                sqs_sources.append(src)
+            elif et == "DynamoDB":
+                target = getatt_target(ep["Stream"])
+                if not target or target[0] not in tables:
+                    die(f"{lid}.{ev_name}: stream {ep['Stream']} must be !GetAtt <Table>.StreamArn of this template")
+                t = target[0]
+                src = {
+                    "table": t,
+                    "table_name": tables[t],
+                    "stream_arn": resolver.get_att(t, "StreamArn"),
+                    "batch_size": int(ep.get("BatchSize", 100)),
+                    "starting_position": ep.get("StartingPosition", "LATEST"),
+                    "report_batch_item_failures": "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
+                }
+                if ep.get("FilterCriteria"):
+                    src["filter_patterns"] = filter_patterns(ep)
+                stream_sources.append(src)
+            else:
+                log(f"warning: {lid}.{ev_name}: event type {et} is not run locally")
+        functions[lid] = {
+            "service": service,
+            "binary": binary,
+            "environment": {k: str(v) for k, v in env.items()},
+            "http_routes": http_routes,
+            "sqs_sources": sqs_sources,
+            "stream_sources": stream_sources,
+        }
+
+    manifest: dict[str, Any] = {
+        "endpoint": endpoint,
+        "region": region,
+        "stack_name": stack_name,
+        "tables": tables,
+        "queues": queues,
+        "event_bus": event_bus,
+        "archive": archive,
+        "functions": functions,
+    }
+    topics = by_type.get("AWS::SNS::Topic", [])
+    if topics:
+        manifest["topics"] = {lid: {"arn": resolver.ref(lid), "name": resolver.get_att(lid, "TopicName")} for lid in topics}
+    return manifest
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    ap.add_argument("--stack-name", default=os.environ.get("FINFLOW_STACK_NAME", DEFAULT_STACK))
+    ap.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra/overriding template parameter (repeatable)")
+    ap.add_argument("--print-template", action="store_true",
+                    help="print the stripped CloudFormation template and exit (no emulator calls)")
+    args = ap.parse_args()
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+
+    overrides = dict(LOCAL_PARAMETERS)
+    for kv in args.param:
+        if "=" not in kv:
+            die(f"--param expects KEY=VALUE, got {kv!r}")
+        k, v = kv.split("=", 1)
+        overrides[k] = v
+
+    sam = load_template(args.template)
+    declared = sam.get("Parameters", {})
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        die(f"parameter overrides not declared in {args.template.name}: {', '.join(unknown)}")
+    params = {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
+    params.update(overrides)
+    missing = sorted(k for k in declared if k not in params)
+    if missing:
+        die(f"no value for parameters: {', '.join(missing)}")
+
+    aws = Aws(endpoint, region)
+    cfn = sam_transform(sam, params, aws("iam"))
+    stripped, notes = strip_for_emulator(cfn)
+    for n in notes:
+        log(n)
+    if args.print_template:
+        print(json.dumps(stripped, indent=2))
+        return
+
+    body = json.dumps(stripped, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256((body + json.dumps(overrides, sort_keys=True)).encode()).hexdigest()
+    kept = sorted(f"{lid}:{r['Type']}" for lid, r in stripped["Resources"].items())
+    log(f"endpoint {endpoint}, region {region}; {len(kept)} resources after stripping Lambda/IAM/API Gateway")
+
+    cf = aws("cloudformation")
+    try:
+        deploy_stack(cf, args.stack_name, body, {k: v for k, v in overrides.items() if k in stripped.get("Parameters", {})}, digest)
+    except Exception as e:  # noqa: BLE001 - connection errors etc.
+        if isinstance(e, SystemExit):
+            raise
+        die(f"talking to the emulator at {endpoint} failed: {e}")
+
+    stack = describe_stack(cf, args.stack_name)
+    assert stack is not None
+    account_id = stack["StackId"].split(":")[4] or "123456789012"
+    # moto quirks: resources its CloudFormation skipped show up without a
+    # LogicalResourceId, and EventBus/Archive come without a PhysicalResourceId.
+    listed = [r for r in cf.describe_stack_resources(StackName=args.stack_name)["StackResources"]
+              if r.get("LogicalResourceId")]
+    in_stack = {r["LogicalResourceId"] for r in listed}
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed if r.get("PhysicalResourceId")}
+    resolver = Resolver(aws, sam, params, region, account_id, args.stack_name, physical)
+    for lid in in_stack - set(physical):
+        name_prop = NAME_PROPERTIES.get(stripped["Resources"][lid]["Type"])
+        props = stripped["Resources"][lid].get("Properties", {})
+        if name_prop and name_prop in props:
+            physical[lid] = str(resolver.resolve(props[name_prop]))
+        else:
+            log(f"warning: no physical id for {lid}")
+    reconcile(aws, resolver, stripped, in_stack)
+
+    manifest = build_manifest(resolver, sam, endpoint, region, args.stack_name)
+
+    env: dict[str, str] = {}
+    for fn_id, fn in manifest["functions"].items():
+        for k, v in fn["environment"].items():
+            if k in env and env[k] != v:
+                log(f"warning: {k} differs between functions; infra/.state/env keeps the first value")
+                continue
+            env.setdefault(k, v)
+
+    write_atomic(args.state_dir / "stack.json", json.dumps(manifest, indent=2) + "\n")
+    write_atomic(args.state_dir / "env", "".join(f"{k}={v}\n" for k, v in sorted(env.items())))
+    log(f"wrote {args.state_dir / 'stack.json'} and {args.state_dir / 'env'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+//! What every system test needs: where the platform runs, AWS clients for looking behind the
+//! API, bounded polling for cascades, and helpers for problem+json answers.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub mod accounts;
+pub mod events;
+
+pub use accounts::{Account, register, register_and_login, staff_account, unique_email};
+
+/// The local platform as `infra/test` started it.
+pub struct Platform {
+    pub http: reqwest::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub manifest: Manifest,
+    pub control_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    pub tables: BTreeMap<String, String>,
+    pub queues: BTreeMap<String, Queue>,
+    pub functions: BTreeMap<String, Function>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Queue {
+    pub url: String,
+    pub arn: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Function {
+    pub service: String,
+    pub binary: String,
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub http_routes: Vec<Route>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+}
+
+pub const AUTH: &str = "http://127.0.0.1:8001";
+
+impl Platform {
+    /// Connects to the platform named by `FINFLOW_MANIFEST`; fails loudly when the tests were
+    /// started without it, since a system test that silently skips proves nothing.
+    pub async fn connect() -> Platform {
+        let path = std::env::var("FINFLOW_MANIFEST")
+            .expect("FINFLOW_MANIFEST is not set: run system tests through infra/test");
+        let manifest: Manifest = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")),
+        )
+        .expect("stack manifest parses");
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        Platform {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("an HTTP client builds"),
+            dynamo: aws_sdk_dynamodb::Client::new(&sdk),
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            manifest,
+            control_url: std::env::var("FINFLOW_CONTROL_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:4599".into()),
+        }
+    }
+
+    pub fn table(&self, logical_id: &str) -> &str {
+        self.manifest
+            .tables
+            .get(logical_id)
+            .unwrap_or_else(|| panic!("no table {logical_id} in the manifest"))
+    }
+
+    pub fn queue(&self, logical_id: &str) -> &Queue {
+        self.manifest
+            .queues
+            .get(logical_id)
+            .unwrap_or_else(|| panic!("no queue {logical_id} in the manifest"))
+    }
+
+    /// One item of a table, read consistently.
+    pub async fn item(
+        &self,
+        table: &str,
+        pk: &str,
+        sk: Option<&str>,
+    ) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue::S;
+        let mut request = self
+            .dynamo
+            .get_item()
+            .table_name(self.table(table))
+            .key("pk", S(pk.into()))
+            .consistent_read(true);
+        if let Some(sk) = sk {
+            request = request.key("sk", S(sk.into()));
+        }
+        request.send().await.expect("get_item succeeds").item
+    }
+
+    /// Lines of the runner's JSON log, for tests that follow what functions did.
+    pub fn runner_log(&self) -> Vec<Value> {
+        let path =
+            std::env::var("FINFLOW_RUNNER_LOG").expect("FINFLOW_RUNNER_LOG is set by infra/test");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+}
+
+/// Polls `probe` until it yields a value or `timeout` passes; cascades are asynchronous, and a
+/// fixed sleep would be either flaky or slow. Returns the value and how long it took.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> (T, Duration)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(20);
+    loop {
+        if let Some(value) = probe().await {
+            return (value, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// Asserts an RFC 9457 problem response with `status` and returns its body.
+pub async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body: Value = response.json().await.expect("a problem body is JSON");
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    assert_eq!(content_type, "application/problem+json", "body: {body}");
+    assert_eq!(body["status"], status, "body: {body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:finflow:problem:")),
+        "body: {body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "body: {body}"
+    );
+    body
+}
+
+/// Asserts a successful JSON response with `status` and returns its body.
+pub async fn expect_json(response: reqwest::Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    body
+}
