@@ -14,8 +14,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use aws_config::SdkConfig;
 use axum::Router;
-use finflow_shared::config::{Env, PlatformConfig, aws_sdk_config};
+use finflow_shared::config::{ConfigError, Env, PlatformConfig, aws_sdk_config};
+use finflow_shared::consumer::EventConsumer;
 use finflow_shared::events::EventBridgePublisher;
 use finflow_shared::http::into_app;
 use finflow_shared::outbox::OutboxRelay;
@@ -32,6 +34,15 @@ const SERVICES: [(&str, u16); 6] = [
     ("kyc", 8005),
     ("reporting", 8006),
 ];
+
+type HttpFunction = fn(&str, &SdkConfig, &Env) -> Option<Result<Router, ConfigError>>;
+type ConsumerFunction = fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
+
+/// Every service's HTTP functions, looked up by binary name. A service adds itself here.
+const HTTP_FUNCTIONS: &[HttpFunction] = &[finflow_auth::functions::http_routes];
+
+/// Every service's event consumers, looked up by binary name. A service adds itself here.
+const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[finflow_wallet::functions::consumer];
 
 struct Options {
     manifest: PathBuf,
@@ -79,11 +90,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (logical_id, function) in &manifest.functions {
         let env = Env::from_map(function.environment.clone());
         let binary = function.binary.as_str();
-        if let Some(routes) = finflow_auth::functions::http_routes(binary, &sdk, &env) {
+        let routes = HTTP_FUNCTIONS.iter().find_map(|build| build(binary, &sdk, &env));
+        let consumer = CONSUMER_FUNCTIONS.iter().find_map(|build| build(binary, &sdk, &env));
+        if let Some(routes) = routes {
             let (service, _) = service_port(&function.service)?;
             let merged = apis.remove(service).unwrap_or_default().merge(routes?);
             apis.insert(service, merged);
-        } else if let Some(consumer) = finflow_wallet::functions::consumer(binary, &sdk, &env) {
+        } else if let Some(consumer) = consumer {
             let consumer = consumer?;
             for source in &function.sqs_sources {
                 let client = aws_sdk_sqs::Client::new(&sdk);
