@@ -42,6 +42,8 @@ LOCAL_PARAMETERS = {
     "QueueVisibilityTimeout": "2",
     "MaxReceiveCount": "3",
     "LogLevel": "info",
+    # finflow-local's gateway port serves every route, as the one API Gateway does on AWS.
+    "PublicApiUrl": "http://127.0.0.1:8000",
 }
 
 # Resource types the emulator does not run: functions run natively via finflow-local,

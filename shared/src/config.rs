@@ -62,6 +62,9 @@ pub struct PlatformConfig {
     pub idempotency_table: String,
     pub jwt: JwtSettings,
     pub staff_emails: Vec<String>,
+    /// Where the public API answers (the API Gateway; locally the runner's gateway port).
+    /// Health checks reach upstream services through it.
+    pub api_base_url: Option<String>,
 }
 
 impl PlatformConfig {
@@ -98,6 +101,9 @@ impl PlatformConfig {
                         .collect()
                 })
                 .unwrap_or_default(),
+            api_base_url: env
+                .optional("API_BASE_URL")
+                .map(|url| url.trim_end_matches('/').to_owned()),
         })
     }
 }

@@ -170,3 +170,48 @@ impl Probe for QueueProbe {
         Ok(json!({ "depth": visible, "in_flight": in_flight }))
     }
 }
+
+/// An upstream service, through its public health route. A service is only as healthy as
+/// what it depends on, so the upstream's own failed checks count as this probe's failure.
+pub struct UpstreamProbe {
+    pub service: &'static str,
+    pub url: Option<String>,
+    pub client: reqwest::Client,
+}
+
+impl UpstreamProbe {
+    pub fn new(service: &'static str, api_base_url: Option<&str>) -> Self {
+        UpstreamProbe {
+            service,
+            url: api_base_url.map(|base| format!("{base}/api/{service}/health")),
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()
+                .expect("an HTTP client builds"),
+        }
+    }
+}
+
+#[async_trait]
+impl Probe for UpstreamProbe {
+    fn name(&self) -> String {
+        format!("upstream:{}", self.service)
+    }
+
+    async fn check(&self) -> Result<Value, String> {
+        let url = self.url.as_ref().ok_or("API_BASE_URL is not configured")?;
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let report: Value = response.json().await.map_err(|e| e.to_string())?;
+        if status.is_success() {
+            Ok(report)
+        } else {
+            Err(format!("{} answered {status}: {report}", self.service))
+        }
+    }
+}

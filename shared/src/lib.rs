@@ -4,12 +4,14 @@
 
 pub mod config;
 pub mod consumer;
+pub mod currency;
 pub mod customer;
 pub mod dynamo;
 pub mod error;
 pub mod events;
 pub mod health;
 pub mod http;
+pub mod idempotency;
 pub mod jwt;
 pub mod money;
 pub mod outbox;
@@ -18,4 +20,4 @@ pub mod telemetry;
 pub mod trace;
 
 pub use error::{ApiError, ApiResult, FieldError};
-pub use money::Money;
+pub use money::{Money, PositiveAmount};

@@ -15,6 +15,9 @@ use serde_json::value::RawValue;
 /// Fractional digits kept for every amount (DECIMAL(20,4)).
 pub const SCALE: u32 = 4;
 
+/// The largest amount DECIMAL(20,4) holds, as text.
+pub const MAX: &str = "9999999999999999.9999";
+
 /// DECIMAL(20,4) holds twenty digits: sixteen integer digits and four fractional ones.
 /// Expressed in units of 0.0001.
 const MAX_UNITS: i128 = 99_999_999_999_999_999_999;
@@ -139,6 +142,37 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// An amount that can be moved: strictly greater than zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PositiveAmount(Money);
+
+impl PositiveAmount {
+    pub fn new(amount: Money) -> Result<Self, &'static str> {
+        if amount.is_positive() {
+            Ok(PositiveAmount(amount))
+        } else {
+            Err("must be greater than zero")
+        }
+    }
+
+    pub fn money(&self) -> Money {
+        self.0
+    }
+}
+
+impl fmt::Display for PositiveAmount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'de> Deserialize<'de> for PositiveAmount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        PositiveAmount::new(Money::deserialize(deserializer)?).map_err(D::Error::custom)
+    }
+}
+
 /// The shape of a JSON number: `-? digits (. digits)? ([eE] [+-]? digits)?`.
 struct NumberGrammar {
     integer_digits: usize,
@@ -259,6 +293,18 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<Body>(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_positive_amount_rejects_zero_and_negatives() {
+        assert!(serde_json::from_str::<PositiveAmount>("0").is_err());
+        assert!(serde_json::from_str::<PositiveAmount>("-1").is_err());
+        assert_eq!(
+            serde_json::from_str::<PositiveAmount>("0.0001")
+                .unwrap()
+                .to_string(),
+            "0.0001"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
 use finflow_shared::dynamo::{TransactError, n, s, transact};
 use finflow_shared::events::EventEnvelope;
@@ -58,22 +58,25 @@ impl CustomerProjection {
         }
     }
 
-    fn snapshot_put(&self, snapshot: &UserSnapshot) -> TransactWriteItem {
-        let put = Put::builder()
+    fn snapshot_update(&self, snapshot: &UserSnapshot) -> TransactWriteItem {
+        // An update, not a put: the item also holds wallet's own count of open wallets.
+        let update = Update::builder()
             .table_name(&self.wallet_table)
-            .item("pk", s(format!("CUSTOMER#{}", snapshot.user_id)))
-            .item("sk", s("PROFILE"))
-            .item("user_id", n(snapshot.user_id))
-            .item("kyc_status", s(snapshot.kyc_status.as_str()))
-            .item("account_tier", s(snapshot.account_tier.as_str()))
-            .item("version", n(snapshot.version))
+            .key("pk", s(format!("CUSTOMER#{}", snapshot.user_id)))
+            .key("sk", s("PROFILE"))
+            .update_expression(
+                "SET user_id = :user, kyc_status = :kyc, account_tier = :tier, #version = :version",
+            )
             // Events may arrive out of order; an older snapshot never overwrites a newer one.
-            .condition_expression("attribute_not_exists(pk) OR #version < :version")
+            .condition_expression("attribute_not_exists(#version) OR #version < :version")
             .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":user", n(snapshot.user_id))
+            .expression_attribute_values(":kyc", s(snapshot.kyc_status.as_str()))
+            .expression_attribute_values(":tier", s(snapshot.account_tier.as_str()))
             .expression_attribute_values(":version", n(snapshot.version))
             .build()
-            .expect("table, item and condition are set");
-        TransactWriteItem::builder().put(put).build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
     }
 }
 
@@ -91,7 +94,7 @@ impl EventConsumer for CustomerProjection {
         let snapshot = snapshot?;
         let claim = || inbox_claim(&self.idempotency_table, CONSUMER, event.event_id);
         let failed = |e: TransactError| ConsumeError::Failed(e.to_string());
-        match transact(&self.client, vec![claim(), self.snapshot_put(&snapshot)]).await {
+        match transact(&self.client, vec![claim(), self.snapshot_update(&snapshot)]).await {
             Ok(()) => Ok(Outcome::Applied),
             Err(e) if e.condition_failed_at(0) => Ok(Outcome::Duplicate),
             Err(e) if e.condition_failed_at(1) => {

@@ -4,12 +4,34 @@
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
+use finflow_shared::health::{EventBusProbe, Probe, QueueProbe, TableProbe, UpstreamProbe};
+use finflow_shared::idempotency::IdempotencyStore;
+use finflow_shared::jwt::TokenKeys;
 
 use crate::customers::CustomerProjection;
+use crate::routes::health::HealthState;
+use crate::routes::{WalletState, api, health};
+use crate::store::DynamoWalletStore;
+use crate::wallets::Wallets;
 
 pub const SERVICE: &str = "wallet";
+
+/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
+/// `binary` is not one of wallet's HTTP functions.
+pub fn http_routes(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Router, ConfigError>> {
+    match binary {
+        "wallet-api" => Some(wallet_state(sdk, env).map(api::routes)),
+        "wallet-health" => Some(health_state(sdk, env).map(health::routes)),
+        _ => None,
+    }
+}
 
 /// The event consumer built as `binary`, or `None` when it is not one of wallet's consumers.
 pub fn consumer(
@@ -18,15 +40,66 @@ pub fn consumer(
     env: &Env,
 ) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
     match binary {
-        "wallet-user-events" => Some((|| {
-            let platform = PlatformConfig::load(env)?;
-            let projection = CustomerProjection::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                env.required("WALLET_TABLE")?,
-                platform.idempotency_table,
-            );
-            Ok(Arc::new(projection) as Arc<dyn EventConsumer>)
-        })()),
+        "wallet-user-events" => Some(customer_projection(sdk, env)),
         _ => None,
     }
+}
+
+fn customer_projection(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let projection = CustomerProjection::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.required("WALLET_TABLE")?,
+        platform.idempotency_table,
+    );
+    Ok(Arc::new(projection))
+}
+
+fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletState, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let store = DynamoWalletStore::new(
+        dynamo.clone(),
+        env.required("WALLET_TABLE")?,
+        platform.outbox_table.clone(),
+    );
+    let idempotency = IdempotencyStore::new(dynamo, platform.idempotency_table.clone());
+    Ok(WalletState {
+        wallets: Arc::new(Wallets::new(Arc::new(store), idempotency)),
+        keys: TokenKeys::new(platform.jwt),
+    })
+}
+
+fn health_state(sdk: &SdkConfig, env: &Env) -> Result<HealthState, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let probes: Vec<Box<dyn Probe>> = vec![
+        Box::new(TableProbe {
+            client: dynamo.clone(),
+            table: env.required("WALLET_TABLE")?,
+        }),
+        Box::new(TableProbe {
+            client: dynamo,
+            table: platform.outbox_table,
+        }),
+        Box::new(EventBusProbe {
+            client: aws_sdk_eventbridge::Client::new(sdk),
+            bus_name: platform.event_bus_name,
+        }),
+        Box::new(QueueProbe {
+            client: sqs.clone(),
+            name: "wallet-user-events".into(),
+            url: env.required("USER_EVENTS_QUEUE_URL")?,
+        }),
+        Box::new(QueueProbe {
+            client: sqs,
+            name: "wallet-user-events-dlq".into(),
+            url: env.required("USER_EVENTS_DLQ_URL")?,
+        }),
+        Box::new(UpstreamProbe::new("auth", platform.api_base_url.as_deref())),
+    ];
+    Ok(HealthState {
+        probes: Arc::new(probes),
+    })
 }

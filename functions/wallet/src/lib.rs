@@ -1,5 +1,10 @@
-//! FinFlow wallet (service B). This first slice holds the customer projection that the
-//! KYC gate and tier limits of wallets will read.
+//! FinFlow wallet (service B): multi-currency wallets with exact DECIMAL(20,4) balances, a
+//! ledger, status rules and deposits. It learns each user's KYC status and tier from auth's
+//! events into its own table, and gates wallets and limits on them.
 
 pub mod customers;
+pub mod domain;
 pub mod functions;
+pub mod routes;
+pub mod store;
+pub mod wallets;

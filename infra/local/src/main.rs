@@ -25,6 +25,10 @@ use finflow_shared::outbox::OutboxRelay;
 use crate::faults::{FaultSwitch, FaultyPublisher};
 use crate::manifest::Manifest;
 
+/// Serves every route of every service, as the one API Gateway does on AWS; health checks
+/// reach upstream services through it (template parameter PublicApiUrl).
+const GATEWAY_PORT: u16 = 8000;
+
 /// The seed's ports.
 const SERVICES: [(&str, u16); 6] = [
     ("auth", 8001),
@@ -36,10 +40,14 @@ const SERVICES: [(&str, u16); 6] = [
 ];
 
 type HttpFunction = fn(&str, &SdkConfig, &Env) -> Option<Result<Router, ConfigError>>;
-type ConsumerFunction = fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
+type ConsumerFunction =
+    fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
 
 /// Every service's HTTP functions, looked up by binary name. A service adds itself here.
-const HTTP_FUNCTIONS: &[HttpFunction] = &[finflow_auth::functions::http_routes];
+const HTTP_FUNCTIONS: &[HttpFunction] = &[
+    finflow_auth::functions::http_routes,
+    finflow_wallet::functions::http_routes,
+];
 
 /// Every service's event consumers, looked up by binary name. A service adds itself here.
 const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[finflow_wallet::functions::consumer];
@@ -90,8 +98,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (logical_id, function) in &manifest.functions {
         let env = Env::from_map(function.environment.clone());
         let binary = function.binary.as_str();
-        let routes = HTTP_FUNCTIONS.iter().find_map(|build| build(binary, &sdk, &env));
-        let consumer = CONSUMER_FUNCTIONS.iter().find_map(|build| build(binary, &sdk, &env));
+        let routes = HTTP_FUNCTIONS
+            .iter()
+            .find_map(|build| build(binary, &sdk, &env));
+        let consumer = CONSUMER_FUNCTIONS
+            .iter()
+            .find_map(|build| build(binary, &sdk, &env));
         if let Some(routes) = routes {
             let (service, _) = service_port(&function.service)?;
             let merged = apis.remove(service).unwrap_or_default().merge(routes?);
@@ -133,13 +145,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
+    let mut gateway = Router::new();
     for (service, routes) in apis {
         let (_, port) = service_port(service)?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        tracing::info!(service, port, "serving HTTP");
-        let app = into_app(service, routes);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        gateway = gateway.merge(routes.clone());
+        serve(service, port, into_app(service, routes)).await?;
     }
+    serve("gateway", GATEWAY_PORT, into_app("gateway", gateway)).await?;
 
     ready.store(true, Ordering::SeqCst);
     tracing::info!(endpoint = %manifest.endpoint, control_port = options.control_port, "FinFlow is running locally; Ctrl-C stops it");
@@ -155,6 +167,13 @@ async fn shutdown_signal() -> std::io::Result<()> {
         result = tokio::signal::ctrl_c() => result,
         _ = terminate.recv() => Ok(()),
     }
+}
+
+async fn serve(name: &str, port: u16, app: Router) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tracing::info!(name, port, "serving HTTP");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(())
 }
 
 fn service_port(name: &str) -> Result<(&'static str, u16), String> {

@@ -4,10 +4,12 @@ mod app;
 mod caller;
 mod input;
 mod path_id;
+mod query;
 mod trace_layer;
 
 pub use app::into_app;
 pub use caller::Caller;
 pub use input::{BODY_LIMIT, Input, parse_json};
 pub use path_id::PathId;
+pub use query::QueryParams;
 pub use trace_layer::TRACE_HEADER;

@@ -1,0 +1,13 @@
+//! Lambda entry point of wallet's health route group.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_wallet::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes = finflow_wallet::functions::http_routes("wallet-health", &sdk, &Env::process())
+        .expect("wallet-health is one of wallet's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_wallet::functions::SERVICE, routes)).await
+}

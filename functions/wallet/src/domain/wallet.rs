@@ -1,0 +1,278 @@
+//! A wallet: one currency, one owner, a balance that never goes below zero, and a status
+//! that only moves along legal transitions.
+
+use finflow_shared::Money;
+use finflow_shared::PositiveAmount;
+use finflow_shared::currency::Currency;
+use finflow_shared::events::wallet::WalletStatus;
+use finflow_shared::jwt::Role;
+use time::OffsetDateTime;
+
+use super::limits::TierLimits;
+
+/// Who froze a wallet decides who may unfreeze it: a freeze by staff (compliance) is lifted
+/// only by staff; an owner may lift their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrozenBy {
+    Owner,
+    Staff,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wallet {
+    pub id: u64,
+    pub user_id: u64,
+    pub currency: Currency,
+    pub status: WalletStatus,
+    pub balance: Money,
+    /// Reserved by payments on hold: part of the balance that cannot be spent.
+    pub held: Money,
+    pub frozen_by: Option<FrozenBy>,
+    /// Grows by one with every change; writes are conditional on it.
+    pub version: u64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WalletRuleError {
+    #[error("Wallet is {0}")]
+    NotActive(&'static str),
+    #[error("A closed wallet cannot be reopened")]
+    Closed,
+    #[error("Only staff can unfreeze a wallet frozen by staff")]
+    FrozenByStaff,
+    #[error(
+        "Only a wallet with a zero balance and nothing on hold can be closed; the balance is {0}"
+    )]
+    NotEmpty(Money),
+    #[error("Deposit exceeds the {tier} tier's single deposit limit of {limit}")]
+    DepositTooLarge { tier: &'static str, limit: Money },
+    #[error("Deposit would take the balance above the {tier} tier's maximum of {limit}")]
+    BalanceLimit { tier: &'static str, limit: Money },
+}
+
+/// The outcome of a status request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusChange {
+    Unchanged,
+    Changed(Wallet),
+}
+
+impl Wallet {
+    pub fn open(id: u64, user_id: u64, currency: Currency, now: OffsetDateTime) -> Wallet {
+        Wallet {
+            id,
+            user_id,
+            currency,
+            status: WalletStatus::Active,
+            balance: Money::ZERO,
+            held: Money::ZERO,
+            frozen_by: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn available(&self) -> Money {
+        self.balance.checked_sub(self.held).unwrap_or(Money::ZERO)
+    }
+
+    /// Applies a requested status. Legal: active ⇄ frozen, active or frozen → closed (only when
+    /// empty); closed is final.
+    pub fn change_status(
+        &self,
+        to: WalletStatus,
+        actor: Role,
+        now: OffsetDateTime,
+    ) -> Result<StatusChange, WalletRuleError> {
+        if self.status == to {
+            return Ok(StatusChange::Unchanged);
+        }
+        if self.status == WalletStatus::Closed {
+            return Err(WalletRuleError::Closed);
+        }
+        let frozen_by = match to {
+            WalletStatus::Frozen => Some(if actor == Role::Staff {
+                FrozenBy::Staff
+            } else {
+                FrozenBy::Owner
+            }),
+            WalletStatus::Active => {
+                if self.frozen_by == Some(FrozenBy::Staff) && actor != Role::Staff {
+                    return Err(WalletRuleError::FrozenByStaff);
+                }
+                None
+            }
+            WalletStatus::Closed => {
+                if !self.balance.is_zero() || !self.held.is_zero() {
+                    return Err(WalletRuleError::NotEmpty(self.balance));
+                }
+                self.frozen_by
+            }
+        };
+        Ok(StatusChange::Changed(Wallet {
+            status: to,
+            frozen_by,
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }))
+    }
+
+    /// The wallet after a deposit within the tier's limits.
+    pub fn deposit(
+        &self,
+        amount: PositiveAmount,
+        limits: &TierLimits,
+        tier: &'static str,
+        now: OffsetDateTime,
+    ) -> Result<Wallet, WalletRuleError> {
+        if self.status != WalletStatus::Active {
+            return Err(WalletRuleError::NotActive(self.status.as_str()));
+        }
+        if amount.money() > limits.max_deposit {
+            return Err(WalletRuleError::DepositTooLarge {
+                tier,
+                limit: limits.max_deposit,
+            });
+        }
+        let balance = self
+            .balance
+            .checked_add(amount.money())
+            .ok()
+            .filter(|balance| *balance <= limits.max_balance)
+            .ok_or(WalletRuleError::BalanceLimit {
+                tier,
+                limit: limits.max_balance,
+            })?;
+        Ok(Wallet {
+            balance,
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::limits::tier_limits;
+    use finflow_shared::customer::AccountTier;
+
+    fn wallet() -> Wallet {
+        Wallet::open(
+            1,
+            7,
+            Currency::parse("USD").unwrap(),
+            OffsetDateTime::now_utc(),
+        )
+    }
+
+    fn amount(text: &str) -> PositiveAmount {
+        PositiveAmount::new(Money::parse(text).unwrap()).unwrap()
+    }
+
+    fn changed(change: StatusChange) -> Wallet {
+        match change {
+            StatusChange::Changed(wallet) => wallet,
+            StatusChange::Unchanged => panic!("expected a change"),
+        }
+    }
+
+    #[test]
+    fn a_staff_freeze_is_lifted_only_by_staff() {
+        let now = OffsetDateTime::now_utc();
+        let frozen = changed(
+            wallet()
+                .change_status(WalletStatus::Frozen, Role::Staff, now)
+                .unwrap(),
+        );
+        assert_eq!(
+            frozen.change_status(WalletStatus::Active, Role::Customer, now),
+            Err(WalletRuleError::FrozenByStaff)
+        );
+        assert!(
+            frozen
+                .change_status(WalletStatus::Active, Role::Staff, now)
+                .is_ok()
+        );
+        let self_frozen = changed(
+            wallet()
+                .change_status(WalletStatus::Frozen, Role::Customer, now)
+                .unwrap(),
+        );
+        assert!(
+            self_frozen
+                .change_status(WalletStatus::Active, Role::Customer, now)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn closing_needs_an_empty_wallet_and_is_final() {
+        let now = OffsetDateTime::now_utc();
+        let funded = wallet()
+            .deposit(
+                amount("1"),
+                &tier_limits(AccountTier::Bronze),
+                "bronze",
+                now,
+            )
+            .unwrap();
+        assert!(matches!(
+            funded.change_status(WalletStatus::Closed, Role::Customer, now),
+            Err(WalletRuleError::NotEmpty(_))
+        ));
+        let closed = changed(
+            wallet()
+                .change_status(WalletStatus::Closed, Role::Customer, now)
+                .unwrap(),
+        );
+        assert_eq!(
+            closed.change_status(WalletStatus::Active, Role::Staff, now),
+            Err(WalletRuleError::Closed)
+        );
+        assert_eq!(
+            closed.change_status(WalletStatus::Closed, Role::Staff, now),
+            Ok(StatusChange::Unchanged)
+        );
+    }
+
+    #[test]
+    fn deposits_respect_status_and_tier_limits() {
+        let now = OffsetDateTime::now_utc();
+        let bronze = tier_limits(AccountTier::Bronze);
+        let after = wallet()
+            .deposit(amount("0.0001"), &bronze, "bronze", now)
+            .unwrap();
+        assert_eq!(
+            (after.balance.to_string(), after.version),
+            ("0.0001".to_owned(), 2)
+        );
+        assert!(matches!(
+            wallet().deposit(amount("5000.0001"), &bronze, "bronze", now),
+            Err(WalletRuleError::DepositTooLarge { .. })
+        ));
+        let near_max = wallet()
+            .deposit(amount("5000"), &bronze, "bronze", now)
+            .unwrap()
+            .deposit(amount("5000"), &bronze, "bronze", now)
+            .unwrap();
+        assert!(matches!(
+            near_max.deposit(amount("0.0001"), &bronze, "bronze", now),
+            Err(WalletRuleError::BalanceLimit { .. })
+        ));
+        let frozen = changed(
+            wallet()
+                .change_status(WalletStatus::Frozen, Role::Customer, now)
+                .unwrap(),
+        );
+        assert_eq!(
+            frozen.deposit(amount("1"), &bronze, "bronze", now),
+            Err(WalletRuleError::NotActive("frozen"))
+        );
+    }
+}

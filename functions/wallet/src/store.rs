@@ -1,0 +1,461 @@
+//! Where wallet keeps its state: the port, and its DynamoDB adapter.
+//!
+//! Wallet table layout (pk, sk):
+//! - `CUSTOMER#<user>`, `PROFILE`: KYC status, tier and open wallet count, learned from events
+//! - `CUSTOMER#<user>`, `CURRENCY#<code>`: one open wallet per user and currency
+//! - `CUSTOMER#<user>`, `WALLET#<id>`: lists a user's wallets
+//! - `WALLET#<id>`, `META`: the wallet
+//! - `WALLET#<id>`, `TX#<entry id>`: its ledger, newest last
+//! - `SEQUENCE#wallets`, `SEQUENCE`: the wallet id counter
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use finflow_shared::PositiveAmount;
+use finflow_shared::currency::Currency;
+use finflow_shared::customer::{AccountTier, KycStatus};
+use finflow_shared::dynamo::{
+    Item, ItemExt, StoreError, TransactError, money, n, next_sequence_value, s, transact,
+};
+use finflow_shared::events::EventEnvelope;
+use finflow_shared::events::wallet::WalletStatus;
+use finflow_shared::idempotency::KeyCompletion;
+use finflow_shared::outbox::outbox_put;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet};
+
+/// What wallet knows of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub user_id: u64,
+    pub kyc_status: KycStatus,
+    pub account_tier: AccountTier,
+    pub open_wallets: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the user already has an open wallet in this currency")]
+    CurrencyTaken,
+    /// The customer's KYC status or wallet count no longer allows it.
+    #[error("the customer may not open another wallet")]
+    NotAllowed,
+    #[error("the record changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of a ledger, newest first.
+pub struct EntryPage {
+    pub entries: Vec<LedgerEntry>,
+    pub next_cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait WalletStore: Send + Sync {
+    async fn customer(&self, user_id: u64) -> Result<Option<Customer>, StoreError>;
+    async fn allocate_wallet_id(&self) -> Result<u64, StoreError>;
+    /// Opens the wallet if the customer is verified and below `max_wallets`, atomically.
+    async fn create_wallet(
+        &self,
+        wallet: &Wallet,
+        max_wallets: u32,
+        event: &EventEnvelope,
+    ) -> Result<(), WriteError>;
+    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError>;
+    async fn wallets_of(&self, user_id: u64) -> Result<Vec<Wallet>, StoreError>;
+    /// Saves a status change made on version `updated.version - 1`.
+    async fn save_status(
+        &self,
+        previous: &Wallet,
+        updated: &Wallet,
+        event: &EventEnvelope,
+    ) -> Result<(), WriteError>;
+    /// Saves a deposit made on version `updated.version - 1`, with its ledger entry, event and
+    /// idempotency record, in one transaction.
+    async fn save_deposit(
+        &self,
+        updated: &Wallet,
+        entry: &LedgerEntry,
+        event: &EventEnvelope,
+        completion: Option<KeyCompletion>,
+    ) -> Result<(), WriteError>;
+    async fn entries(
+        &self,
+        wallet_id: u64,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<EntryPage, StoreError>;
+}
+
+pub struct DynamoWalletStore {
+    client: Client,
+    table: String,
+    outbox_table: String,
+}
+
+impl DynamoWalletStore {
+    pub fn new(client: Client, table: impl Into<String>, outbox_table: impl Into<String>) -> Self {
+        DynamoWalletStore {
+            client,
+            table: table.into(),
+            outbox_table: outbox_table.into(),
+        }
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(output.item)
+    }
+
+    /// The wallet item, written only if the stored version is the one the change started from.
+    fn wallet_put(&self, wallet: &Wallet, require_active: bool) -> TransactWriteItem {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(wallet_item(wallet)));
+        if wallet.version == 1 {
+            put = put.condition_expression("attribute_not_exists(pk)");
+        } else {
+            let condition = if require_active {
+                "#version = :expected AND #status = :active"
+            } else {
+                "#version = :expected"
+            };
+            put = put
+                .condition_expression(condition)
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", n(wallet.version - 1));
+            if require_active {
+                put = put
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":active", s("active"));
+            }
+        }
+        TransactWriteItem::builder()
+            .put(put.build().expect("table and item are set"))
+            .build()
+    }
+
+    fn put_item(&self, item: Item, condition: Option<&str>) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+}
+
+fn timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("timestamps format as RFC 3339")
+}
+
+fn wallet_item(wallet: &Wallet) -> Item {
+    let mut item = Item::from([
+        ("pk".into(), s(format!("WALLET#{}", wallet.id))),
+        ("sk".into(), s("META")),
+        ("wallet_id".into(), n(wallet.id)),
+        ("user_id".into(), n(wallet.user_id)),
+        ("currency".into(), s(wallet.currency.code())),
+        ("status".into(), s(wallet.status.as_str())),
+        ("balance".into(), money(wallet.balance)),
+        ("held".into(), money(wallet.held)),
+        ("version".into(), n(wallet.version)),
+        ("created_at".into(), s(timestamp(wallet.created_at))),
+        ("updated_at".into(), s(timestamp(wallet.updated_at))),
+    ]);
+    if let Some(frozen_by) = wallet.frozen_by {
+        let by = match frozen_by {
+            FrozenBy::Owner => "owner",
+            FrozenBy::Staff => "staff",
+        };
+        item.insert("frozen_by".into(), s(by));
+    }
+    item
+}
+
+fn corrupt(item: &Item, attribute: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: item.optional_string("pk").unwrap_or_default(),
+        attribute: attribute.to_owned(),
+    }
+}
+
+fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
+}
+
+fn wallet_from_item(item: &Item) -> Result<Wallet, StoreError> {
+    Ok(Wallet {
+        id: item.number("wallet_id")?,
+        user_id: item.number("user_id")?,
+        currency: Currency::parse(&item.string("currency")?)
+            .map_err(|_| corrupt(item, "currency"))?,
+        status: WalletStatus::parse(&item.string("status")?)
+            .ok_or_else(|| corrupt(item, "status"))?,
+        balance: item.money("balance")?,
+        held: item.money("held")?,
+        frozen_by: match item.optional_string("frozen_by").as_deref() {
+            Some("owner") => Some(FrozenBy::Owner),
+            Some("staff") => Some(FrozenBy::Staff),
+            _ => None,
+        },
+        version: item.number("version")?,
+        created_at: time_of(item, "created_at")?,
+        updated_at: time_of(item, "updated_at")?,
+    })
+}
+
+fn entry_item(entry: &LedgerEntry) -> Item {
+    let mut item = Item::from([
+        ("pk".into(), s(format!("WALLET#{}", entry.wallet_id))),
+        ("sk".into(), s(format!("TX#{}", entry.id))),
+        ("entry_id".into(), s(&entry.id)),
+        ("wallet_id".into(), n(entry.wallet_id)),
+        ("kind".into(), s(entry.kind.as_str())),
+        ("amount".into(), money(entry.amount.money())),
+        ("balance_after".into(), money(entry.balance_after)),
+        ("reference_type".into(), s(&entry.reference_type)),
+        ("reference_id".into(), s(&entry.reference_id)),
+        ("created_at".into(), s(timestamp(entry.created_at))),
+    ]);
+    if let Some(description) = &entry.description {
+        item.insert("description".into(), s(description));
+    }
+    item
+}
+
+fn entry_from_item(item: &Item) -> Result<LedgerEntry, StoreError> {
+    Ok(LedgerEntry {
+        id: item.string("entry_id")?,
+        wallet_id: item.number("wallet_id")?,
+        kind: EntryKind::parse(&item.string("kind")?).ok_or_else(|| corrupt(item, "kind"))?,
+        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| corrupt(item, "amount"))?,
+        balance_after: item.money("balance_after")?,
+        reference_type: item.string("reference_type")?,
+        reference_id: item.string("reference_id")?,
+        description: item.optional_string("description"),
+        created_at: time_of(item, "created_at")?,
+    })
+}
+
+fn cancelled(error: TransactError) -> WriteError {
+    match error {
+        TransactError::Cancelled { reasons }
+            if reasons
+                .iter()
+                .all(|r| r == "None" || r == "ConditionalCheckFailed") =>
+        {
+            WriteError::Conflict
+        }
+        TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!(
+            "transaction cancelled: {reasons:?}"
+        ))),
+        TransactError::Store(error) => WriteError::Store(error),
+    }
+}
+
+#[async_trait]
+impl WalletStore for DynamoWalletStore {
+    async fn customer(&self, user_id: u64) -> Result<Option<Customer>, StoreError> {
+        let Some(item) = self.get(format!("CUSTOMER#{user_id}"), "PROFILE").await? else {
+            return Ok(None);
+        };
+        Ok(Some(Customer {
+            user_id,
+            kyc_status: KycStatus::parse(&item.string("kyc_status")?)
+                .ok_or_else(|| corrupt(&item, "kyc_status"))?,
+            account_tier: AccountTier::parse(&item.string("account_tier")?)
+                .ok_or_else(|| corrupt(&item, "account_tier"))?,
+            open_wallets: item.number("open_wallets").unwrap_or(0),
+        }))
+    }
+
+    async fn allocate_wallet_id(&self) -> Result<u64, StoreError> {
+        next_sequence_value(&self.client, &self.table, "wallets").await
+    }
+
+    async fn create_wallet(
+        &self,
+        wallet: &Wallet,
+        max_wallets: u32,
+        event: &EventEnvelope,
+    ) -> Result<(), WriteError> {
+        let customer = format!("CUSTOMER#{}", wallet.user_id);
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&customer))
+            .key("sk", s("PROFILE"))
+            .update_expression("ADD open_wallets :one")
+            .condition_expression("attribute_exists(pk) AND kyc_status = :verified AND (attribute_not_exists(open_wallets) OR open_wallets < :max)")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":verified", s("verified"))
+            .expression_attribute_values(":max", n(max_wallets))
+            .build()
+            .expect("table, key and expression are set");
+        let currency_claim = Item::from([
+            ("pk".into(), s(&customer)),
+            ("sk".into(), s(format!("CURRENCY#{}", wallet.currency))),
+            ("wallet_id".into(), n(wallet.id)),
+        ]);
+        let listing = Item::from([
+            ("pk".into(), s(&customer)),
+            ("sk".into(), s(format!("WALLET#{:020}", wallet.id))),
+            ("wallet_id".into(), n(wallet.id)),
+        ]);
+        let items = vec![
+            TransactWriteItem::builder().update(count).build(),
+            self.put_item(currency_claim, Some("attribute_not_exists(pk)")),
+            self.put_item(listing, None),
+            self.wallet_put(wallet, false),
+            outbox_put(&self.outbox_table, event),
+        ];
+        transact(&self.client, items).await.map_err(|error| {
+            if error.condition_failed_at(1) {
+                WriteError::CurrencyTaken
+            } else if error.condition_failed_at(0) {
+                WriteError::NotAllowed
+            } else {
+                cancelled(error)
+            }
+        })
+    }
+
+    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
+        self.get(format!("WALLET#{id}"), "META")
+            .await?
+            .map(|item| wallet_from_item(&item))
+            .transpose()
+    }
+
+    async fn wallets_of(&self, user_id: u64) -> Result<Vec<Wallet>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(format!("CUSTOMER#{user_id}")))
+            .expression_attribute_values(":prefix", s("WALLET#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let mut wallets = Vec::new();
+        for listing in output.items() {
+            if let Some(wallet) = self.wallet(listing.number("wallet_id")?).await? {
+                wallets.push(wallet);
+            }
+        }
+        Ok(wallets)
+    }
+
+    async fn save_status(
+        &self,
+        previous: &Wallet,
+        updated: &Wallet,
+        event: &EventEnvelope,
+    ) -> Result<(), WriteError> {
+        let mut items = vec![
+            self.wallet_put(updated, false),
+            outbox_put(&self.outbox_table, event),
+        ];
+        if updated.status == WalletStatus::Closed && previous.status != WalletStatus::Closed {
+            // A closed wallet frees its currency and its place in the tier's wallet count.
+            let customer = format!("CUSTOMER#{}", updated.user_id);
+            let release = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(&customer))
+                .key("sk", s(format!("CURRENCY#{}", updated.currency)))
+                .build()
+                .expect("table and key are set");
+            let uncount = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&customer))
+                .key("sk", s("PROFILE"))
+                .update_expression("ADD open_wallets :minus_one")
+                .expression_attribute_values(":minus_one", n(-1))
+                .build()
+                .expect("table, key and expression are set");
+            items.push(TransactWriteItem::builder().delete(release).build());
+            items.push(TransactWriteItem::builder().update(uncount).build());
+        }
+        transact(&self.client, items).await.map_err(cancelled)
+    }
+
+    async fn save_deposit(
+        &self,
+        updated: &Wallet,
+        entry: &LedgerEntry,
+        event: &EventEnvelope,
+        completion: Option<KeyCompletion>,
+    ) -> Result<(), WriteError> {
+        let mut items = vec![
+            self.wallet_put(updated, true),
+            self.put_item(entry_item(entry), Some("attribute_not_exists(pk)")),
+            outbox_put(&self.outbox_table, event),
+        ];
+        items.extend(completion.map(KeyCompletion::into_transact_item));
+        transact(&self.client, items).await.map_err(cancelled)
+    }
+
+    async fn entries(
+        &self,
+        wallet_id: u64,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<EntryPage, StoreError> {
+        let pk = format!("WALLET#{wallet_id}");
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s("TX#"))
+            .scan_index_forward(false)
+            .limit(limit);
+        if let Some(sk) = cursor.and_then(decode_cursor) {
+            query = query
+                .exclusive_start_key("pk", s(&pk))
+                .exclusive_start_key("sk", AttributeValue::S(sk));
+        }
+        let output = query.send().await.map_err(StoreError::sdk)?;
+        let entries = output
+            .items()
+            .iter()
+            .map(entry_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = output
+            .last_evaluated_key()
+            .and_then(|key| key.get("sk"))
+            .and_then(|sk| sk.as_s().ok())
+            .map(|sk| URL_SAFE_NO_PAD.encode(sk));
+        Ok(EntryPage {
+            entries,
+            next_cursor,
+        })
+    }
+}
+
+/// Cursors are opaque to clients: the last ledger key, encoded.
+fn decode_cursor(cursor: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|sk| sk.starts_with("TX#"))
+}

@@ -1,0 +1,365 @@
+//! `Idempotency-Key`, the one mechanism every API that moves money or creates resources uses.
+//!
+//! Semantics follow Stripe's: the first request with a key executes; a later request with the
+//! same key and the same body gets the first response replayed, status code included; the same
+//! key with a different body is a 422; a duplicate arriving while the first is still running is
+//! a 409. A key belongs to its caller and its operation, and is kept 48 hours.
+//!
+//! The record that marks a key completed is written in the same DynamoDB transaction as the
+//! effect (`Completion::with_response`), so an effect can never commit without its key, nor a
+//! key without its effect.
+
+use std::future::Future;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use axum::extract::FromRequestParts;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::dynamo::{Item, ItemExt, StoreError, is_condition_failure, n, s};
+use crate::error::{ApiError, PROBLEM_JSON};
+
+pub const HEADER: &str = "idempotency-key";
+/// Keys are kept at least 24 hours, as clients are promised; 48 leaves room for clock skew.
+const RETENTION: time::Duration = time::Duration::hours(48);
+/// A request that has held its key this long without finishing is presumed dead.
+const LOCK_LIFETIME: time::Duration = time::Duration::seconds(30);
+
+/// A client-chosen key: 1 to 255 visible ASCII characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        let valid =
+            !text.is_empty() && text.len() <= 255 && text.bytes().all(|b| b.is_ascii_graphic());
+        if valid {
+            Ok(IdempotencyKey(text.to_owned()))
+        } else {
+            Err(ApiError::invalid_field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ))
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, when the client sent one.
+#[derive(Debug, Clone)]
+pub struct MaybeIdempotencyKey(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeIdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.headers.get(HEADER) {
+            None => Ok(MaybeIdempotencyKey(None)),
+            Some(value) => {
+                let text = value
+                    .to_str()
+                    .map_err(|_| IdempotencyKey::parse("").unwrap_err())?;
+                IdempotencyKey::parse(text).map(|key| MaybeIdempotencyKey(Some(key)))
+            }
+        }
+    }
+}
+
+/// Identifies a request's content, so a reused key with other content is caught.
+pub fn fingerprint(operation: &str, request: &impl Serialize) -> String {
+    let body = serde_json::to_vec(request).expect("requests serialize");
+    let digest = Sha256::new()
+        .chain_update(operation.as_bytes())
+        .chain_update([0])
+        .chain_update(body)
+        .finalize();
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The right to execute a keyed request, held until it completes.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    table: String,
+    pk: String,
+    fingerprint: String,
+    lock_token: String,
+}
+
+/// The write that marks a key completed with its response; a store adds it to the
+/// transaction of the effect. Opaque, so stores' ports need no AWS types.
+#[derive(Debug, Clone)]
+pub struct KeyCompletion(TransactWriteItem);
+
+impl KeyCompletion {
+    pub fn into_transact_item(self) -> TransactWriteItem {
+        self.0
+    }
+}
+
+impl Completion {
+    /// Marks the key completed with this response, inside the effect's own transaction.
+    pub fn with_response(&self, status: StatusCode, body: &Value) -> KeyCompletion {
+        KeyCompletion(
+            TransactWriteItem::builder()
+                .put(self.completed_put(status, body, false))
+                .build(),
+        )
+    }
+
+    fn completed_put(&self, status: StatusCode, body: &Value, problem: bool) -> Put {
+        Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&self.pk))
+            .item("state", s("completed"))
+            .item("fingerprint", s(&self.fingerprint))
+            .item("lock_token", s(&self.lock_token))
+            .item("response_status", n(status.as_u16()))
+            .item("response_body", s(body.to_string()))
+            .item("response_is_problem", AttributeValue::Bool(problem))
+            .item(
+                "expires_at",
+                n((OffsetDateTime::now_utc() + RETENTION).unix_timestamp()),
+            )
+            .condition_expression("lock_token = :token")
+            .expression_attribute_values(":token", s(&self.lock_token))
+            .build()
+            .expect("table, item and condition are set")
+    }
+}
+
+/// A response stored under a key.
+#[derive(Debug, Clone)]
+pub struct StoredResponse {
+    pub status: StatusCode,
+    pub body: Value,
+    pub is_problem: bool,
+}
+
+impl IntoResponse for StoredResponse {
+    fn into_response(self) -> Response {
+        let content_type = if self.is_problem {
+            PROBLEM_JSON
+        } else {
+            "application/json"
+        };
+        let mut response = (self.status, self.body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+    }
+}
+
+enum Claim {
+    Execute(Completion),
+    Replay(StoredResponse),
+}
+
+#[derive(Clone)]
+pub struct IdempotencyStore {
+    client: Client,
+    table: String,
+}
+
+impl IdempotencyStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        IdempotencyStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Runs `operation` once per key. `operation` gets the `Completion` to write in its own
+    /// transaction (when the client sent a key) and answers with a status and JSON body.
+    /// A client error (4xx) is stored and replayed like a success; a server error frees the
+    /// key so the client may retry.
+    pub async fn run<F, Fut>(
+        &self,
+        scope: &str,
+        owner: u64,
+        key: Option<IdempotencyKey>,
+        fingerprint: String,
+        operation: F,
+    ) -> Result<Response, ApiError>
+    where
+        F: FnOnce(Option<Completion>) -> Fut,
+        Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
+    {
+        let Some(key) = key else {
+            let (status, body) = operation(None).await?;
+            return Ok((status, axum::Json(body)).into_response());
+        };
+        let completion = match self.claim(scope, owner, &key, fingerprint).await? {
+            Claim::Replay(stored) => return Ok(stored.into_response()),
+            Claim::Execute(completion) => completion,
+        };
+        match operation(Some(completion.clone())).await {
+            Ok((status, body)) => Ok((status, axum::Json(body)).into_response()),
+            Err(error) if error.status().is_client_error() => {
+                let problem = serde_json::to_value(error.to_problem()).expect("problems serialize");
+                self.store_outcome(&completion, error.status(), &problem)
+                    .await?;
+                Err(error)
+            }
+            Err(error) => {
+                self.release(&completion).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn claim(
+        &self,
+        scope: &str,
+        owner: u64,
+        key: &IdempotencyKey,
+        fingerprint: String,
+    ) -> Result<Claim, ApiError> {
+        let pk = format!("IDEMPOTENCY#{scope}#{owner}#{}", key.0);
+        // Two attempts: the second follows a record that expired between our put and get.
+        for _ in 0..2 {
+            let now = OffsetDateTime::now_utc();
+            let completion = Completion {
+                table: self.table.clone(),
+                pk: pk.clone(),
+                fingerprint: fingerprint.clone(),
+                lock_token: uuid::Uuid::new_v4().simple().to_string(),
+            };
+            let claimed = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(&pk))
+                .item("state", s("in_progress"))
+                .item("fingerprint", s(&fingerprint))
+                .item("lock_token", s(&completion.lock_token))
+                .item("locked_until", n((now + LOCK_LIFETIME).unix_timestamp()))
+                .item("expires_at", n((now + RETENTION).unix_timestamp()))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR (#state = :in_progress AND locked_until < :now)",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":in_progress", s("in_progress"))
+                .expression_attribute_values(":now", n(now.unix_timestamp()))
+                .send()
+                .await;
+            match claimed {
+                Ok(_) => return Ok(Claim::Execute(completion)),
+                Err(error) if is_condition_failure(&error) => {}
+                Err(error) => return Err(StoreError::sdk(error).into()),
+            }
+            let existing = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(StoreError::sdk)?
+                .item;
+            let Some(existing) = existing else { continue };
+            return existing_claim(&existing, &fingerprint);
+        }
+        Err(ApiError::Conflict(
+            "The Idempotency-Key could not be claimed; retry".into(),
+        ))
+    }
+
+    async fn store_outcome(
+        &self,
+        completion: &Completion,
+        status: StatusCode,
+        body: &Value,
+    ) -> Result<(), ApiError> {
+        self.client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(completion.completed_put(status, body, true))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    async fn release(&self, completion: &Completion) {
+        let released = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(&completion.pk))
+            .condition_expression("lock_token = :token AND #state = :in_progress")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":token", s(&completion.lock_token))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .send()
+            .await;
+        if let Err(error) = released {
+            // The lock expires by itself; the client may retry after LOCK_LIFETIME.
+            tracing::warn!(error = %StoreError::sdk(error), "could not release an idempotency key");
+        }
+    }
+}
+
+fn existing_claim(existing: &Item, fingerprint: &str) -> Result<Claim, ApiError> {
+    if existing.optional_string("fingerprint").as_deref() != Some(fingerprint) {
+        return Err(ApiError::Validation(vec![crate::error::FieldError::new(
+            "Idempotency-Key",
+            "was already used with a different request",
+        )]));
+    }
+    if existing.optional_string("state").as_deref() != Some("completed") {
+        return Err(ApiError::Conflict(
+            "A request with this Idempotency-Key is still in progress".into(),
+        ));
+    }
+    let status: u16 = existing.number("response_status")?;
+    let body =
+        serde_json::from_str(&existing.string("response_body")?).map_err(ApiError::internal)?;
+    Ok(Claim::Replay(StoredResponse {
+        status: StatusCode::from_u16(status).map_err(ApiError::internal)?,
+        body,
+        is_problem: matches!(
+            existing.get("response_is_problem"),
+            Some(AttributeValue::Bool(true))
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_up_to_255() {
+        assert!(IdempotencyKey::parse("order-42").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("has space").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn the_fingerprint_follows_content_and_operation() {
+        let a = fingerprint("deposit:1", &serde_json::json!({"amount": "1.0000"}));
+        assert_eq!(
+            a,
+            fingerprint("deposit:1", &serde_json::json!({"amount": "1.0000"}))
+        );
+        assert_ne!(
+            a,
+            fingerprint("deposit:2", &serde_json::json!({"amount": "1.0000"}))
+        );
+        assert_ne!(
+            a,
+            fingerprint("deposit:1", &serde_json::json!({"amount": "2.0000"}))
+        );
+    }
+}
