@@ -7,14 +7,15 @@
 #   infra/emulator.sh stop     stop the moto_server this script started (pid file)
 #   infra/emulator.sh status   say what answers where
 #
-# Logs: infra/.state/moto.log; pid: infra/.state/moto.pid.
+# Logs: infra/.state/moto.log; pid: infra/.state/moto.pid (FINFLOW_MOTO_LOG and
+# FINFLOW_MOTO_PID_FILE name others, e.g. for the DynamoDB Local phase's own moto).
 set -euo pipefail
 LOG_TAG=emulator
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PID_FILE="$STATE_DIR/moto.pid"
-MOTO_LOG="$STATE_DIR/moto.log"
+PID_FILE="${FINFLOW_MOTO_PID_FILE:-$STATE_DIR/moto.pid}"
+MOTO_LOG="${FINFLOW_MOTO_LOG:-$STATE_DIR/moto.log}"
 START_TIMEOUT="${FINFLOW_EMULATOR_TIMEOUT:-30}"
 
 our_pid() {
@@ -45,7 +46,7 @@ cmd_start() {
   # setsid: its own session, so a Ctrl-C meant for the runner doesn't kill the
   # emulator underneath it; infra/up stops it explicitly.
   : >"$MOTO_LOG"
-  setsid "$VENV_DIR/bin/moto_server" -H 127.0.0.1 -p 4566 >>"$MOTO_LOG" 2>&1 </dev/null &
+  setsid "$VENV_PY" "$INFRA_DIR/moto_server.py" -H 127.0.0.1 -p 4566 >>"$MOTO_LOG" 2>&1 </dev/null &
   pid=$!
   echo "$pid" >"$PID_FILE"
 

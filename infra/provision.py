@@ -6,6 +6,9 @@ Steps (see DESIGN.md section 5):
   2. strip what the emulator does not run (Lambda, IAM, API Gateway: functions run as
      native processes through the Rust runner `finflow-local`);
   3. create (or update) the CloudFormation stack on the emulator and wait for it;
+     when AWS_ENDPOINT_URL_DYNAMODB names another endpoint (DynamoDB Local, see
+     infra/test-dynamodb-local), the tables are created there through the DynamoDB API
+     instead and left out of the stack (see `create_tables_direct`);
   4. apply through the service APIs the few properties/resources moto's CloudFormation
      ignores (see `reconcile`), so the local resources match the template;
   5. write infra/.state/stack.json (the contract the runner reads) and infra/.state/env.
@@ -220,9 +223,20 @@ def strip_for_emulator(cfn: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 # --------------------------------------------------------------------------- stack
 
 
+def service_endpoint_env(service_id: str) -> str:
+    """The per-service endpoint variable the AWS SDKs (Rust and boto3 alike) honour:
+    service id "DynamoDB Streams" -> AWS_ENDPOINT_URL_DYNAMODB_STREAMS."""
+    return "AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_").replace("-", "_")
+
+
 class Aws:
+    """boto3 clients for the local endpoint. As in the SDKs, a per-service variable
+    (AWS_ENDPOINT_URL_DYNAMODB, ...) routes that one service elsewhere, e.g. DynamoDB to
+    DynamoDB Local while everything else stays on moto."""
+
     def __init__(self, endpoint: str, region: str) -> None:
         import boto3
+        import botocore.session
         from botocore.config import Config
 
         cfg = Config(
@@ -231,14 +245,21 @@ class Aws:
             connect_timeout=5,
             read_timeout=60,
         )
-        self._session = boto3.session.Session(region_name=region)
+        self._botocore = botocore.session.get_session()
+        self._session = boto3.session.Session(region_name=region, botocore_session=self._botocore)
         self._endpoint = endpoint
         self._cfg = cfg
         self._clients: dict[str, Any] = {}
 
+    def endpoint_for(self, service: str) -> str:
+        service_id = self._botocore.get_service_model(service).service_id
+        return os.environ.get(service_endpoint_env(str(service_id))) or self._endpoint
+
     def __call__(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._session.client(service, endpoint_url=self._endpoint, config=self._cfg)
+            self._clients[service] = self._session.client(
+                service, endpoint_url=self.endpoint_for(service), config=self._cfg
+            )
         return self._clients[service]
 
 
@@ -536,6 +557,44 @@ class Resolver:
 # --------------------------------------------------------------------------- reconcile
 
 
+def is_true(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def reconcile_table(aws: Aws, lid: str, name: str, props: dict[str, Any]) -> None:
+    """TTL and point-in-time recovery, which CreateTable cannot set (and moto's
+    CloudFormation ignores): checked, then applied through the DynamoDB API."""
+    from botocore.exceptions import ClientError
+
+    ddb = aws("dynamodb")
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl and is_true(ttl.get("Enabled")):
+        cur = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if cur.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            ddb.update_time_to_live(
+                TableName=name,
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+            log(f"{lid}: enabled TTL on '{ttl['AttributeName']}' via API")
+    pitr = props.get("PointInTimeRecoverySpecification")
+    if pitr and is_true(pitr.get("PointInTimeRecoveryEnabled")):
+        try:
+            cur = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        except ClientError as e:
+            # DynamoDB Local has no backups API at all (UnknownOperationException).
+            if client_error_code(e) == "UnknownOperationException":
+                log(f"{lid}: point-in-time recovery not applied: {aws.endpoint_for('dynamodb')} has no backups API")
+                return
+            raise
+        status = cur.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+        if status != "ENABLED":
+            ddb.update_continuous_backups(
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+            log(f"{lid}: enabled point-in-time recovery via API")
+
+
 def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: set[str]) -> None:
     """Apply what moto's CloudFormation silently ignores (checked, then applied via the
     service APIs, so on an emulator that does implement them this is a no-op):
@@ -548,27 +607,7 @@ def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: 
         t = res["Type"]
         props = resolver.resolve(res.get("Properties", {}))
         if t == "AWS::DynamoDB::Table":
-            ddb = aws("dynamodb")
-            name = resolver.physical[lid]
-            ttl = props.get("TimeToLiveSpecification")
-            if ttl and str(ttl.get("Enabled")).lower() == "true":
-                cur = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-                if cur.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-                    ddb.update_time_to_live(
-                        TableName=name,
-                        TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
-                    )
-                    log(f"{lid}: enabled TTL on '{ttl['AttributeName']}' via API")
-            pitr = props.get("PointInTimeRecoverySpecification")
-            if pitr and str(pitr.get("PointInTimeRecoveryEnabled")).lower() == "true":
-                cur = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
-                status = cur.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
-                if status != "ENABLED":
-                    ddb.update_continuous_backups(
-                        TableName=name,
-                        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-                    )
-                    log(f"{lid}: enabled point-in-time recovery via API")
+            reconcile_table(aws, lid, resolver.physical[lid], props)
         elif t == "AWS::SQS::Queue":
             want: dict[str, str] = {}
             for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds",
@@ -605,6 +644,182 @@ def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: 
                         "(moto's CloudFormation has no AWS::SQS::QueuePolicy)")
         elif lid not in in_stack:
             log(f"warning: {lid} ({t}) was not created by the emulator's CloudFormation and is not applied")
+
+
+# --------------------------------------------------------------------------- tables elsewhere
+#
+# When AWS_ENDPOINT_URL_DYNAMODB names another endpoint than AWS_ENDPOINT_URL (DynamoDB
+# Local, AWS's own engine, beside moto), the template's tables are created there through
+# the DynamoDB API, and the CloudFormation stack sent to the emulator holds everything else.
+
+TABLE_TYPE = "AWS::DynamoDB::Table"
+
+# CloudFormation AWS::DynamoDB::Table properties that map onto CreateTable, and those
+# applied after it (reconcile_table). Anything else is reported, not silently dropped.
+TABLE_CREATE_PROPS = {
+    "TableName", "AttributeDefinitions", "KeySchema", "BillingMode", "ProvisionedThroughput",
+    "GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification", "SSESpecification",
+    "TableClass", "DeletionProtectionEnabled", "Tags", "OnDemandThroughput",
+}
+TABLE_LATER_PROPS = {"TimeToLiveSpecification", "PointInTimeRecoverySpecification"}
+INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput", "OnDemandThroughput")
+
+
+def split_tables(stripped: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stack template without its tables, and the tables by logical id."""
+    stack = copy.deepcopy(stripped)
+    tables = {lid: r for lid, r in stack["Resources"].items() if r.get("Type") == TABLE_TYPE}
+    for lid in tables:
+        del stack["Resources"][lid]
+    for res in stack["Resources"].values():
+        dep = res.get("DependsOn")
+        deps = [dep] if isinstance(dep, str) else list(dep or [])
+        kept = [d for d in deps if d not in tables]
+        if len(kept) != len(deps):
+            if kept:
+                res["DependsOn"] = kept
+            else:
+                del res["DependsOn"]
+    return stack, tables
+
+
+def inline_table_refs(obj: Any, values: dict[str, dict[str, Any]]) -> Any:
+    """Replace Ref / Fn::GetAtt / Fn::Sub references to tables that live outside the stack
+    with their literal values (values[lid] maps "Ref", "Arn", "StreamArn" to values)."""
+
+    def lookup(lid: str, attr: str) -> Any:
+        if attr not in values[lid]:
+            die(f"{lid}.{attr} is referenced by the stack but not known for a table created outside it")
+        return values[lid][attr]
+
+    if isinstance(obj, list):
+        return [inline_table_refs(v, values) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1:
+        (k, v), = obj.items()
+        if k == "Ref" and v in values:
+            return lookup(v, "Ref")
+        if k == "Fn::GetAtt":
+            lid, attr = v.split(".", 1) if isinstance(v, str) else v
+            if lid in values and isinstance(attr, str):
+                return lookup(lid, attr)
+        if k == "Fn::Sub":
+            text, local_vars = (v, {}) if isinstance(v, str) else (v[0], v[1] if len(v) > 1 else {})
+
+            def repl(m: re.Match[str]) -> str:
+                inner = m.group(1)
+                base, _, attr = inner.partition(".")
+                if inner.startswith("!") or base in local_vars or base not in values:
+                    return m.group(0)
+                return str(lookup(base, attr or "Ref"))
+
+            text = re.sub(r"\$\{([^}]+)\}", repl, text)
+            local_vars = inline_table_refs(local_vars, values)
+            return {"Fn::Sub": [text, local_vars] if local_vars else text}
+    return {k: inline_table_refs(v, values) for k, v in obj.items()}
+
+
+def as_int_fields(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: int(v) for k, v in d.items()}
+
+
+def create_table_request(lid: str, name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """CreateTable parameters for a resolved AWS::DynamoDB::Table's properties."""
+    for key in sorted(set(props) - TABLE_CREATE_PROPS - TABLE_LATER_PROPS):
+        log(f"warning: {lid}: {key} is not applied to a table created outside the stack")
+    req: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+    }
+    if "ProvisionedThroughput" in props:
+        req["ProvisionedThroughput"] = as_int_fields(props["ProvisionedThroughput"])
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if props.get(key):
+            indexes = []
+            for index in props[key]:
+                one = {k: index[k] for k in INDEX_KEYS if k in index}
+                for tp in ("ProvisionedThroughput", "OnDemandThroughput"):
+                    if tp in one:
+                        one[tp] = as_int_fields(one[tp])
+                indexes.append(one)
+            req[key] = indexes
+    stream = props.get("StreamSpecification")
+    if stream:
+        req["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    sse = props.get("SSESpecification")
+    if sse:
+        req["SSESpecification"] = {"Enabled": is_true(sse.get("SSEEnabled"))}
+        for k in ("SSEType", "KMSMasterKeyId"):
+            if k in sse:
+                req["SSESpecification"][k] = sse[k]
+    if "TableClass" in props:
+        req["TableClass"] = props["TableClass"]
+    if "DeletionProtectionEnabled" in props:
+        req["DeletionProtectionEnabled"] = is_true(props["DeletionProtectionEnabled"])
+    if props.get("Tags"):
+        req["Tags"] = [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in props["Tags"]]
+    if "OnDemandThroughput" in props:
+        req["OnDemandThroughput"] = as_int_fields(props["OnDemandThroughput"])
+    return req
+
+
+def create_tables_direct(
+    aws: Aws, resolver: Resolver, tables: dict[str, Any], stack_name: str
+) -> dict[str, dict[str, Any]]:
+    """Create (or check) each table on the DynamoDB endpoint; returns what references to
+    them resolve to: {lid: {"Ref": name, "Arn": ..., "StreamArn": ...}}."""
+    from botocore.exceptions import ClientError
+
+    ddb = aws("dynamodb")
+    endpoint = aws.endpoint_for("dynamodb")
+    out: dict[str, dict[str, Any]] = {}
+    for lid, res in sorted(tables.items()):
+        try:
+            props = resolver.resolve(res.get("Properties", {}))
+        except KeyError as e:
+            die(f"{lid}: a table created on {endpoint} may reference only parameters and pseudo parameters ({e})")
+        name = str(props.get("TableName") or f"{stack_name}-{lid}")
+        req = create_table_request(lid, name, props)
+        try:
+            table = ddb.describe_table(TableName=name)["Table"]
+        except ClientError as e:
+            if client_error_code(e) != "ResourceNotFoundException":
+                raise
+            table = None
+        if table is None:
+            ddb.create_table(**req)
+            ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            table = ddb.describe_table(TableName=name)["Table"]
+            log(f"{lid}: created table {name} on {endpoint}")
+        else:
+            key = lambda ks: sorted((k["AttributeName"], k["KeyType"]) for k in ks)  # noqa: E731
+            if key(table["KeySchema"]) != key(req["KeySchema"]):
+                die(f"{lid}: table {name} exists on {endpoint} with another key schema; delete it and run again")
+            want = req.get("StreamSpecification")
+            have = table.get("StreamSpecification") or {}
+            if want and not (have.get("StreamEnabled") and have.get("StreamViewType") == want["StreamViewType"]):
+                if have.get("StreamEnabled"):
+                    die(f"{lid}: table {name} on {endpoint} has a {have.get('StreamViewType')} stream, "
+                        f"the template wants {want['StreamViewType']}; delete the table and run again")
+                ddb.update_table(TableName=name, StreamSpecification=want)
+                table = ddb.describe_table(TableName=name)["Table"]
+                log(f"{lid}: enabled its {want['StreamViewType']} stream")
+            log(f"{lid}: table {name} already exists on {endpoint}")
+        reconcile_table(aws, lid, name, props)
+        out[lid] = {"Ref": name, "Arn": table["TableArn"]}
+        if table.get("LatestStreamArn"):
+            out[lid]["StreamArn"] = table["LatestStreamArn"]
+    return out
+
+
+def caller_account(aws: Aws) -> str:
+    try:
+        return str(aws("sts").get_caller_identity()["Account"])
+    except Exception:  # noqa: BLE001 - an emulator without STS
+        return "123456789012"
 
 
 # --------------------------------------------------------------------------- manifest
@@ -800,14 +1015,33 @@ def main() -> None:
     stripped, notes = strip_for_emulator(cfn)
     for n in notes:
         log(n)
+    # Tables go straight to a separate DynamoDB endpoint (DynamoDB Local) when one is named.
+    ddb_endpoint = aws.endpoint_for("dynamodb")
+    direct_tables: dict[str, Any] = {}
+    if ddb_endpoint.rstrip("/") != endpoint.rstrip("/"):
+        stripped, direct_tables = split_tables(stripped)
     if args.print_template:
         print(json.dumps(stripped, indent=2))
         return
 
+    table_values: dict[str, dict[str, Any]] = {}
+    if direct_tables:
+        log(f"{len(direct_tables)} tables go to DynamoDB at {ddb_endpoint} "
+            f"(streams at {aws.endpoint_for('dynamodbstreams')}), the rest to {endpoint}")
+        pre = Resolver(aws, sam, params, region, caller_account(aws), args.stack_name, {})
+        try:
+            table_values = create_tables_direct(aws, pre, direct_tables, args.stack_name)
+        except Exception as e:  # noqa: BLE001 - connection errors etc.
+            if isinstance(e, SystemExit):
+                raise
+            die(f"creating the tables on {ddb_endpoint} failed: {e}")
+        stripped = inline_table_refs(stripped, table_values)
+
     body = json.dumps(stripped, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256((body + json.dumps(overrides, sort_keys=True)).encode()).hexdigest()
     kept = sorted(f"{lid}:{r['Type']}" for lid, r in stripped["Resources"].items())
-    log(f"endpoint {endpoint}, region {region}; {len(kept)} resources after stripping Lambda/IAM/API Gateway")
+    log(f"endpoint {endpoint}, region {region}; {len(kept)} resources after stripping Lambda/IAM/API Gateway"
+        + (" and the tables" if direct_tables else ""))
 
     cf = aws("cloudformation")
     try:
@@ -826,6 +1060,7 @@ def main() -> None:
               if r.get("LogicalResourceId")]
     in_stack = {r["LogicalResourceId"] for r in listed}
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in listed if r.get("PhysicalResourceId")}
+    physical.update({lid: v["Ref"] for lid, v in table_values.items()})
     resolver = Resolver(aws, sam, params, region, account_id, args.stack_name, physical)
     for lid in in_stack - set(physical):
         name_prop = NAME_PROPERTIES.get(stripped["Resources"][lid]["Type"])
@@ -837,6 +1072,9 @@ def main() -> None:
     reconcile(aws, resolver, stripped, in_stack)
 
     manifest = build_manifest(resolver, sam, endpoint, region, args.stack_name)
+    if direct_tables:
+        manifest["dynamodb_endpoint"] = ddb_endpoint
+        manifest["dynamodbstreams_endpoint"] = aws.endpoint_for("dynamodbstreams")
 
     env: dict[str, str] = {}
     for fn_id, fn in manifest["functions"].items():

@@ -25,7 +25,7 @@ pub async fn run(
 ) {
     tracing::info!(%function, table = %source.table, "reading stream");
     let mut iterator = loop {
-        match shard_iterator(&client, &source).await {
+        match shard_iterator(&client, &source, None).await {
             Ok(iterator) => break iterator,
             Err(error) => {
                 tracing::warn!(%function, %error, "stream not readable yet");
@@ -34,6 +34,8 @@ pub async fn run(
         }
     };
     let mut pending: Vec<Record> = Vec::new();
+    // The last record the relay took, to resume after when an iterator goes stale.
+    let mut last_sequence: Option<String> = None;
     loop {
         if pending.is_empty() {
             let output = client
@@ -50,7 +52,25 @@ pub async fn run(
                     }
                 }
                 Err(error) => {
+                    use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
+                    // Iterators expire after 15 minutes on AWS, and DynamoDB Local reports one
+                    // taken on an empty shard as trimmed: both call for a fresh iterator.
+                    let stale = matches!(
+                        error.as_service_error(),
+                        Some(
+                            GetRecordsError::TrimmedDataAccessException(_)
+                                | GetRecordsError::ExpiredIteratorException(_)
+                        )
+                    );
                     tracing::warn!(%function, error = %aws_sdk_dynamodbstreams::error::DisplayErrorContext(error), "get_records failed");
+                    if stale {
+                        match shard_iterator(&client, &source, last_sequence.as_deref()).await {
+                            Ok(fresh) => iterator = fresh,
+                            Err(error) => {
+                                tracing::warn!(%function, %error, "cannot renew the shard iterator")
+                            }
+                        }
+                    }
                     tokio::time::sleep(RETRY_PAUSE).await;
                     continue;
                 }
@@ -67,7 +87,15 @@ pub async fn run(
             .first()
             .and_then(|f| f.item_identifier.clone())
         {
-            None => pending.clear(),
+            None => {
+                last_sequence = pending
+                    .last()
+                    .and_then(|r| r.dynamodb())
+                    .and_then(|d| d.sequence_number())
+                    .map(str::to_owned)
+                    .or(last_sequence);
+                pending.clear();
+            }
             Some(failed_sequence) => {
                 let position = pending
                     .iter()
@@ -84,9 +112,11 @@ pub async fn run(
     }
 }
 
+/// An iterator after `after` when given, else at the source's starting position.
 async fn shard_iterator(
     client: &aws_sdk_dynamodbstreams::Client,
     source: &StreamSource,
+    after: Option<&str>,
 ) -> Result<String, String> {
     let stream = client
         .describe_stream()
@@ -100,16 +130,20 @@ async fn shard_iterator(
         .and_then(|s| s.shard_id())
         .ok_or("the stream has no shard")?
         .to_owned();
-    let kind = if source.starting_position == "LATEST" {
-        ShardIteratorType::Latest
-    } else {
-        ShardIteratorType::TrimHorizon
-    };
-    client
+    let request = client
         .get_shard_iterator()
         .stream_arn(&source.stream_arn)
-        .shard_id(shard)
-        .shard_iterator_type(kind)
+        .shard_id(shard);
+    let request = match after {
+        Some(sequence) => request
+            .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+            .sequence_number(sequence),
+        None if source.starting_position == "LATEST" => {
+            request.shard_iterator_type(ShardIteratorType::Latest)
+        }
+        None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+    };
+    request
         .send()
         .await
         .map_err(|e| aws_sdk_dynamodbstreams::error::DisplayErrorContext(e).to_string())?
