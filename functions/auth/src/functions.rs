@@ -6,12 +6,13 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
-use finflow_shared::health::{EventBusProbe, Probe, TableProbe};
+use finflow_shared::consumer::EventConsumer;
+use finflow_shared::health::HealthChecks;
 use finflow_shared::jwt::TokenKeys;
 
 use crate::accounts::Accounts;
-use crate::routes::health::HealthState;
-use crate::routes::{AuthState, health, profile, session};
+use crate::kyc_decisions::KycDecisionConsumer;
+use crate::routes::{AuthState, profile, session};
 use crate::store::DynamoUserStore;
 
 pub const SERVICE: &str = "auth";
@@ -23,13 +24,33 @@ pub fn http_routes(
     sdk: &SdkConfig,
     env: &Env,
 ) -> Option<Result<Router, ConfigError>> {
-    let build = match binary {
-        "auth-session" => |sdk: &SdkConfig, env: &Env| auth_state(sdk, env).map(session::routes),
-        "auth-profile" => |sdk: &SdkConfig, env: &Env| auth_state(sdk, env).map(profile::routes),
-        "auth-health" => |sdk: &SdkConfig, env: &Env| health_state(sdk, env).map(health::routes),
-        _ => return None,
-    };
-    Some(build(sdk, env))
+    match binary {
+        "auth-session" => Some(auth_state(sdk, env).map(session::routes)),
+        "auth-profile" => Some(auth_state(sdk, env).map(profile::routes)),
+        "auth-health" => Some(health(sdk, env)),
+        _ => None,
+    }
+}
+
+/// The event consumer built as `binary`, or `None` when it is not one of auth's consumers.
+pub fn consumer(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
+    match binary {
+        "auth-kyc-events" => Some((|| {
+            let platform = PlatformConfig::load(env)?;
+            let store = DynamoUserStore::new(
+                aws_sdk_dynamodb::Client::new(sdk),
+                env.required("USERS_TABLE")?,
+                platform.outbox_table,
+                platform.idempotency_table,
+            );
+            Ok(Arc::new(KycDecisionConsumer::new(Arc::new(store))) as Arc<dyn EventConsumer>)
+        })()),
+        _ => None,
+    }
 }
 
 fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
@@ -38,6 +59,7 @@ fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
         aws_sdk_dynamodb::Client::new(sdk),
         env.required("USERS_TABLE")?,
         platform.outbox_table.clone(),
+        platform.idempotency_table.clone(),
     );
     let keys = TokenKeys::new(platform.jwt.clone());
     Ok(AuthState {
@@ -50,24 +72,11 @@ fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
     })
 }
 
-fn health_state(sdk: &SdkConfig, env: &Env) -> Result<HealthState, ConfigError> {
+fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let probes: Vec<Box<dyn Probe>> = vec![
-        Box::new(TableProbe {
-            client: dynamo.clone(),
-            table: env.required("USERS_TABLE")?,
-        }),
-        Box::new(TableProbe {
-            client: dynamo,
-            table: platform.outbox_table,
-        }),
-        Box::new(EventBusProbe {
-            client: aws_sdk_eventbridge::Client::new(sdk),
-            bus_name: platform.event_bus_name,
-        }),
-    ];
-    Ok(HealthState {
-        probes: Arc::new(probes),
-    })
+    Ok(HealthChecks::new(sdk)
+        .table(env.required("USERS_TABLE")?)
+        .table(platform.outbox_table)
+        .bus(platform.event_bus_name)
+        .routes(SERVICE))
 }

@@ -5,5 +5,6 @@
 pub mod accounts;
 pub mod domain;
 pub mod functions;
+pub mod kyc_decisions;
 pub mod routes;
 pub mod store;

@@ -9,16 +9,18 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use finflow_shared::consumer::inbox_claim;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, is_condition_failure, n, next_sequence_value, s,
-    transact,
+    Item, ItemExt, StoreError, TransactError, get_item, is_condition_failure, n,
+    next_sequence_value, s, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::jwt::Role;
 use finflow_shared::outbox::outbox_put;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
 
 use crate::domain::{Email, Session, User};
 
@@ -27,6 +29,26 @@ pub enum WriteError {
     #[error("email address already registered")]
     EmailTaken,
     /// Someone else changed the record first; the caller may re-read and retry.
+    #[error("the record changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A consumer's claim on an event it processes, stored with the consumer's change so that a
+/// redelivered event is recognised and acts once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxMarker {
+    pub consumer: &'static str,
+    pub event_id: Uuid,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventWriteError {
+    /// The consumer processed this event before; nothing was written.
+    #[error("event already processed")]
+    AlreadyProcessed,
+    /// Someone else changed the user first; the consumer may re-read and retry.
     #[error("the record changed concurrently")]
     Conflict,
     #[error(transparent)]
@@ -42,6 +64,17 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Replaces the user if it is still at `updated.version - 1`, with its event, atomically.
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError>;
+    /// For a consumer: replaces the user if it is still at `updated.version - 1`, with its
+    /// event (if any) and the inbox marker, atomically.
+    async fn update_user_for_event(
+        &self,
+        updated: &User,
+        event: Option<&EventEnvelope>,
+        inbox: InboxMarker,
+    ) -> Result<(), EventWriteError>;
+    /// For a consumer: records an event as processed without changing anything. `false` when
+    /// it was processed before.
+    async fn mark_processed(&self, inbox: InboxMarker) -> Result<bool, StoreError>;
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     async fn find_session(&self, id: &str) -> Result<Option<Session>, StoreError>;
     /// Swaps the refresh token hash if `current_hash` is still the live one.
@@ -58,6 +91,8 @@ pub struct DynamoUserStore {
     client: Client,
     users_table: String,
     outbox_table: String,
+    /// Consumers' inbox markers (the idempotency table).
+    inbox_table: String,
 }
 
 impl DynamoUserStore {
@@ -65,26 +100,29 @@ impl DynamoUserStore {
         client: Client,
         users_table: impl Into<String>,
         outbox_table: impl Into<String>,
+        inbox_table: impl Into<String>,
     ) -> Self {
         DynamoUserStore {
             client,
             users_table: users_table.into(),
             outbox_table: outbox_table.into(),
+            inbox_table: inbox_table.into(),
         }
     }
 
+    /// The user's put, on condition that it is still at `updated.version - 1`.
+    fn versioned_user_put(&self, updated: &User) -> TransactWriteItem {
+        let mut put = self.user_put(updated);
+        put.condition_expression = Some("#version = :expected".into());
+        put.expression_attribute_names =
+            Some([("#version".to_owned(), "version".to_owned())].into());
+        put.expression_attribute_values =
+            Some([(":expected".to_owned(), n(updated.version - 1))].into());
+        TransactWriteItem::builder().put(put).build()
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.users_table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(output.item)
+        get_item(&self.client, &self.users_table, pk, sk).await
     }
 
     fn user_put(&self, user: &User) -> Put {
@@ -112,6 +150,10 @@ fn user_item(user: &User) -> Item {
         ("kyc_status".into(), s(user.kyc_status.as_str())),
         ("account_tier".into(), s(user.account_tier.as_str())),
         ("version".into(), n(user.version)),
+        (
+            "kyc_decision_sequence".into(),
+            n(user.kyc_decision_sequence),
+        ),
         ("created_at".into(), s(timestamp(user.created_at))),
         ("updated_at".into(), s(timestamp(user.updated_at))),
     ])
@@ -136,6 +178,11 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
         account_tier: AccountTier::parse(&item.string("account_tier")?)
             .ok_or_else(|| corrupt("account_tier"))?,
         version: item.number("version")?,
+        // Absent on users stored before KYC decisions were applied: none applied yet.
+        kyc_decision_sequence: match item.get("kyc_decision_sequence") {
+            Some(_) => item.number("kyc_decision_sequence")?,
+            None => 0,
+        },
         created_at: time_of("created_at")?,
         updated_at: time_of("updated_at")?,
     })
@@ -206,14 +253,8 @@ impl UserStore for DynamoUserStore {
     }
 
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError> {
-        let mut put = self.user_put(updated);
-        put.condition_expression = Some("#version = :expected".into());
-        put.expression_attribute_names =
-            Some([("#version".to_owned(), "version".to_owned())].into());
-        put.expression_attribute_values =
-            Some([(":expected".to_owned(), n(updated.version - 1))].into());
         let items = vec![
-            TransactWriteItem::builder().put(put).build(),
+            self.versioned_user_put(updated),
             outbox_put(&self.outbox_table, event),
         ];
         transact(&self.client, items)
@@ -225,6 +266,39 @@ impl UserStore for DynamoUserStore {
                 }
                 TransactError::Store(e) => WriteError::Store(e),
             })
+    }
+
+    async fn update_user_for_event(
+        &self,
+        updated: &User,
+        event: Option<&EventEnvelope>,
+        inbox: InboxMarker,
+    ) -> Result<(), EventWriteError> {
+        let mut items = vec![
+            inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id),
+            self.versioned_user_put(updated),
+        ];
+        items.extend(event.map(|event| outbox_put(&self.outbox_table, event)));
+        transact(&self.client, items)
+            .await
+            .map_err(|error| match error {
+                e if e.condition_failed_at(0) => EventWriteError::AlreadyProcessed,
+                e if e.only_conditions_failed() => EventWriteError::Conflict,
+                TransactError::Cancelled { reasons } => {
+                    EventWriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
+                }
+                TransactError::Store(e) => EventWriteError::Store(e),
+            })
+    }
+
+    async fn mark_processed(&self, inbox: InboxMarker) -> Result<bool, StoreError> {
+        let claim = inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id);
+        match transact(&self.client, vec![claim]).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.condition_failed_at(0) => Ok(false),
+            Err(TransactError::Store(e)) => Err(e),
+            Err(e) => Err(StoreError::Sdk(e.to_string())),
+        }
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {

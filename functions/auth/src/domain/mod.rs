@@ -8,4 +8,4 @@ pub mod user;
 pub use email::Email;
 pub use password::{NewPassword, verify_password};
 pub use session::{RefreshToken, Session};
-pub use user::{Registration, User};
+pub use user::{KycDecisionEffect, Registration, User, kyc_status_for};

@@ -2,6 +2,7 @@
 
 use finflow_shared::FieldError;
 use finflow_shared::customer::{AccountTier, KycStatus};
+use finflow_shared::events::kyc::KycDecision;
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::jwt::Role;
 use time::OffsetDateTime;
@@ -20,6 +21,9 @@ pub struct User {
     pub account_tier: AccountTier,
     /// Starts at 1 and grows by one with each change; events carry it.
     pub version: u64,
+    /// The sequence of the latest KYC decision applied (0 before the first); KYC numbers each
+    /// user's decisions, so an older one arriving late is recognised and ignored.
+    pub kyc_decision_sequence: u64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -52,6 +56,55 @@ impl User {
             updated_at: now,
             ..self.clone()
         })
+    }
+}
+
+/// What a KYC decision does to a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KycDecisionEffect {
+    /// Not newer than the last decision applied: nothing changes.
+    Stale,
+    /// Newer, but the status stays: only the decision sequence moves on.
+    Recorded(User),
+    /// The KYC status changes.
+    Changed(User),
+}
+
+/// The `kyc_status` a KYC decision means: a submission in manual review is still pending.
+pub fn kyc_status_for(decision: KycDecision) -> KycStatus {
+    match decision {
+        KycDecision::Verified => KycStatus::Verified,
+        KycDecision::Rejected => KycStatus::Rejected,
+        KycDecision::ManualReview => KycStatus::Pending,
+    }
+}
+
+impl User {
+    /// Applies KYC's `sequence`-th decision about this user. Recording a newer decision bumps
+    /// the version even when the status stays, so a concurrent writer working from an older
+    /// read cannot put the old sequence back.
+    pub fn apply_kyc_decision(
+        &self,
+        decision: KycDecision,
+        sequence: u64,
+        now: OffsetDateTime,
+    ) -> KycDecisionEffect {
+        if sequence <= self.kyc_decision_sequence {
+            return KycDecisionEffect::Stale;
+        }
+        let status = kyc_status_for(decision);
+        let updated = User {
+            kyc_status: status,
+            kyc_decision_sequence: sequence,
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        };
+        if status == self.kyc_status {
+            KycDecisionEffect::Recorded(updated)
+        } else {
+            KycDecisionEffect::Changed(updated)
+        }
     }
 }
 
@@ -102,6 +155,7 @@ impl Registration {
             kyc_status: KycStatus::Pending,
             account_tier: AccountTier::Bronze,
             version: 1,
+            kyc_decision_sequence: 0,
             created_at: now,
             updated_at: now,
         }
@@ -144,6 +198,49 @@ mod tests {
             (user.kyc_status, user.account_tier, user.version),
             (KycStatus::Pending, AccountTier::Bronze, 1)
         );
+    }
+
+    #[test]
+    fn kyc_decisions_apply_in_sequence_and_older_ones_are_stale() {
+        let now = OffsetDateTime::now_utc();
+        let user = Registration::parse("a@example.com", "password123", "Alice")
+            .ok()
+            .unwrap()
+            .into_user(1, "hash".into(), Role::Customer, now);
+        // Manual review keeps the user pending, but the sequence still moves on.
+        let KycDecisionEffect::Recorded(reviewing) =
+            user.apply_kyc_decision(KycDecision::ManualReview, 1, now)
+        else {
+            panic!("manual review changes no status")
+        };
+        assert_eq!(
+            (
+                reviewing.kyc_status,
+                reviewing.kyc_decision_sequence,
+                reviewing.version
+            ),
+            (KycStatus::Pending, 1, 2)
+        );
+        let KycDecisionEffect::Changed(verified) =
+            reviewing.apply_kyc_decision(KycDecision::Verified, 3, now)
+        else {
+            panic!("verified is a change")
+        };
+        assert_eq!(
+            (
+                verified.kyc_status,
+                verified.kyc_decision_sequence,
+                verified.version
+            ),
+            (KycStatus::Verified, 3, 3)
+        );
+        for late in [1, 2, 3] {
+            assert_eq!(
+                verified.apply_kyc_decision(KycDecision::Rejected, late, now),
+                KycDecisionEffect::Stale
+            );
+        }
+        assert_eq!(kyc_status_for(KycDecision::Rejected), KycStatus::Rejected);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Auth's HTTP route groups, one Lambda function each.
 
-pub mod health;
 pub mod profile;
 pub mod session;
 mod views;

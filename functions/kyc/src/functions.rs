@@ -1,0 +1,76 @@
+//! Builds each of KYC's Lambda functions from its configuration. The binaries in `src/bin`
+//! and the local runner both call these, so both serve exactly the same handlers.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use axum::Router;
+use finflow_shared::config::{ConfigError, Env, PlatformConfig};
+use finflow_shared::consumer::EventConsumer;
+use finflow_shared::health::HealthChecks;
+use finflow_shared::jwt::TokenKeys;
+
+use crate::registrations::RegistrationProjection;
+use crate::routes::{KycApiState, api};
+use crate::store::DynamoKycStore;
+use crate::submissions::Submissions;
+
+pub const SERVICE: &str = "kyc";
+
+/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
+/// `binary` is not one of KYC's HTTP functions.
+pub fn http_routes(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Router, ConfigError>> {
+    match binary {
+        "kyc-api" => Some(api_state(sdk, env).map(api::routes)),
+        "kyc-health" => Some(health(sdk, env)),
+        _ => None,
+    }
+}
+
+/// The event consumer built as `binary`, or `None` when it is not one of KYC's consumers.
+pub fn consumer(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
+    match binary {
+        "kyc-user-events" => Some(
+            store(sdk, env)
+                .map(|store| Arc::new(RegistrationProjection::new(Arc::new(store))) as _),
+        ),
+        _ => None,
+    }
+}
+
+fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoKycStore, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(DynamoKycStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.required("KYC_TABLE")?,
+        platform.outbox_table,
+        platform.idempotency_table,
+    ))
+}
+
+fn api_state(sdk: &SdkConfig, env: &Env) -> Result<KycApiState, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(KycApiState {
+        submissions: Arc::new(Submissions::new(Arc::new(store(sdk, env)?))),
+        keys: TokenKeys::new(platform.jwt),
+    })
+}
+
+fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(HealthChecks::new(sdk)
+        .table(env.required("KYC_TABLE")?)
+        .table(platform.outbox_table)
+        .bus(platform.event_bus_name)
+        .queue("kyc-user-events", env.required("USER_EVENTS_QUEUE_URL")?)
+        .queue("kyc-user-events-dlq", env.required("USER_EVENTS_DLQ_URL")?)
+        .routes(SERVICE))
+}

@@ -1,0 +1,12 @@
+//! FinFlow KYC (service E): identity document submissions, decided at once by a risk model
+//! (verified, rejected, or manual review by staff). Every decision is a
+//! `kyc.decision_recorded` event through the outbox; auth turns it into the user's
+//! `kyc_status`. KYC learns each user's registration time from `user.created`.
+
+pub mod aml;
+pub mod domain;
+pub mod functions;
+pub mod registrations;
+pub mod routes;
+pub mod store;
+pub mod submissions;

@@ -1,0 +1,23 @@
+//! KYC's HTTP route groups, one Lambda function each.
+
+pub mod api;
+mod views;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use finflow_shared::jwt::TokenKeys;
+
+use crate::submissions::Submissions;
+
+#[derive(Clone)]
+pub struct KycApiState {
+    pub submissions: Arc<Submissions>,
+    pub keys: TokenKeys,
+}
+
+impl FromRef<KycApiState> for TokenKeys {
+    fn from_ref(state: &KycApiState) -> Self {
+        state.keys.clone()
+    }
+}
