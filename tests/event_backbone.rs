@@ -158,3 +158,75 @@ async fn a_poison_message_lands_in_the_dlq_while_the_rest_of_its_batch_is_proces
     println!("poison message dead-lettered after {after:?}");
     assert_eq!(body, poison);
 }
+
+/// A cancelled transaction that touched the outbox publishes nothing, and the events committed
+/// after it are not lost: every event the relay ever published is a committed outbox row.
+#[tokio::test]
+async fn a_cancelled_transaction_neither_publishes_a_phantom_nor_hides_the_next_event() {
+    let platform = Platform::connect().await;
+    // Racing registrations of one address all pass auth's early check; the losers' transactions
+    // (user, email claim and outbox row) are cancelled by the email claim's condition.
+    let email = finflow_system_tests::unique_email("racing");
+    let attempts = (0..6).map(|_| {
+        platform
+            .http
+            .post(format!("{AUTH}/api/auth/register"))
+            .json(&json!({ "email": email, "password": "correct-horse-42", "name": "Racer" }))
+            .send()
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let next = register_and_login(&platform, "after-cancel").await;
+    wallet_customer(&platform, next.id, 1).await;
+
+    let mut committed = std::collections::HashSet::new();
+    let mut start: Option<
+        std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    > = None;
+    loop {
+        let page = platform
+            .dynamo
+            .scan()
+            .table_name(platform.table("OutboxTable"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        committed.extend(
+            page.items()
+                .iter()
+                .filter_map(|item| item.get("pk")?.as_s().ok().cloned()),
+        );
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            break;
+        }
+    }
+    let published: Vec<String> = platform
+        .runner_log()
+        .iter()
+        .filter(|line| line["message"] == "event published")
+        .filter_map(|line| line["event_id"].as_str().map(|id| format!("EVENT#{id}")))
+        .collect();
+    assert!(!published.is_empty());
+    let phantoms: Vec<&String> = published
+        .iter()
+        .filter(|id| !committed.contains(*id))
+        .collect();
+    assert!(
+        phantoms.is_empty(),
+        "published but never committed: {phantoms:?}"
+    );
+}

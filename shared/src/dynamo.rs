@@ -107,6 +107,43 @@ fn corrupt(item: &Item, attribute: &str) -> StoreError {
     }
 }
 
+/// One item by its key, read consistently (a service reads its own writes).
+pub async fn get_item(
+    client: &Client,
+    table: &str,
+    pk: impl Into<String>,
+    sk: &str,
+) -> Result<Option<Item>, StoreError> {
+    let output = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s(sk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::sdk)?;
+    Ok(output.item)
+}
+
+/// Page cursors are opaque to clients: the last sort key of a page, encoded.
+pub fn encode_cursor(last_key: Option<&Item>) -> Option<String> {
+    use base64::Engine;
+    let sk = last_key?.get("sk")?.as_s().ok()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk))
+}
+
+/// The sort key a cursor stands for, if it is one of ours for keys starting with `prefix`.
+pub fn decode_cursor(cursor: &str, prefix: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|sk| sk.starts_with(prefix))
+}
+
 /// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses.
 /// Atomic under concurrency: DynamoDB applies each ADD exactly once.
 pub async fn next_sequence_value(

@@ -215,3 +215,64 @@ impl Probe for UpstreamProbe {
         }
     }
 }
+
+/// Builds a service's health function: its probes and the `/<service>/health` route.
+pub struct HealthChecks {
+    sdk: aws_config::SdkConfig,
+    probes: Vec<Box<dyn Probe>>,
+}
+
+impl HealthChecks {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        HealthChecks {
+            sdk: sdk.clone(),
+            probes: Vec::new(),
+        }
+    }
+
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk);
+        self.probes.push(Box::new(TableProbe {
+            client,
+            table: table.into(),
+        }));
+        self
+    }
+
+    pub fn bus(mut self, bus_name: impl Into<String>) -> Self {
+        let client = aws_sdk_eventbridge::Client::new(&self.sdk);
+        self.probes.push(Box::new(EventBusProbe {
+            client,
+            bus_name: bus_name.into(),
+        }));
+        self
+    }
+
+    pub fn queue(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        let client = aws_sdk_sqs::Client::new(&self.sdk);
+        self.probes.push(Box::new(QueueProbe {
+            client,
+            name: name.into(),
+            url: url.into(),
+        }));
+        self
+    }
+
+    pub fn upstream(mut self, service: &'static str, api_base_url: Option<&str>) -> Self {
+        self.probes
+            .push(Box::new(UpstreamProbe::new(service, api_base_url)));
+        self
+    }
+
+    /// The health route, relative to `/api`.
+    pub fn routes(self, service: &'static str) -> axum::Router {
+        let probes = std::sync::Arc::new(self.probes);
+        axum::Router::new().route(
+            &format!("/{service}/health"),
+            axum::routing::get(move || {
+                let probes = probes.clone();
+                async move { report(service, &probes).await }
+            }),
+        )
+    }
+}

@@ -2,8 +2,9 @@
 //!
 //! Semantics follow Stripe's: the first request with a key executes; a later request with the
 //! same key and the same body gets the first response replayed, status code included; the same
-//! key with a different body is a 422; a duplicate arriving while the first is still running is
-//! a 409. A key belongs to its caller and its operation, and is kept 48 hours.
+//! key with a different body is a 422; a duplicate arriving while the first is still running
+//! waits for the first's outcome and replays it (a 409 if that takes too long). A key belongs
+//! to its caller and its operation, and is kept 48 hours.
 //!
 //! The record that marks a key completed is written in the same DynamoDB transaction as the
 //! effect (`Completion::with_response`), so an effect can never commit without its key, nor a
@@ -30,6 +31,8 @@ pub const HEADER: &str = "idempotency-key";
 const RETENTION: time::Duration = time::Duration::hours(48);
 /// A request that has held its key this long without finishing is presumed dead.
 const LOCK_LIFETIME: time::Duration = time::Duration::seconds(30);
+/// How long a duplicate waits for the first request with its key to finish.
+const DUPLICATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A client-chosen key: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,10 +267,43 @@ impl IdempotencyStore {
                 .map_err(StoreError::sdk)?
                 .item;
             let Some(existing) = existing else { continue };
-            return existing_claim(&existing, &fingerprint);
+            return match existing_claim(&existing, &fingerprint) {
+                Err(ApiError::Conflict(_)) => self.await_outcome(&pk, &fingerprint).await,
+                other => other,
+            };
         }
         Err(ApiError::Conflict(
             "The Idempotency-Key could not be claimed; retry".into(),
+        ))
+    }
+
+    /// A duplicate that arrives while the first request runs waits for its outcome and
+    /// replays it, so every reply to one key is the same; past `DUPLICATE_WAIT` it is a 409.
+    async fn await_outcome(&self, pk: &str, fingerprint: &str) -> Result<Claim, ApiError> {
+        let deadline = tokio::time::Instant::now() + DUPLICATE_WAIT;
+        let mut pause = std::time::Duration::from_millis(10);
+        while tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            let item = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(StoreError::sdk)?
+                .item;
+            match item.as_ref().map(|item| existing_claim(item, fingerprint)) {
+                Some(Err(ApiError::Conflict(_))) => continue,
+                Some(outcome) => return outcome,
+                // The first request failed and freed the key: the client may simply retry.
+                None => break,
+            }
+        }
+        Err(ApiError::Conflict(
+            "A request with this Idempotency-Key is still in progress".into(),
         ))
     }
 

@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod runtime;
 pub mod telemetry;
 pub mod trace;
+pub mod user_projection;
 
 pub use error::{ApiError, ApiResult, FieldError};
 pub use money::{Money, PositiveAmount};

@@ -10,7 +10,6 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
 
 /// Fractional digits kept for every amount (DECIMAL(20,4)).
 pub const SCALE: u32 = 4;
@@ -108,8 +107,8 @@ impl Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The scale is always 4, so every amount prints with four decimals: "100.0000".
-        write!(f, "{}", self.0)
+        // Always four decimals ("100.0000"), whatever scale the value was built with.
+        write!(f, "{:.4}", self.0)
     }
 }
 
@@ -128,17 +127,67 @@ impl Serialize for Money {
 }
 
 /// Accepts a JSON string (`"12.34"`) or a JSON number (`12.34`), reading the number's own text
-/// (through `RawValue`) so that it is never rounded through `f64`.
+/// so that it is never rounded through `f64`.
+///
+/// It asks for the value the way `serde_json::value::RawValue` does (a newtype struct with
+/// serde_json's raw-value token), so serde_json hands over the number's source text. Where the
+/// value was buffered first (`#[serde(flatten)]`, untagged enums), serde hands the buffered
+/// value over instead: strings and integers are still exact there, and a float is refused
+/// rather than rounded. Tests below pin both paths.
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
-        let token = raw.get().trim();
+        deserializer.deserialize_newtype_struct(RAW_VALUE_TOKEN, MoneyVisitor)
+    }
+}
+
+/// The newtype name serde_json's `RawValue` uses to ask for raw text.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+struct MoneyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MoneyVisitor {
+    type Value = Money;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal amount, as a JSON number or string")
+    }
+
+    /// serde_json's answer to the raw-value request: one entry holding the source text.
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Money, A::Error> {
+        let _token: Option<String> = map.next_key()?;
+        let raw: String = map.next_value()?;
+        let token = raw.trim();
         let text = if token.starts_with('"') {
-            serde_json::from_str::<String>(token).map_err(D::Error::custom)?
+            serde_json::from_str::<String>(token).map_err(A::Error::custom)?
         } else {
             token.to_owned()
         };
-        Money::parse(&text).map_err(D::Error::custom)
+        Money::parse(&text).map_err(A::Error::custom)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Money, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Money, E> {
+        Money::parse(text).map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Money, E> {
+        Money::parse(&value.to_string()).map_err(E::custom)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Money, E> {
+        Money::parse(&value.to_string()).map_err(E::custom)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Money, E> {
+        Err(E::custom(
+            "a fractional amount here must be sent as a string, such as \"12.34\"",
+        ))
     }
 }
 
@@ -305,6 +354,26 @@ mod tests {
                 .to_string(),
             "0.0001"
         );
+    }
+
+    #[test]
+    fn flattened_and_untagged_values_keep_exact_strings_and_refuse_floats() {
+        #[derive(Deserialize)]
+        struct Outer {
+            #[serde(flatten)]
+            inner: Body,
+        }
+        let outer: Outer = serde_json::from_str(r#"{"amount": "9999999999999999.9999"}"#).unwrap();
+        assert_eq!(outer.inner.amount.to_string(), "9999999999999999.9999");
+        let outer: Outer = serde_json::from_str(r#"{"amount": 12}"#).unwrap();
+        assert_eq!(outer.inner.amount.to_string(), "12.0000");
+        assert!(serde_json::from_str::<Outer>(r#"{"amount": 0.1}"#).is_err());
+    }
+
+    #[test]
+    fn zero_prints_with_four_decimals() {
+        assert_eq!(Money::ZERO.to_string(), "0.0000");
+        assert_eq!(Money::default().to_string(), "0.0000");
     }
 
     #[test]

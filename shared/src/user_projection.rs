@@ -1,22 +1,22 @@
-//! What wallet knows of each user: KYC status and tier, learned from auth's events
-//! (event-carried state transfer) into wallet's own table, never read from auth's.
+//! A service's own copy of what it needs to know of each user (KYC status and tier), learned
+//! from auth's `user.*` events (event-carried state transfer) into the service's own table,
+//! never read from auth's.
 //!
-//! Wallet table item: pk `CUSTOMER#<user id>`, sk `PROFILE`.
+//! Item: pk `CUSTOMER#<user id>`, sk `PROFILE`. The projection only sets the user's fields,
+//! so the owning service may keep its own attributes on the same item.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
-use finflow_shared::dynamo::{TransactError, n, s, transact};
-use finflow_shared::events::EventEnvelope;
-use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
 
-pub const CONSUMER: &str = "wallet.customers";
+use crate::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
+use crate::dynamo::{TransactError, n, s, transact};
+use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
+use crate::events::{EnvelopeError, EventEnvelope};
 
-/// The newest user snapshot of any `user.*` event wallet reads, or `None` for other events.
+/// The newest user snapshot of any `user.*` event, or `None` for other events.
 pub fn snapshot_of(event: &EventEnvelope) -> Option<Result<UserSnapshot, ConsumeError>> {
-    let malformed =
-        |e: finflow_shared::events::EnvelopeError| ConsumeError::Malformed(e.to_string());
+    let malformed = |e: EnvelopeError| ConsumeError::Malformed(e.to_string());
     if event.is::<UserCreated>() {
         Some(
             event
@@ -43,25 +43,33 @@ pub fn snapshot_of(event: &EventEnvelope) -> Option<Result<UserSnapshot, Consume
     }
 }
 
-pub struct CustomerProjection {
+pub struct UserProjection {
+    /// Names this consumer in the inbox and the logs, e.g. `wallet.customers`.
+    consumer: &'static str,
     client: Client,
-    wallet_table: String,
+    table: String,
     idempotency_table: String,
 }
 
-impl CustomerProjection {
-    pub fn new(client: Client, wallet_table: String, idempotency_table: String) -> Self {
-        CustomerProjection {
+impl UserProjection {
+    pub fn new(
+        consumer: &'static str,
+        client: Client,
+        table: String,
+        idempotency_table: String,
+    ) -> Self {
+        UserProjection {
+            consumer,
             client,
-            wallet_table,
+            table,
             idempotency_table,
         }
     }
 
     fn snapshot_update(&self, snapshot: &UserSnapshot) -> TransactWriteItem {
-        // An update, not a put: the item also holds wallet's own count of open wallets.
+        // An update, not a put: the owning service may keep its own attributes on the item.
         let update = Update::builder()
-            .table_name(&self.wallet_table)
+            .table_name(&self.table)
             .key("pk", s(format!("CUSTOMER#{}", snapshot.user_id)))
             .key("sk", s("PROFILE"))
             .update_expression(
@@ -81,9 +89,9 @@ impl CustomerProjection {
 }
 
 #[async_trait]
-impl EventConsumer for CustomerProjection {
+impl EventConsumer for UserProjection {
     fn name(&self) -> &'static str {
-        CONSUMER
+        self.consumer
     }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
@@ -92,7 +100,7 @@ impl EventConsumer for CustomerProjection {
             return Ok(Outcome::Ignored);
         };
         let snapshot = snapshot?;
-        let claim = || inbox_claim(&self.idempotency_table, CONSUMER, event.event_id);
+        let claim = || inbox_claim(&self.idempotency_table, self.consumer, event.event_id);
         let failed = |e: TransactError| ConsumeError::Failed(e.to_string());
         match transact(&self.client, vec![claim(), self.snapshot_update(&snapshot)]).await {
             Ok(()) => Ok(Outcome::Applied),

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub mod accounts;
 pub mod events;
+pub mod payments;
 pub mod wallets;
 
 pub use accounts::{Account, register, register_and_login, staff_account, unique_email};

@@ -7,17 +7,18 @@ use aws_config::SdkConfig;
 use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
-use finflow_shared::health::{EventBusProbe, Probe, QueueProbe, TableProbe, UpstreamProbe};
+use finflow_shared::health::HealthChecks;
 use finflow_shared::idempotency::IdempotencyStore;
 use finflow_shared::jwt::TokenKeys;
 
-use crate::customers::CustomerProjection;
-use crate::routes::health::HealthState;
-use crate::routes::{WalletState, api, health};
+use crate::routes::{WalletState, api};
 use crate::store::DynamoWalletStore;
 use crate::wallets::Wallets;
+use finflow_shared::user_projection::UserProjection;
 
 pub const SERVICE: &str = "wallet";
+/// Wallet's consumer of `user.*` events.
+pub const CUSTOMERS_CONSUMER: &str = "wallet.customers";
 
 /// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
 /// `binary` is not one of wallet's HTTP functions.
@@ -28,7 +29,7 @@ pub fn http_routes(
 ) -> Option<Result<Router, ConfigError>> {
     match binary {
         "wallet-api" => Some(wallet_state(sdk, env).map(api::routes)),
-        "wallet-health" => Some(health_state(sdk, env).map(health::routes)),
+        "wallet-health" => Some(health(sdk, env)),
         _ => None,
     }
 }
@@ -47,7 +48,8 @@ pub fn consumer(
 
 fn customer_projection(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
     let platform = PlatformConfig::load(env)?;
-    let projection = CustomerProjection::new(
+    let projection = UserProjection::new(
+        CUSTOMERS_CONSUMER,
         aws_sdk_dynamodb::Client::new(sdk),
         env.required("WALLET_TABLE")?,
         platform.idempotency_table,
@@ -70,36 +72,17 @@ fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletState, ConfigError> 
     })
 }
 
-fn health_state(sdk: &SdkConfig, env: &Env) -> Result<HealthState, ConfigError> {
+fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
-    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let probes: Vec<Box<dyn Probe>> = vec![
-        Box::new(TableProbe {
-            client: dynamo.clone(),
-            table: env.required("WALLET_TABLE")?,
-        }),
-        Box::new(TableProbe {
-            client: dynamo,
-            table: platform.outbox_table,
-        }),
-        Box::new(EventBusProbe {
-            client: aws_sdk_eventbridge::Client::new(sdk),
-            bus_name: platform.event_bus_name,
-        }),
-        Box::new(QueueProbe {
-            client: sqs.clone(),
-            name: "wallet-user-events".into(),
-            url: env.required("USER_EVENTS_QUEUE_URL")?,
-        }),
-        Box::new(QueueProbe {
-            client: sqs,
-            name: "wallet-user-events-dlq".into(),
-            url: env.required("USER_EVENTS_DLQ_URL")?,
-        }),
-        Box::new(UpstreamProbe::new("auth", platform.api_base_url.as_deref())),
-    ];
-    Ok(HealthState {
-        probes: Arc::new(probes),
-    })
+    Ok(HealthChecks::new(sdk)
+        .table(env.required("WALLET_TABLE")?)
+        .table(platform.outbox_table)
+        .bus(platform.event_bus_name)
+        .queue("wallet-user-events", env.required("USER_EVENTS_QUEUE_URL")?)
+        .queue(
+            "wallet-user-events-dlq",
+            env.required("USER_EVENTS_DLQ_URL")?,
+        )
+        .upstream("auth", platform.api_base_url.as_deref())
+        .routes(SERVICE))
 }

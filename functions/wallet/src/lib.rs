@@ -2,7 +2,6 @@
 //! ledger, status rules and deposits. It learns each user's KYC status and tier from auth's
 //! events into its own table, and gates wallets and limits on them.
 
-pub mod customers;
 pub mod domain;
 pub mod functions;
 pub mod routes;

@@ -11,13 +11,12 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use finflow_shared::PositiveAmount;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, money, n, next_sequence_value, s, transact,
+    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
+    next_sequence_value, s, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
@@ -109,17 +108,7 @@ impl DynamoWalletStore {
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(output.item)
+        get_item(&self.client, &self.table, pk, sk).await
     }
 
     /// The wallet item, written only if the stored version is the one the change started from.
@@ -148,6 +137,22 @@ impl DynamoWalletStore {
         TransactWriteItem::builder()
             .put(put.build().expect("table and item are set"))
             .build()
+    }
+
+    /// The writes that move money in a wallet, for a transaction another service assembles
+    /// (payment spans wallets and its own records in one transaction to keep money exact).
+    /// The wallet write is conditional on the version `updated` was derived from, so it
+    /// commits only on the exact state the wallet rules were checked against.
+    pub fn movement(
+        &self,
+        updated: &Wallet,
+        entry: Option<&LedgerEntry>,
+    ) -> Vec<TransactWriteItem> {
+        let mut items = vec![self.wallet_put(updated, false)];
+        items.extend(
+            entry.map(|entry| self.put_item(entry_item(entry), Some("attribute_not_exists(pk)"))),
+        );
+        items
     }
 
     fn put_item(&self, item: Item, condition: Option<&str>) -> TransactWriteItem {
@@ -429,7 +434,7 @@ impl WalletStore for DynamoWalletStore {
             .expression_attribute_values(":prefix", s("TX#"))
             .scan_index_forward(false)
             .limit(limit);
-        if let Some(sk) = cursor.and_then(decode_cursor) {
+        if let Some(sk) = cursor.and_then(|c| decode_cursor(c, "TX#")) {
             query = query
                 .exclusive_start_key("pk", s(&pk))
                 .exclusive_start_key("sk", AttributeValue::S(sk));
@@ -440,22 +445,10 @@ impl WalletStore for DynamoWalletStore {
             .iter()
             .map(entry_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = output
-            .last_evaluated_key()
-            .and_then(|key| key.get("sk"))
-            .and_then(|sk| sk.as_s().ok())
-            .map(|sk| URL_SAFE_NO_PAD.encode(sk));
+        let next_cursor = encode_cursor(output.last_evaluated_key());
         Ok(EntryPage {
             entries,
             next_cursor,
         })
     }
-}
-
-/// Cursors are opaque to clients: the last ledger key, encoded.
-fn decode_cursor(cursor: &str) -> Option<String> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    String::from_utf8(bytes)
-        .ok()
-        .filter(|sk| sk.starts_with("TX#"))
 }

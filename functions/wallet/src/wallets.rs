@@ -252,6 +252,9 @@ fn rule_error(error: WalletRuleError) -> ApiError {
         }
         WalletRuleError::NotActive(_)
         | WalletRuleError::DepositTooLarge { .. }
-        | WalletRuleError::BalanceLimit { .. } => ApiError::BadRequest(error.to_string()),
+        | WalletRuleError::BalanceLimit { .. }
+        | WalletRuleError::InsufficientFunds
+        | WalletRuleError::Overflow => ApiError::BadRequest(error.to_string()),
+        WalletRuleError::HoldMissing => ApiError::internal(error),
     }
 }

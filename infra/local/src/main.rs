@@ -47,10 +47,17 @@ type ConsumerFunction =
 const HTTP_FUNCTIONS: &[HttpFunction] = &[
     finflow_auth::functions::http_routes,
     finflow_wallet::functions::http_routes,
+    finflow_kyc::functions::http_routes,
+    finflow_payment::functions::http_routes,
 ];
 
 /// Every service's event consumers, looked up by binary name. A service adds itself here.
-const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[finflow_wallet::functions::consumer];
+const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
+    finflow_wallet::functions::consumer,
+    finflow_kyc::functions::consumer,
+    finflow_auth::functions::consumer,
+    finflow_payment::functions::consumer,
+];
 
 struct Options {
     manifest: PathBuf,

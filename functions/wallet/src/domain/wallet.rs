@@ -24,8 +24,10 @@ pub struct Wallet {
     pub user_id: u64,
     pub currency: Currency,
     pub status: WalletStatus,
+    /// Spendable funds.
     pub balance: Money,
-    /// Reserved by payments on hold: part of the balance that cannot be spent.
+    /// Funds of outgoing payments on hold: no longer in `balance`, not yet anyone else's.
+    /// Balances plus held amounts across all wallets equal what was deposited.
     pub held: Money,
     pub frozen_by: Option<FrozenBy>,
     /// Grows by one with every change; writes are conditional on it.
@@ -46,6 +48,12 @@ pub enum WalletRuleError {
         "Only a wallet with a zero balance and nothing on hold can be closed; the balance is {0}"
     )]
     NotEmpty(Money),
+    #[error("Insufficient funds")]
+    InsufficientFunds,
+    #[error("The amount would exceed DECIMAL(20,4)")]
+    Overflow,
+    #[error("The wallet holds less than the amount to settle")]
+    HoldMissing,
     #[error("Deposit exceeds the {tier} tier's single deposit limit of {limit}")]
     DepositTooLarge { tier: &'static str, limit: Money },
     #[error("Deposit would take the balance above the {tier} tier's maximum of {limit}")]
@@ -75,8 +83,94 @@ impl Wallet {
         }
     }
 
-    pub fn available(&self) -> Money {
-        self.balance.checked_sub(self.held).unwrap_or(Money::ZERO)
+    /// Balance plus held funds: everything this wallet's owner still has a claim on.
+    pub fn total(&self) -> Money {
+        self.balance.checked_add(self.held).unwrap_or(self.balance)
+    }
+
+    fn require_active(&self) -> Result<(), WalletRuleError> {
+        match self.status {
+            WalletStatus::Active => Ok(()),
+            other => Err(WalletRuleError::NotActive(other.as_str())),
+        }
+    }
+
+    fn changed(&self, balance: Money, held: Money, now: OffsetDateTime) -> Wallet {
+        Wallet {
+            balance,
+            held,
+            version: self.version + 1,
+            updated_at: now,
+            ..self.clone()
+        }
+    }
+
+    /// Takes `amount` out of an active wallet's balance.
+    pub fn debit(
+        &self,
+        amount: PositiveAmount,
+        now: OffsetDateTime,
+    ) -> Result<Wallet, WalletRuleError> {
+        self.require_active()?;
+        let balance = self
+            .balance
+            .checked_sub(amount.money())
+            .ok()
+            .filter(|balance| !balance.is_negative())
+            .ok_or(WalletRuleError::InsufficientFunds)?;
+        Ok(self.changed(balance, self.held, now))
+    }
+
+    /// Adds `amount` to an active wallet's balance.
+    pub fn credit(
+        &self,
+        amount: PositiveAmount,
+        now: OffsetDateTime,
+    ) -> Result<Wallet, WalletRuleError> {
+        self.require_active()?;
+        let balance = self
+            .balance
+            .checked_add(amount.money())
+            .map_err(|_| WalletRuleError::Overflow)?;
+        Ok(self.changed(balance, self.held, now))
+    }
+
+    /// Moves `amount` from an active wallet's balance into held funds.
+    pub fn hold(
+        &self,
+        amount: PositiveAmount,
+        now: OffsetDateTime,
+    ) -> Result<Wallet, WalletRuleError> {
+        let debited = self.debit(amount, now)?;
+        let held = self
+            .held
+            .checked_add(amount.money())
+            .map_err(|_| WalletRuleError::Overflow)?;
+        Ok(Wallet { held, ..debited })
+    }
+
+    /// Lets held funds go: to the payee (`returned: false`) or back to the balance.
+    /// Allowed whatever the status, so a frozen payer's hold can still be settled.
+    pub fn settle_hold(
+        &self,
+        amount: PositiveAmount,
+        returned: bool,
+        now: OffsetDateTime,
+    ) -> Result<Wallet, WalletRuleError> {
+        let held = self
+            .held
+            .checked_sub(amount.money())
+            .ok()
+            .filter(|held| !held.is_negative())
+            .ok_or(WalletRuleError::HoldMissing)?;
+        let balance = if returned {
+            self.balance
+                .checked_add(amount.money())
+                .map_err(|_| WalletRuleError::Overflow)?
+        } else {
+            self.balance
+        };
+        Ok(self.changed(balance, held, now))
     }
 
     /// Applies a requested status. Legal: active ⇄ frozen, active or frozen → closed (only when
@@ -147,12 +241,7 @@ impl Wallet {
                 tier,
                 limit: limits.max_balance,
             })?;
-        Ok(Wallet {
-            balance,
-            version: self.version + 1,
-            updated_at: now,
-            ..self.clone()
-        })
+        Ok(self.changed(balance, self.held, now))
     }
 }
 
@@ -238,6 +327,40 @@ mod tests {
         assert_eq!(
             closed.change_status(WalletStatus::Closed, Role::Staff, now),
             Ok(StatusChange::Unchanged)
+        );
+    }
+
+    #[test]
+    fn a_hold_leaves_the_balance_and_settles_once() {
+        let now = OffsetDateTime::now_utc();
+        let funded = wallet()
+            .deposit(
+                amount("100"),
+                &tier_limits(AccountTier::Bronze),
+                "bronze",
+                now,
+            )
+            .unwrap();
+        let held = funded.hold(amount("40"), now).unwrap();
+        assert_eq!(
+            (held.balance.to_string(), held.held.to_string()),
+            ("60.0000".into(), "40.0000".into())
+        );
+        assert_eq!(held.total(), funded.total());
+        let released = held.settle_hold(amount("40"), false, now).unwrap();
+        assert_eq!(
+            (released.balance.to_string(), released.held.to_string()),
+            ("60.0000".into(), "0.0000".into())
+        );
+        assert_eq!(
+            released.settle_hold(amount("40"), true, now),
+            Err(WalletRuleError::HoldMissing)
+        );
+        let returned = held.settle_hold(amount("40"), true, now).unwrap();
+        assert_eq!(returned.balance, funded.balance);
+        assert_eq!(
+            funded.debit(amount("100.0001"), now),
+            Err(WalletRuleError::InsufficientFunds)
         );
     }
 

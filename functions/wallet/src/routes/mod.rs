@@ -1,7 +1,6 @@
 //! Wallet's HTTP route groups, one Lambda function each.
 
 pub mod api;
-pub mod health;
 pub mod views;
 
 use std::sync::Arc;

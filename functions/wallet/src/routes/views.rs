@@ -31,7 +31,7 @@ impl From<&Wallet> for WalletView {
             currency: wallet.currency.code(),
             status: wallet.status.as_str(),
             balance: wallet.balance,
-            available_balance: wallet.available(),
+            available_balance: wallet.balance,
             held_balance: wallet.held,
             precision: SCALE,
             created_at: wallet.created_at,
@@ -56,7 +56,7 @@ impl From<&Wallet> for BalanceView {
             wallet_id: wallet.id,
             currency: wallet.currency.code(),
             balance: wallet.balance,
-            available_balance: wallet.available(),
+            available_balance: wallet.balance,
             held_balance: wallet.held,
             precision: SCALE,
         }

@@ -1,0 +1,13 @@
+//! Lambda entry point of payment's api route group.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_payment::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes = finflow_payment::functions::http_routes("payment-api", &sdk, &Env::process())
+        .expect("payment-api is one of payment's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_payment::functions::SERVICE, routes)).await
+}

@@ -1,0 +1,9 @@
+//! Payment's domain: plain Rust, no AWS types.
+
+pub mod limits;
+pub mod payment;
+pub mod transfer;
+
+pub use limits::{TransferLimits, transfer_limits};
+pub use payment::{NotOnHold, Payment};
+pub use transfer::{TransferError, TransferRequest, check_transfer, parse_amount};

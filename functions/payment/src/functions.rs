@@ -1,0 +1,104 @@
+//! Builds each of payment's Lambda functions from its configuration, for the binaries and the
+//! local runner alike.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use axum::Router;
+use finflow_shared::config::{ConfigError, Env, PlatformConfig};
+use finflow_shared::consumer::EventConsumer;
+use finflow_shared::health::HealthChecks;
+use finflow_shared::idempotency::IdempotencyStore;
+use finflow_shared::jwt::TokenKeys;
+use finflow_shared::user_projection::UserProjection;
+
+use crate::payments::Payments;
+use crate::routes::{PaymentState, api};
+use crate::settlement::AmlDecisions;
+use crate::store::DynamoPaymentStore;
+
+pub const SERVICE: &str = "payment";
+/// Payment's consumer of `user.*` events (the payer's tier sets the limits).
+pub const CUSTOMERS_CONSUMER: &str = "payment.customers";
+
+pub fn http_routes(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Router, ConfigError>> {
+    match binary {
+        "payment-api" => Some(payments(sdk, env).and_then(|payments| {
+            Ok(api::routes(PaymentState {
+                payments,
+                keys: TokenKeys::new(PlatformConfig::load(env)?.jwt),
+            }))
+        })),
+        "payment-health" => Some(health(sdk, env)),
+        _ => None,
+    }
+}
+
+pub fn consumer(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
+    match binary {
+        "payment-user-events" => Some((|| {
+            let platform = PlatformConfig::load(env)?;
+            let projection = UserProjection::new(
+                CUSTOMERS_CONSUMER,
+                aws_sdk_dynamodb::Client::new(sdk),
+                env.required("PAYMENT_TABLE")?,
+                platform.idempotency_table,
+            );
+            Ok(Arc::new(projection) as Arc<dyn EventConsumer>)
+        })()),
+        "payment-aml-events" => Some(
+            payments(sdk, env)
+                .map(|payments| Arc::new(AmlDecisions { payments }) as Arc<dyn EventConsumer>),
+        ),
+        _ => None,
+    }
+}
+
+fn payments(sdk: &SdkConfig, env: &Env) -> Result<Arc<Payments>, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let dynamo = aws_sdk_dynamodb::Client::new(sdk);
+    let store = DynamoPaymentStore::new(
+        dynamo.clone(),
+        env.required("PAYMENT_TABLE")?,
+        env.required("WALLET_TABLE")?,
+        platform.outbox_table,
+        platform.idempotency_table.clone(),
+    );
+    Ok(Arc::new(Payments::new(
+        Arc::new(store),
+        IdempotencyStore::new(dynamo, platform.idempotency_table),
+    )))
+}
+
+fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(HealthChecks::new(sdk)
+        .table(env.required("PAYMENT_TABLE")?)
+        .table(env.required("WALLET_TABLE")?)
+        .table(platform.outbox_table)
+        .bus(platform.event_bus_name)
+        .queue(
+            "payment-user-events",
+            env.required("USER_EVENTS_QUEUE_URL")?,
+        )
+        .queue(
+            "payment-user-events-dlq",
+            env.required("USER_EVENTS_DLQ_URL")?,
+        )
+        .queue("payment-aml-events", env.required("AML_EVENTS_QUEUE_URL")?)
+        .queue(
+            "payment-aml-events-dlq",
+            env.required("AML_EVENTS_DLQ_URL")?,
+        )
+        .upstream("auth", platform.api_base_url.as_deref())
+        .upstream("wallet", platform.api_base_url.as_deref())
+        .routes(SERVICE))
+}

@@ -1,0 +1,128 @@
+//! Payment's API route group.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use finflow_shared::currency::Currency;
+use finflow_shared::events::Causality;
+use finflow_shared::events::payment::PaymentStatus;
+use finflow_shared::http::{Caller, Input, PathId, QueryParams};
+use finflow_shared::idempotency::MaybeIdempotencyKey;
+use finflow_shared::trace::TraceId;
+use finflow_shared::{ApiError, ApiResult};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+
+use super::PaymentState;
+use super::views::PaymentView;
+use crate::domain::{TransferRequest, parse_amount};
+
+pub fn routes(state: PaymentState) -> Router {
+    Router::new()
+        .route("/payment/transfer", post(transfer))
+        .route("/payment/history", get(history))
+        .route("/payment/{id}", get(payment))
+        .with_state(state)
+}
+
+/// The amount stays raw JSON until the transfer rules read it, so a bad amount is one of the
+/// transfer's 400s with a clear message rather than a generic field error.
+#[derive(Deserialize)]
+struct TransferBody {
+    from_wallet_id: u64,
+    to_wallet_id: u64,
+    amount: Box<RawValue>,
+    currency: String,
+    description: Option<String>,
+}
+
+async fn transfer(
+    State(state): State<PaymentState>,
+    caller: Caller,
+    trace_id: TraceId,
+    MaybeIdempotencyKey(key): MaybeIdempotencyKey,
+    Input(body): Input<TransferBody>,
+) -> ApiResult<Response> {
+    let raw = body.amount.get().trim();
+    let amount_text = if raw.starts_with('"') {
+        serde_json::from_str::<String>(raw).unwrap_or_default()
+    } else {
+        raw.to_owned()
+    };
+    let amount = parse_amount(&amount_text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let currency = Currency::parse(&body.currency)
+        .map_err(|message| ApiError::invalid_field("currency", message))?;
+    if body
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 280)
+    {
+        return Err(ApiError::invalid_field(
+            "description",
+            "must be at most 280 characters",
+        ));
+    }
+    let request = TransferRequest {
+        from_wallet_id: body.from_wallet_id,
+        to_wallet_id: body.to_wallet_id,
+        amount,
+        currency,
+        description: body.description,
+    };
+    state
+        .payments
+        .transfer(&caller, request, key, &Causality::from_request(trace_id))
+        .await
+}
+
+async fn payment(
+    State(state): State<PaymentState>,
+    caller: Caller,
+    PathId(id): PathId,
+) -> ApiResult<Json<PaymentView>> {
+    Ok(Json(PaymentView::from(
+        &state.payments.payment(&caller, id).await?,
+    )))
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    status: Option<String>,
+    limit: Option<i32>,
+    cursor: Option<String>,
+}
+
+async fn history(
+    State(state): State<PaymentState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    let status = query
+        .status
+        .map(|s| {
+            PaymentStatus::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "status",
+                    "must be one of PENDING, COMPLETED, FAILED, ON_HOLD",
+                )
+            })
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "limit",
+            "must be between 1 and 100",
+        ));
+    }
+    let page = state
+        .payments
+        .history(&caller, status, limit, query.cursor.as_deref())
+        .await?;
+    Ok(Json(json!({
+        "items": page.payments.iter().map(PaymentView::from).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor,
+    })))
+}

@@ -1,0 +1,23 @@
+//! Payment's HTTP route groups, one Lambda function each.
+
+pub mod api;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use finflow_shared::jwt::TokenKeys;
+
+use crate::payments::Payments;
+
+#[derive(Clone)]
+pub struct PaymentState {
+    pub payments: Arc<Payments>,
+    pub keys: TokenKeys,
+}
+
+impl FromRef<PaymentState> for TokenKeys {
+    fn from_ref(state: &PaymentState) -> Self {
+        state.keys.clone()
+    }
+}

@@ -1,0 +1,453 @@
+//! Where payment keeps its state: the port, and its DynamoDB adapter.
+//!
+//! A transfer must move money in two wallets and record the payment in one transaction, so
+//! the adapter composes wallet's own writes (`DynamoWalletStore::movement`) with payment's.
+//!
+//! Payment table layout (pk, sk):
+//! - `PAYMENT#<id>`, `META`: the payment
+//! - `USER#<user>`, `PAY#<id>`: a copy for each party's history, newest id last
+//! - `COUNTERPARTY#<payer>`, `WALLET#<wallet>`: the payer has paid this wallet before
+//! - `DAILY#<payer>`, `<yyyy-mm-dd>`: what the payer sent that UTC day (enforces the limit)
+//! - `CUSTOMER#<user>`, `PROFILE`: the tier, learned from auth's events
+//! - `SEQUENCE#payments`, `SEQUENCE`: the payment id counter
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use finflow_shared::consumer::inbox_claim;
+use finflow_shared::currency::Currency;
+use finflow_shared::customer::AccountTier;
+use finflow_shared::dynamo::{
+    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
+    next_sequence_value, s, transact,
+};
+use finflow_shared::events::EventEnvelope;
+use finflow_shared::events::payment::PaymentStatus;
+use finflow_shared::idempotency::KeyCompletion;
+use finflow_shared::outbox::outbox_put;
+use finflow_shared::{Money, PositiveAmount};
+use finflow_wallet::domain::{LedgerEntry, Wallet};
+use finflow_wallet::store::{DynamoWalletStore, WalletStore};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::Payment;
+
+/// A transfer, fully decided: every item its transaction writes.
+pub struct TransferWrite {
+    pub payment: Payment,
+    /// The payer's wallet after the debit (or hold), with its ledger entry.
+    pub source: (Wallet, LedgerEntry),
+    /// The payee's wallet after the credit; `None` while the payment is held.
+    pub destination: Option<(Wallet, LedgerEntry)>,
+    pub daily_limit: Money,
+    pub event: EventEnvelope,
+    pub completion: Option<KeyCompletion>,
+}
+
+/// The end of a hold, fully decided.
+pub struct SettlementWrite {
+    pub payment: Payment,
+    pub source: (Wallet, Option<LedgerEntry>),
+    pub destination: Option<(Wallet, LedgerEntry)>,
+    pub event: EventEnvelope,
+    /// The consumer and event that caused it, for the inbox.
+    pub cause: (&'static str, uuid::Uuid),
+}
+
+/// What screening needs from the payer's history.
+pub struct RecentActivity {
+    pub count: u32,
+    pub total: Money,
+    pub new_counterparty: bool,
+}
+
+pub struct PaymentPage {
+    pub payments: Vec<Payment>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the daily limit would be exceeded")]
+    DailyLimit,
+    #[error("the event was already applied")]
+    AlreadyApplied,
+    #[error("a wallet or the payment changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError>;
+    /// The tier payment last learned for `user`; bronze until it hears otherwise.
+    async fn tier(&self, user: u64) -> Result<AccountTier, StoreError>;
+    async fn allocate_payment_id(&self) -> Result<u64, StoreError>;
+    async fn recent_activity(
+        &self,
+        payer: u64,
+        to_wallet: u64,
+        since: OffsetDateTime,
+    ) -> Result<RecentActivity, StoreError>;
+    async fn record_transfer(&self, write: TransferWrite) -> Result<(), WriteError>;
+    async fn payment(&self, id: u64) -> Result<Option<Payment>, StoreError>;
+    async fn history(
+        &self,
+        user: u64,
+        status: Option<PaymentStatus>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<PaymentPage, StoreError>;
+    async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError>;
+}
+
+pub struct DynamoPaymentStore {
+    client: Client,
+    table: String,
+    outbox_table: String,
+    idempotency_table: String,
+    wallets: DynamoWalletStore,
+}
+
+impl DynamoPaymentStore {
+    pub fn new(
+        client: Client,
+        table: String,
+        wallet_table: String,
+        outbox_table: String,
+        idempotency_table: String,
+    ) -> Self {
+        DynamoPaymentStore {
+            wallets: DynamoWalletStore::new(client.clone(), wallet_table, outbox_table.clone()),
+            client,
+            table,
+            outbox_table,
+            idempotency_table,
+        }
+    }
+
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<(&str, &[(&str, AttributeValue)])>,
+    ) -> TransactWriteItem {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some((expression, values)) = condition {
+            put = put.condition_expression(expression);
+            for (name, value) in values {
+                put = put.expression_attribute_values(*name, value.clone());
+            }
+        }
+        TransactWriteItem::builder()
+            .put(put.build().expect("table and item are set"))
+            .build()
+    }
+
+    /// The payment and both parties' history copies, written only over `version - 1`.
+    fn payment_items(&self, payment: &Payment) -> Vec<TransactWriteItem> {
+        let record = payment_item(
+            payment,
+            format!("PAYMENT#{}", payment.id),
+            "META".into(),
+            None,
+        );
+        let guard = if payment.version == 1 {
+            ("attribute_not_exists(pk)", vec![])
+        } else {
+            (
+                "version = :expected",
+                vec![(":expected", n(payment.version - 1))],
+            )
+        };
+        let mut items = vec![self.put(record, Some((guard.0, &guard.1)))];
+        for (user, role) in [(payment.payer_id, "payer"), (payment.payee_id, "payee")] {
+            let copy = payment_item(
+                payment,
+                format!("USER#{user}"),
+                format!("PAY#{:020}", payment.id),
+                Some(role),
+            );
+            items.push(self.put(copy, None));
+        }
+        items
+    }
+}
+
+fn timestamp(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("timestamps format as RFC 3339")
+}
+
+fn day(at: OffsetDateTime) -> String {
+    let date: Date = at.date();
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
+}
+
+fn payment_item(payment: &Payment, pk: String, sk: String, role: Option<&str>) -> Item {
+    let mut item = Item::from([
+        ("pk".into(), s(pk)),
+        ("sk".into(), s(sk)),
+        ("payment_id".into(), n(payment.id)),
+        ("from_wallet_id".into(), n(payment.from_wallet_id)),
+        ("to_wallet_id".into(), n(payment.to_wallet_id)),
+        ("payer_id".into(), n(payment.payer_id)),
+        ("payee_id".into(), n(payment.payee_id)),
+        ("amount".into(), money(payment.amount.money())),
+        ("currency".into(), s(payment.currency.code())),
+        ("status".into(), s(payment.status.as_str())),
+        (
+            "hold_reasons".into(),
+            AttributeValue::L(payment.hold_reasons.iter().map(s).collect()),
+        ),
+        ("version".into(), n(payment.version)),
+        ("created_at".into(), s(timestamp(payment.created_at))),
+        ("updated_at".into(), s(timestamp(payment.updated_at))),
+    ]);
+    if let Some(description) = &payment.description {
+        item.insert("description".into(), s(description));
+    }
+    if let Some(resolution) = &payment.resolution {
+        item.insert("resolution".into(), s(resolution));
+    }
+    if let Some(role) = role {
+        item.insert("role".into(), s(role));
+    }
+    item
+}
+
+fn payment_from_item(item: &Item) -> Result<Payment, StoreError> {
+    let corrupt = |attribute: &str| StoreError::Corrupt {
+        key: item.optional_string("pk").unwrap_or_default(),
+        attribute: attribute.to_owned(),
+    };
+    let time_of = |attribute: &str| {
+        OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(attribute))
+    };
+    Ok(Payment {
+        id: item.number("payment_id")?,
+        from_wallet_id: item.number("from_wallet_id")?,
+        to_wallet_id: item.number("to_wallet_id")?,
+        payer_id: item.number("payer_id")?,
+        payee_id: item.number("payee_id")?,
+        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| corrupt("amount"))?,
+        currency: Currency::parse(&item.string("currency")?).map_err(|_| corrupt("currency"))?,
+        status: PaymentStatus::parse(&item.string("status")?).ok_or_else(|| corrupt("status"))?,
+        description: item.optional_string("description"),
+        hold_reasons: match item.get("hold_reasons") {
+            Some(AttributeValue::L(reasons)) => reasons
+                .iter()
+                .filter_map(|r| r.as_s().ok().cloned())
+                .collect(),
+            _ => Vec::new(),
+        },
+        resolution: item.optional_string("resolution"),
+        version: item.number("version")?,
+        created_at: time_of("created_at")?,
+        updated_at: time_of("updated_at")?,
+    })
+}
+
+/// The failed item tells which rule the transaction refused.
+fn write_error(
+    error: TransactError,
+    daily_index: Option<usize>,
+    inbox_index: Option<usize>,
+) -> WriteError {
+    if daily_index.is_some_and(|i| error.condition_failed_at(i)) {
+        return WriteError::DailyLimit;
+    }
+    if inbox_index.is_some_and(|i| error.condition_failed_at(i)) {
+        return WriteError::AlreadyApplied;
+    }
+    match error {
+        // A condition failed or another transaction touched the same wallet: re-read, retry.
+        TransactError::Cancelled { reasons }
+            if reasons.iter().all(|r| {
+                matches!(
+                    r.as_str(),
+                    "None" | "ConditionalCheckFailed" | "TransactionConflict"
+                )
+            }) =>
+        {
+            WriteError::Conflict
+        }
+        TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!(
+            "transaction cancelled: {reasons:?}"
+        ))),
+        TransactError::Store(error) => WriteError::Store(error),
+    }
+}
+
+#[async_trait]
+impl PaymentStore for DynamoPaymentStore {
+    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
+        self.wallets.wallet(id).await
+    }
+
+    async fn tier(&self, user: u64) -> Result<AccountTier, StoreError> {
+        let item = get_item(
+            &self.client,
+            &self.table,
+            format!("CUSTOMER#{user}"),
+            "PROFILE",
+        )
+        .await?;
+        Ok(item
+            .and_then(|item| item.optional_string("account_tier"))
+            .and_then(|tier| AccountTier::parse(&tier))
+            .unwrap_or(AccountTier::Bronze))
+    }
+
+    async fn allocate_payment_id(&self) -> Result<u64, StoreError> {
+        next_sequence_value(&self.client, &self.table, "payments").await
+    }
+
+    async fn recent_activity(
+        &self,
+        payer: u64,
+        to_wallet: u64,
+        since: OffsetDateTime,
+    ) -> Result<RecentActivity, StoreError> {
+        let history = self.history(payer, None, 50, None).await?;
+        let recent: Vec<&Payment> = history
+            .payments
+            .iter()
+            .filter(|p| p.payer_id == payer && p.created_at >= since)
+            .collect();
+        let total = recent
+            .iter()
+            .try_fold(Money::ZERO, |sum, p| sum.checked_add(p.amount.money()))
+            .unwrap_or(Money::ZERO);
+        let known = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("COUNTERPARTY#{payer}")))
+            .key("sk", s(format!("WALLET#{to_wallet}")))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?
+            .item
+            .is_some();
+        Ok(RecentActivity {
+            count: recent.len() as u32,
+            total,
+            new_counterparty: !known,
+        })
+    }
+
+    async fn record_transfer(&self, write: TransferWrite) -> Result<(), WriteError> {
+        let payment = &write.payment;
+        let mut items = self
+            .wallets
+            .movement(&write.source.0, Some(&write.source.1));
+        if let Some((wallet, entry)) = &write.destination {
+            items.extend(self.wallets.movement(wallet, Some(entry)));
+        }
+        items.extend(self.payment_items(payment));
+        let counterparty = Item::from([
+            ("pk".into(), s(format!("COUNTERPARTY#{}", payment.payer_id))),
+            ("sk".into(), s(format!("WALLET#{}", payment.to_wallet_id))),
+            ("first_payment_id".into(), n(payment.id)),
+        ]);
+        items.push(self.put(counterparty, None));
+        // The limit is enforced by the transaction itself, so concurrent transfers cannot
+        // together exceed it.
+        let remaining = write
+            .daily_limit
+            .checked_sub(payment.amount.money())
+            .map_err(|e| WriteError::Store(StoreError::Sdk(e.to_string())))?;
+        let daily = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("DAILY#{}", payment.payer_id)))
+            .key("sk", s(day(payment.created_at)))
+            .update_expression("ADD #total :amount")
+            .condition_expression("attribute_not_exists(#total) OR #total <= :remaining")
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_values(":amount", money(payment.amount.money()))
+            .expression_attribute_values(":remaining", money(remaining))
+            .build()
+            .expect("table, key and expression are set");
+        let daily_index = items.len();
+        items.push(TransactWriteItem::builder().update(daily).build());
+        items.push(outbox_put(&self.outbox_table, &write.event));
+        items.extend(write.completion.map(KeyCompletion::into_transact_item));
+        transact(&self.client, items)
+            .await
+            .map_err(|e| write_error(e, Some(daily_index), None))
+    }
+
+    async fn payment(&self, id: u64) -> Result<Option<Payment>, StoreError> {
+        let item = get_item(&self.client, &self.table, format!("PAYMENT#{id}"), "META").await?;
+        item.map(|item| payment_from_item(&item)).transpose()
+    }
+
+    async fn history(
+        &self,
+        user: u64,
+        status: Option<PaymentStatus>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<PaymentPage, StoreError> {
+        let pk = format!("USER#{user}");
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s("PAY#"))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit);
+        if let Some(status) = status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        let start = cursor.and_then(|c| decode_cursor(c, "PAY#"));
+        if let Some(sk) = start {
+            query = query
+                .exclusive_start_key("pk", s(&pk))
+                .exclusive_start_key("sk", s(sk));
+        }
+        let output = query.send().await.map_err(StoreError::sdk)?;
+        let payments = output
+            .items()
+            .iter()
+            .map(payment_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = encode_cursor(output.last_evaluated_key());
+        Ok(PaymentPage {
+            payments,
+            next_cursor,
+        })
+    }
+
+    async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError> {
+        let mut items = vec![inbox_claim(
+            &self.idempotency_table,
+            write.cause.0,
+            write.cause.1,
+        )];
+        items.extend(
+            self.wallets
+                .movement(&write.source.0, write.source.1.as_ref()),
+        );
+        if let Some((wallet, entry)) = &write.destination {
+            items.extend(self.wallets.movement(wallet, Some(entry)));
+        }
+        items.extend(self.payment_items(&write.payment));
+        items.push(outbox_put(&self.outbox_table, &write.event));
+        transact(&self.client, items)
+            .await
+            .map_err(|e| write_error(e, None, Some(0)))
+    }
+}
