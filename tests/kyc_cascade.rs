@@ -485,5 +485,6 @@ async fn health_probes_the_table_outbox_bus_queue_and_dlq() {
             names.iter().any(|n| n.starts_with("eventbridge:")),
             "{names:?}"
         );
+        assert!(names.contains(&"upstream:auth"), "{names:?}");
     }
 }

@@ -90,6 +90,18 @@ async fn one_wallet_per_currency_supported_currencies_only_and_tier_limits_follo
     );
     let unsupported = expect_problem(create_wallet(&platform, &account, "XYZ").await, 422).await;
     assert_eq!(unsupported["errors"][0]["field"], "currency");
+    let missing = platform
+        .http
+        .post(format!("{WALLET}/api/wallet/create"))
+        .bearer_auth(&account.access_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_problem(missing, 422).await["errors"][0]["field"],
+        "currency"
+    );
 
     open_wallet(&platform, &account, "EUR").await;
     let over_limit = expect_problem(create_wallet(&platform, &account, "GBP").await, 403).await;
@@ -487,5 +499,43 @@ async fn precision_config_and_health_with_upstream() {
             .iter()
             .any(|c| c["name"] == "sqs:wallet-user-events-dlq" && c["detail"]["depth"].is_u64()),
         "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_kyc_keeps_wallets_closed_and_says_why() {
+    let platform = Platform::connect().await;
+    let account = register_and_login(&platform, "rejected").await;
+    let submit = platform
+        .http
+        .post(format!("{KYC}/api/kyc/submit"))
+        .bearer_auth(&account.access_token)
+        .json(&json!({ "user_id": account.id, "document_type": "passport", "document_url": "https://example.com/p.jpg", "country": "KP" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(submit, 201).await["status"], "rejected");
+    let (problem, lag) = eventually("wallet to learn the rejection", CASCADE_TIMEOUT, || async {
+        let response = create_wallet(&platform, &account, "USD").await;
+        let problem = expect_problem(response, 403).await;
+        (problem["detail"] == "KYC verification required. Current status: rejected")
+            .then_some(problem)
+    })
+    .await;
+    println!(
+        "rejection reached wallet after {lag:?}: {}",
+        problem["detail"]
+    );
+    let wallets = platform
+        .http
+        .get(format!("{WALLET}/api/wallet/user/{}", account.id))
+        .bearer_auth(&account.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_json(wallets, 200).await,
+        json!([]),
+        "nothing was stored"
     );
 }

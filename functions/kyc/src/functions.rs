@@ -72,5 +72,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
         .bus(platform.event_bus_name)
         .queue("kyc-user-events", env.required("USER_EVENTS_QUEUE_URL")?)
         .queue("kyc-user-events-dlq", env.required("USER_EVENTS_DLQ_URL")?)
+        .upstream("auth", platform.api_base_url.as_deref())
         .routes(SERVICE))
 }
