@@ -79,6 +79,8 @@ impl OutboxRelay {
                             trace_id = %envelope.trace_id,
                             event_id = %envelope.event_id,
                             event_type = %envelope.event_type,
+                            causation_id = envelope.causation_id.map(|id| id.to_string()),
+                            producer = %envelope.producer,
                             "event published"
                         );
                     }

@@ -1,0 +1,311 @@
+//! `finflow`: tooling for FinFlow's cascades.
+//!
+//! `finflow cascade` prints the whole service dependency graph (text, or Graphviz DOT with
+//! `--dot`) and the safe deploy order; `finflow cascade <service|event|event.field>` prints what
+//! a change there affects, directly and indirectly, and by which path. Everything is derived
+//! from template.yaml (rules, queues, functions, table owners) and the crate graph.
+//! `finflow trace <trace id>` prints one request's cascade as a tree with timings.
+
+mod crates;
+mod graph;
+mod template;
+mod trace;
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use graph::{Graph, letter};
+use template::Template;
+
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(output) => {
+            print!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("finflow: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<String, String> {
+    let (command, rest) = args.split_first().ok_or(USAGE)?;
+    if command == "trace" {
+        return trace_command(rest);
+    }
+    if command != "cascade" {
+        return Err(USAGE.into());
+    }
+    let mut target = None;
+    let mut dot = false;
+    let mut template_path = "template.yaml".to_owned();
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--dot" => dot = true,
+            "--template" => template_path = rest.next().ok_or(USAGE)?.clone(),
+            other if target.is_none() && !other.starts_with("--") => {
+                target = Some(other.to_owned())
+            }
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let text =
+        std::fs::read_to_string(&template_path).map_err(|e| format!("{template_path}: {e}"))?;
+    let graph = Graph::derive(&Template::parse(&text)?, &crates::service_crate_edges()?);
+    match (target, dot) {
+        (None, true) => Ok(to_dot(&graph)),
+        (None, false) => whole_graph(&graph),
+        (Some(target), _) => impact(&graph, &target),
+    }
+}
+
+/// `finflow trace <id> [--log PATH]`; the log defaults to the one `infra/test` keeps.
+fn trace_command(args: &[String]) -> Result<String, String> {
+    let (trace_id, rest) = args.split_first().ok_or(USAGE)?;
+    let path = match rest {
+        [] => "infra/.state/runner.log".to_owned(),
+        [flag, path] if flag == "--log" => path.clone(),
+        _ => return Err(USAGE.into()),
+    };
+    let log = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    trace::render(&log, trace_id)
+}
+
+fn name(service: &str) -> String {
+    format!("{} {service}", letter(service))
+}
+
+fn whole_graph(graph: &Graph) -> Result<String, String> {
+    let mut out = String::from(
+        "Direct dependencies (dependent → dependency: path; * = forces deploy order)\n",
+    );
+    for service in &graph.services {
+        for edge in graph.edges.iter().filter(|e| &e.from == service) {
+            let mark = if edge.orders { "*" } else { " " };
+            out.push_str(&format!(
+                "  {mark} {} → {}: {}\n",
+                name(&edge.from),
+                name(&edge.to),
+                edge.path
+            ));
+        }
+    }
+    out.push_str("\nAll dependencies, direct and indirect\n");
+    for service in &graph.services {
+        let all: Vec<String> = graph
+            .dependencies(service)
+            .iter()
+            .map(|s| name(s))
+            .collect();
+        out.push_str(&format!(
+            "  {} → {}\n",
+            name(service),
+            if all.is_empty() {
+                "nothing".into()
+            } else {
+                all.join(", ")
+            }
+        ));
+    }
+    out.push_str(&format!("\nSafe deploy order: {}\n", order_line(graph)?));
+    Ok(out)
+}
+
+fn order_line(graph: &Graph) -> Result<String, String> {
+    let waves = graph.deploy_order()?;
+    Ok(waves
+        .iter()
+        .map(|wave| wave.iter().map(|s| letter(s)).collect::<Vec<_>>().join(","))
+        .collect::<Vec<_>>()
+        .join(" → "))
+}
+
+fn impact(graph: &Graph, target: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let roots: Vec<String> = if graph.services.contains(target) {
+        out.push_str(&format!("A change to service {}\n", name(target)));
+        vec![target.to_owned()]
+    } else {
+        let (event, field) = split_event(graph, target).ok_or_else(|| {
+            format!("{target} is neither a service nor an event type any rule routes")
+        })?;
+        if let Some(field) = field {
+            out.push_str(&format!("A change to field `{field}` of event {event}: every consumer of {event} decodes it\n"));
+        } else {
+            out.push_str(&format!("A change to event {event}\n"));
+        }
+        let consumers: BTreeSet<String> = graph
+            .edges
+            .iter()
+            .filter(|e| matches!(&e.path, graph::Path::Event { detail_types, .. } if detail_types.contains(&event)))
+            .map(|e| e.from.clone())
+            .collect();
+        out.push_str("Directly affected (consumers):\n");
+        for edge in graph.edges.iter().filter(|e| matches!(&e.path, graph::Path::Event { detail_types, .. } if detail_types.contains(&event))) {
+            out.push_str(&format!("  {}: {}\n", name(&edge.from), edge.path));
+        }
+        consumers.into_iter().collect()
+    };
+    let dependents = graph.dependents(&roots);
+    out.push_str(if graph.services.contains(target) {
+        "Affected services:\n"
+    } else {
+        "Indirectly affected:\n"
+    });
+    if dependents.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (service, chain) in &dependents {
+        let kind = if chain.len() == 1 && graph.services.contains(target) {
+            "directly"
+        } else {
+            "indirectly"
+        };
+        let route: Vec<String> = chain
+            .iter()
+            .map(|e| format!("{} → {} by {}", letter(&e.from), letter(&e.to), e.path))
+            .collect();
+        out.push_str(&format!(
+            "  {} ({kind}): {}\n",
+            name(service),
+            route.join("; ")
+        ));
+    }
+    out.push_str(&format!("Safe deploy order: {}\n", order_line(graph)?));
+    Ok(out)
+}
+
+/// `payment.on_hold` or `payment.on_hold.status`: the longest known event type prefix.
+fn split_event(graph: &Graph, target: &str) -> Option<(String, Option<String>)> {
+    let known: BTreeSet<&String> = graph
+        .edges
+        .iter()
+        .filter_map(|e| match &e.path {
+            graph::Path::Event { detail_types, .. } => Some(detail_types.iter()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    known
+        .iter()
+        .filter(|event| target == event.as_str() || target.starts_with(&format!("{event}.")))
+        .max_by_key(|event| event.len())
+        .map(|event| {
+            let field = target
+                .strip_prefix(event.as_str())
+                .and_then(|rest| rest.strip_prefix('.'))
+                .map(str::to_owned);
+            ((*event).clone(), field)
+        })
+}
+
+fn to_dot(graph: &Graph) -> String {
+    let mut out = String::from("digraph finflow {\n  rankdir=RL;\n");
+    for service in &graph.services {
+        out.push_str(&format!("  \"{service}\" [label=\"{}\"];\n", name(service)));
+    }
+    for edge in &graph.edges {
+        let style = if edge.orders { "solid" } else { "dashed" };
+        out.push_str(&format!(
+            "  \"{}\" -> \"{}\" [label=\"{}\", style={style}];\n",
+            edge.from,
+            edge.to,
+            edge.path.to_string().replace('"', "'")
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn real_graph() -> Graph {
+        let template = Template::parse(include_str!("../../../template.yaml")).unwrap();
+        Graph::derive(&template, &crates::service_crate_edges().unwrap())
+    }
+
+    fn depends(graph: &Graph, from: &str, to: &str) -> bool {
+        graph.dependencies(from).contains(to)
+    }
+
+    #[test]
+    fn the_seeds_dependencies_are_derived() {
+        let graph = real_graph();
+        let seed = [
+            ("wallet", "auth"),
+            ("payment", "wallet"),
+            ("payment", "auth"),
+            ("kyc", "auth"),
+            ("kyc", "payment"),
+            ("notification", "auth"),
+            ("notification", "payment"),
+            ("notification", "wallet"),
+            ("reporting", "wallet"),
+            ("reporting", "payment"),
+            ("reporting", "kyc"),
+            ("reporting", "auth"),
+        ];
+        for (from, to) in seed {
+            if graph.services.contains(from) {
+                assert!(depends(&graph, from, to), "{from} must depend on {to}");
+            }
+        }
+        // The reverse cascade is shown with the path that makes it.
+        assert!(
+            graph
+                .edges
+                .iter()
+                .any(|e| e.from == "auth" && e.to == "kyc" && !e.orders)
+        );
+    }
+
+    #[test]
+    fn the_deploy_order_follows_the_seed() {
+        let waves = real_graph().deploy_order().unwrap();
+        let position = |service: &str| {
+            waves
+                .iter()
+                .position(|wave| wave.iter().any(|s| s == service))
+        };
+        let seed_order = ["auth", "wallet", "payment", "kyc", "reporting"];
+        let placed: Vec<usize> = seed_order.iter().filter_map(|s| position(s)).collect();
+        assert!(placed.windows(2).all(|w| w[0] < w[1]), "{waves:?}");
+        if let (Some(notification), Some(kyc)) = (position("notification"), position("kyc")) {
+            assert_eq!(notification, kyc, "D and E deploy together: {waves:?}");
+        }
+    }
+
+    #[test]
+    fn an_event_names_its_consumers_and_their_dependents() {
+        let graph = real_graph();
+        let report = impact(&graph, "user.tier_changed.account_tier").unwrap();
+        assert!(report.contains("B wallet: event"), "{report}");
+        assert!(report.contains("C payment: event"), "{report}");
+        assert!(impact(&graph, "no.such.event").is_err());
+    }
+
+    #[test]
+    fn a_forced_cycle_has_no_deploy_order() {
+        let mut graph = Graph::default();
+        graph.services.extend(["auth".to_owned(), "kyc".to_owned()]);
+        for (from, to) in [("auth", "kyc"), ("kyc", "auth")] {
+            graph.edges.push(graph::Edge {
+                from: from.into(),
+                to: to.into(),
+                path: graph::Path::Token {
+                    functions: vec!["F".into()],
+                },
+                orders: true,
+            });
+        }
+        assert!(graph.deploy_order().is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! What template.yaml says about dependencies: which service owns each table and function,
+//! which rules route which events to which consumer, and which tables each function touches.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub logical_id: String,
+    pub service: String,
+    /// Tables the function is configured with (environment variables referencing them).
+    pub tables: Vec<String>,
+    /// Queues it consumes.
+    pub queues: Vec<String>,
+    /// Whether it serves routes that take a bearer token (anything but health checks).
+    pub has_authenticated_routes: bool,
+    /// Event sources (`finflow.<service>`) the function keeps working without.
+    pub tolerates: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub logical_id: String,
+    pub sources: Vec<String>,
+    pub detail_types: Vec<String>,
+    pub target_queues: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Template {
+    pub functions: Vec<Function>,
+    pub rules: Vec<Rule>,
+    /// Table logical id → owning service.
+    pub table_owners: BTreeMap<String, String>,
+}
+
+/// The logical id a `!Ref X` or `!GetAtt X.Attr` points at.
+fn referenced_id(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) => tagged
+            .value
+            .as_str()
+            .map(|target| target.split('.').next().unwrap_or(target).to_owned()),
+        _ => None,
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_sequence)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Template {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let document: Value =
+            serde_yaml::from_str(text).map_err(|e| format!("template.yaml: {e}"))?;
+        let resources = document
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or("template.yaml has no Resources")?;
+        let mut template = Template::default();
+        for (id, resource) in resources {
+            let id = id.as_str().unwrap_or_default().to_owned();
+            let kind = resource
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
+            match kind {
+                "AWS::DynamoDB::Table" => {
+                    let owner = properties
+                        .get("Tags")
+                        .and_then(Value::as_sequence)
+                        .and_then(|tags| {
+                            tags.iter()
+                                .find(|t| t.get("Key").and_then(Value::as_str) == Some("service"))
+                        })
+                        .and_then(|tag| tag.get("Value").and_then(Value::as_str))
+                        .ok_or_else(|| {
+                            format!("table {id} has no `service` tag naming its owner")
+                        })?;
+                    template.table_owners.insert(id, owner.to_owned());
+                }
+                "AWS::Serverless::Function" => {
+                    let tags = properties.get("Tags");
+                    let service = tags
+                        .and_then(|t| t.get("service"))
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("function {id} has no `service` tag"))?
+                        .to_owned();
+                    let tolerates = tags
+                        .and_then(|t| t.get("tolerates-absence-of"))
+                        .and_then(Value::as_str)
+                        .map(|list| list.split_whitespace().map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    let tables = properties
+                        .get("Environment")
+                        .and_then(|e| e.get("Variables"))
+                        .and_then(Value::as_mapping)
+                        .map(|vars| vars.values().filter_map(referenced_id).collect())
+                        .unwrap_or_default();
+                    let events: Vec<&Value> = properties
+                        .get("Events")
+                        .and_then(Value::as_mapping)
+                        .map(|events| events.values().collect())
+                        .unwrap_or_default();
+                    fn of_type<'a>(
+                        events: &[&'a Value],
+                        kind: &'a str,
+                    ) -> impl Iterator<Item = &'a Value> {
+                        events
+                            .iter()
+                            .copied()
+                            .filter(move |e| e.get("Type").and_then(Value::as_str) == Some(kind))
+                    }
+                    template.functions.push(Function {
+                        logical_id: id,
+                        service,
+                        tables,
+                        queues: of_type(&events, "SQS")
+                            .filter_map(|e| {
+                                e.get("Properties")?.get("Queue").and_then(referenced_id)
+                            })
+                            .collect(),
+                        has_authenticated_routes: of_type(&events, "HttpApi").any(|e| {
+                            let path = e
+                                .get("Properties")
+                                .and_then(|p| p.get("Path"))
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
+                            !path.ends_with("/health")
+                        }),
+                        tolerates,
+                    });
+                }
+                "AWS::Events::Rule" => {
+                    let pattern = properties.get("EventPattern");
+                    template.rules.push(Rule {
+                        logical_id: id,
+                        sources: strings(pattern.and_then(|p| p.get("source"))),
+                        detail_types: strings(pattern.and_then(|p| p.get("detail-type"))),
+                        target_queues: properties
+                            .get("Targets")
+                            .and_then(Value::as_sequence)
+                            .map(|targets| {
+                                targets
+                                    .iter()
+                                    .filter_map(|t| t.get("Arn").and_then(referenced_id))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        // Global environment variables (Globals.Function.Environment) reference platform
+        // tables every function shares; they make no edge between services.
+        Ok(template)
+    }
+}
