@@ -10,8 +10,11 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::jwt::TokenKeys;
 
+use crate::aml::cases::AmlCases;
+use crate::aml::monitoring::AmlMonitoring;
+use crate::aml::store::DynamoAmlStore;
 use crate::registrations::RegistrationProjection;
-use crate::routes::{KycApiState, api};
+use crate::routes::{AmlApiState, KycApiState, aml, api};
 use crate::store::DynamoKycStore;
 use crate::submissions::Submissions;
 
@@ -26,6 +29,7 @@ pub fn http_routes(
 ) -> Option<Result<Router, ConfigError>> {
     match binary {
         "kyc-api" => Some(api_state(sdk, env).map(api::routes)),
+        "kyc-aml-api" => Some(aml_state(sdk, env).map(aml::routes)),
         "kyc-health" => Some(health(sdk, env)),
         _ => None,
     }
@@ -41,6 +45,9 @@ pub fn consumer(
         "kyc-user-events" => Some(
             store(sdk, env)
                 .map(|store| Arc::new(RegistrationProjection::new(Arc::new(store))) as _),
+        ),
+        "kyc-payment-events" => Some(
+            aml_store(sdk, env).map(|store| Arc::new(AmlMonitoring::new(Arc::new(store))) as _),
         ),
         _ => None,
     }
@@ -64,6 +71,24 @@ fn api_state(sdk: &SdkConfig, env: &Env) -> Result<KycApiState, ConfigError> {
     })
 }
 
+fn aml_store(sdk: &SdkConfig, env: &Env) -> Result<DynamoAmlStore, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(DynamoAmlStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.required("KYC_TABLE")?,
+        platform.outbox_table,
+        platform.idempotency_table,
+    ))
+}
+
+fn aml_state(sdk: &SdkConfig, env: &Env) -> Result<AmlApiState, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(AmlApiState {
+        cases: Arc::new(AmlCases::new(Arc::new(aml_store(sdk, env)?))),
+        keys: TokenKeys::new(platform.jwt),
+    })
+}
+
 fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     Ok(HealthChecks::new(sdk)
@@ -72,6 +97,14 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
         .bus(platform.event_bus_name)
         .queue("kyc-user-events", env.required("USER_EVENTS_QUEUE_URL")?)
         .queue("kyc-user-events-dlq", env.required("USER_EVENTS_DLQ_URL")?)
+        .queue(
+            "kyc-payment-events",
+            env.required("PAYMENT_EVENTS_QUEUE_URL")?,
+        )
+        .queue(
+            "kyc-payment-events-dlq",
+            env.required("PAYMENT_EVENTS_DLQ_URL")?,
+        )
         .upstream("auth", platform.api_base_url.as_deref())
         .routes(SERVICE))
 }

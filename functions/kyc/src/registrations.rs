@@ -6,11 +6,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::contracts::EventRead;
 use finflow_shared::events::user::UserCreated;
 
 use crate::store::{KycStore, RegistrationOutcome};
 
 pub const CONSUMER: &str = "kyc.registrations";
+/// Only the user id is kept (with the envelope's `occurred_at`), but `user.created` is decoded
+/// whole, so every field it requires is part of the contract.
+pub const READS: &[EventRead] = &[EventRead::of::<UserCreated>(&[
+    "/user_id",
+    "/kyc_status",
+    "/account_tier",
+    "/version",
+    "/email",
+    "/name",
+])];
 
 pub struct RegistrationProjection {
     store: Arc<dyn KycStore>,
@@ -26,6 +37,10 @@ impl RegistrationProjection {
 impl EventConsumer for RegistrationProjection {
     fn name(&self) -> &'static str {
         CONSUMER
+    }
+
+    fn reads(&self) -> &'static [EventRead] {
+        READS
     }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {

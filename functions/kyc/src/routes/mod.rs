@@ -1,5 +1,7 @@
 //! KYC's HTTP route groups, one Lambda function each.
 
+pub mod aml;
+mod aml_views;
 pub mod api;
 mod views;
 
@@ -8,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use finflow_shared::jwt::TokenKeys;
 
+use crate::aml::cases::AmlCases;
 use crate::submissions::Submissions;
 
 #[derive(Clone)]
@@ -18,6 +21,18 @@ pub struct KycApiState {
 
 impl FromRef<KycApiState> for TokenKeys {
     fn from_ref(state: &KycApiState) -> Self {
+        state.keys.clone()
+    }
+}
+
+#[derive(Clone)]
+pub struct AmlApiState {
+    pub cases: Arc<AmlCases>,
+    pub keys: TokenKeys,
+}
+
+impl FromRef<AmlApiState> for TokenKeys {
+    fn from_ref(state: &AmlApiState) -> Self {
         state.keys.clone()
     }
 }

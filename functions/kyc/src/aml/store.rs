@@ -1,0 +1,687 @@
+//! Where AML compliance keeps its state: the port, and its DynamoDB adapter, in the KYC table.
+//!
+//! Layout (pk, sk):
+//! - `AMLCASES`, `CASE#<020 id>`: a case (the record; listing every case, newest first)
+//! - `AMLCASES#<status>`, `CASE#<020 id>`: a copy of the case under its current status
+//!   (`open` or `resolved`), moved in the same transaction as every status change, so a
+//!   status filter is an exact query rather than a filtered scan. Cases are few (one per held
+//!   payment), so these partitions stay far below DynamoDB's per-partition limits.
+//! - `AMLPAYMENT#<payment id>`, `PAYMENT`: what AML knows of a held payment: its case, and its
+//!   end once payment reported it (events may arrive in any order)
+//! - `AMLUSER#<user>`, `SUMMARY`: the user's holds and how they ended
+//! - `AMLUSER#<user>`, `DAY#<yyyy-mm-dd>#<currency>`: what the user sent that UTC day
+//! - `SEQUENCE#aml-cases`, `SEQUENCE`: the case id counter
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use finflow_shared::PositiveAmount;
+use finflow_shared::consumer::inbox_claim;
+use finflow_shared::currency::Currency;
+use finflow_shared::dynamo::{
+    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
+    next_sequence_value, s, transact,
+};
+use finflow_shared::events::EventEnvelope;
+use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
+use finflow_shared::outbox::outbox_put;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use super::activity::{ActivityChange, DayActivity, UserActivity};
+use super::case::{
+    AmlCase, CaseStatus, Decision, PaymentEnd, Settlement, action_str, parse_action,
+};
+
+/// What AML knows of one held payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedPayment {
+    pub payment_id: u64,
+    pub case_id: Option<u64>,
+    /// The payment's end, once payment reported it.
+    pub settlement: Option<Settlement>,
+    /// 0 while unknown; one more with each change (the optimistic-concurrency guard).
+    pub version: u64,
+}
+
+impl WatchedPayment {
+    pub fn unknown(payment_id: u64) -> Self {
+        WatchedPayment {
+            payment_id,
+            case_id: None,
+            settlement: None,
+            version: 0,
+        }
+    }
+
+    /// The next state, to be written only over this one.
+    pub fn next(&self) -> Self {
+        WatchedPayment {
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// The next state, now with its case.
+    pub fn with_case(&self, case_id: u64) -> Self {
+        WatchedPayment {
+            case_id: Some(case_id),
+            ..self.next()
+        }
+    }
+
+    /// The next state, now with the payment's end.
+    pub fn with_settlement(&self, settlement: Settlement) -> Self {
+        WatchedPayment {
+            settlement: Some(settlement),
+            ..self.next()
+        }
+    }
+}
+
+/// A case to write, and the status it had before (`None` for a new case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseChange {
+    pub case: AmlCase,
+    pub previous: Option<CaseStatus>,
+}
+
+/// Everything one payment event changes, written with the consumer's inbox marker in one
+/// transaction.
+#[derive(Debug, Clone)]
+pub struct MonitoringWrite {
+    /// The consumer and the event, for the inbox.
+    pub inbox: (&'static str, Uuid),
+    pub activity: Option<ActivityChange>,
+    /// The payment's new state, written only over `version - 1`.
+    pub payment: Option<WatchedPayment>,
+    pub case: Option<CaseChange>,
+}
+
+pub struct CasePage {
+    pub cases: Vec<AmlCase>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AmlWriteError {
+    /// The inbox already holds the event.
+    #[error("the event was already applied")]
+    AlreadyApplied,
+    /// The case or the payment changed since it was read.
+    #[error("the record changed concurrently")]
+    Conflict,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait AmlStore: Send + Sync {
+    async fn allocate_case_id(&self) -> Result<u64, StoreError>;
+    async fn case(&self, id: u64) -> Result<Option<AmlCase>, StoreError>;
+    /// Cases, newest first, optionally only those with `status`.
+    async fn cases(
+        &self,
+        status: Option<CaseStatus>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<CasePage, StoreError>;
+    /// What AML knows of the payment; `WatchedPayment::unknown` when nothing yet.
+    async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError>;
+    async fn activity(&self, user_id: u64) -> Result<UserActivity, StoreError>;
+    /// Applies one event's changes with its inbox marker, atomically.
+    async fn record(&self, write: MonitoringWrite) -> Result<(), AmlWriteError>;
+    /// Stores a staff decision (if the case is still at `version - 1`, hence still open) with
+    /// its `aml.case_resolved` event, atomically.
+    async fn save_resolution(
+        &self,
+        case: &AmlCase,
+        event: &EventEnvelope,
+    ) -> Result<(), AmlWriteError>;
+}
+
+const CASES: &str = "AMLCASES";
+const CASE_PREFIX: &str = "CASE#";
+
+fn case_sk(id: u64) -> String {
+    format!("{CASE_PREFIX}{id:020}")
+}
+
+fn list_pk(status: Option<CaseStatus>) -> String {
+    match status {
+        None => CASES.to_owned(),
+        Some(status) => format!("{CASES}#{}", status.as_str()),
+    }
+}
+
+fn timestamp(at: OffsetDateTime) -> AttributeValue {
+    s(at.format(&Rfc3339).expect("timestamps format as RFC 3339"))
+}
+
+fn corrupt(item: &Item, attribute: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: format!(
+            "{}/{}",
+            item.optional_string("pk").unwrap_or_default(),
+            item.optional_string("sk").unwrap_or_default()
+        ),
+        attribute: attribute.to_owned(),
+    }
+}
+
+fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
+}
+
+fn settlement_attributes(item: &mut Item, settlement: &Settlement) {
+    item.insert("outcome".into(), s(settlement.outcome.as_str()));
+    item.insert("settled_at".into(), timestamp(settlement.settled_at));
+    if let Some(detail) = &settlement.detail {
+        item.insert("outcome_detail".into(), s(detail));
+    }
+}
+
+fn settlement_of(item: &Item) -> Result<Option<Settlement>, StoreError> {
+    let Some(outcome) = item.optional_string("outcome") else {
+        return Ok(None);
+    };
+    Ok(Some(Settlement {
+        outcome: PaymentEnd::parse(&outcome).ok_or_else(|| corrupt(item, "outcome"))?,
+        settled_at: time_of(item, "settled_at")?,
+        detail: item.optional_string("outcome_detail"),
+    }))
+}
+
+fn case_item(case: &AmlCase, pk: String) -> Item {
+    let payment = &case.payment;
+    let mut item = Item::from([
+        ("pk".into(), s(pk)),
+        ("sk".into(), s(case_sk(case.id))),
+        ("case_id".into(), n(case.id)),
+        ("status".into(), s(case.status().as_str())),
+        ("payment_id".into(), n(payment.payment_id)),
+        ("from_wallet_id".into(), n(payment.from_wallet_id)),
+        ("to_wallet_id".into(), n(payment.to_wallet_id)),
+        ("payer_id".into(), n(payment.payer_id)),
+        ("payee_id".into(), n(payment.payee_id)),
+        ("amount".into(), money(payment.amount.money())),
+        ("currency".into(), s(payment.currency.code())),
+        ("payment_status".into(), s(payment.status.as_str())),
+        (
+            "hold_reasons".into(),
+            AttributeValue::L(case.hold_reasons.iter().map(s).collect()),
+        ),
+        ("held_at".into(), timestamp(case.held_at)),
+        ("opened_at".into(), timestamp(case.opened_at)),
+        ("version".into(), n(case.version)),
+    ]);
+    if let Some(description) = &payment.description {
+        item.insert("description".into(), s(description));
+    }
+    if let Some(decision) = &case.decision {
+        item.insert("action".into(), s(action_str(decision.action)));
+        item.insert("resolved_by".into(), n(decision.resolved_by));
+        item.insert("resolved_at".into(), timestamp(decision.resolved_at));
+        if let Some(note) = &decision.note {
+            item.insert("note".into(), s(note));
+        }
+    }
+    if let Some(settlement) = &case.settlement {
+        settlement_attributes(&mut item, settlement);
+    }
+    item
+}
+
+fn case_from_item(item: &Item) -> Result<AmlCase, StoreError> {
+    let decision = match item.optional_string("action") {
+        Some(action) => Some(Decision {
+            action: parse_action(&action).ok_or_else(|| corrupt(item, "action"))?,
+            resolved_by: item.number("resolved_by")?,
+            resolved_at: time_of(item, "resolved_at")?,
+            note: item.optional_string("note"),
+        }),
+        None => None,
+    };
+    Ok(AmlCase {
+        id: item.number("case_id")?,
+        payment: PaymentSnapshot {
+            payment_id: item.number("payment_id")?,
+            from_wallet_id: item.number("from_wallet_id")?,
+            to_wallet_id: item.number("to_wallet_id")?,
+            payer_id: item.number("payer_id")?,
+            payee_id: item.number("payee_id")?,
+            amount: PositiveAmount::new(item.money("amount")?)
+                .map_err(|_| corrupt(item, "amount"))?,
+            currency: Currency::parse(&item.string("currency")?)
+                .map_err(|_| corrupt(item, "currency"))?,
+            status: PaymentStatus::parse(&item.string("payment_status")?)
+                .ok_or_else(|| corrupt(item, "payment_status"))?,
+            description: item.optional_string("description"),
+        },
+        hold_reasons: match item.get("hold_reasons") {
+            Some(AttributeValue::L(reasons)) => reasons
+                .iter()
+                .filter_map(|r| r.as_s().ok().cloned())
+                .collect(),
+            _ => Vec::new(),
+        },
+        held_at: time_of(item, "held_at")?,
+        opened_at: time_of(item, "opened_at")?,
+        decision,
+        settlement: settlement_of(item)?,
+        version: item.number("version")?,
+    })
+}
+
+fn watched_item(payment: &WatchedPayment) -> Item {
+    let mut item = Item::from([
+        ("pk".into(), s(format!("AMLPAYMENT#{}", payment.payment_id))),
+        ("sk".into(), s("PAYMENT")),
+        ("payment_id".into(), n(payment.payment_id)),
+        ("version".into(), n(payment.version)),
+    ]);
+    if let Some(case_id) = payment.case_id {
+        item.insert("case_id".into(), n(case_id));
+    }
+    if let Some(settlement) = &payment.settlement {
+        settlement_attributes(&mut item, settlement);
+    }
+    item
+}
+
+fn watched_from_item(item: &Item) -> Result<WatchedPayment, StoreError> {
+    Ok(WatchedPayment {
+        payment_id: item.number("payment_id")?,
+        case_id: item
+            .get("case_id")
+            .map(|_| item.number("case_id"))
+            .transpose()?,
+        settlement: settlement_of(item)?,
+        version: item.number("version")?,
+    })
+}
+
+/// The cancellation tells which rule the transaction refused.
+fn write_error(error: TransactError, inbox_index: Option<usize>) -> AmlWriteError {
+    if inbox_index.is_some_and(|i| error.condition_failed_at(i)) {
+        return AmlWriteError::AlreadyApplied;
+    }
+    match error {
+        // A guard failed, or another transaction touched the same items: re-read and retry.
+        TransactError::Cancelled { reasons }
+            if reasons.iter().all(|r| {
+                matches!(
+                    r.as_str(),
+                    "None" | "ConditionalCheckFailed" | "TransactionConflict"
+                )
+            }) =>
+        {
+            AmlWriteError::Conflict
+        }
+        TransactError::Cancelled { reasons } => AmlWriteError::Store(StoreError::Sdk(format!(
+            "transaction cancelled: {reasons:?}"
+        ))),
+        TransactError::Store(error) => AmlWriteError::Store(error),
+    }
+}
+
+pub struct DynamoAmlStore {
+    client: Client,
+    table: String,
+    outbox_table: String,
+    inbox_table: String,
+}
+
+impl DynamoAmlStore {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        outbox_table: impl Into<String>,
+        inbox_table: impl Into<String>,
+    ) -> Self {
+        DynamoAmlStore {
+            client,
+            table: table.into(),
+            outbox_table: outbox_table.into(),
+            inbox_table: inbox_table.into(),
+        }
+    }
+
+    /// A put guarded by the record's version: new at version 1, else over `version - 1`.
+    fn guarded_put(&self, item: Item, version: u64) -> TransactWriteItem {
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        let put = if version <= 1 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", n(version - 1))
+        };
+        TransactWriteItem::builder()
+            .put(put.build().expect("table and item are set"))
+            .build()
+    }
+
+    fn plain_put(&self, item: Item) -> TransactWriteItem {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .expect("table and item are set");
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    /// The case record (guarded) and its status copy, moved when the status changed.
+    fn case_items(&self, change: &CaseChange) -> Vec<TransactWriteItem> {
+        let case = &change.case;
+        let status = case.status();
+        let mut items = vec![self.guarded_put(case_item(case, list_pk(None)), case.version)];
+        if let Some(previous) = change.previous.filter(|p| *p != status) {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(list_pk(Some(previous))))
+                .key("sk", s(case_sk(case.id)))
+                .build()
+                .expect("table and key are set");
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        items.push(self.plain_put(case_item(case, list_pk(Some(status)))));
+        items
+    }
+
+    fn activity_items(&self, change: &ActivityChange) -> Vec<TransactWriteItem> {
+        let pk = format!("AMLUSER#{}", change.user_id);
+        let mut items = Vec::new();
+        let counter = match change.ended {
+            Some(PaymentEnd::Released) => Some("released"),
+            Some(PaymentEnd::Voided) => Some("voided"),
+            Some(PaymentEnd::Failed) => Some("failed"),
+            None => None,
+        };
+        let mut counters: Vec<(&str, u32)> = Vec::new();
+        if change.holds > 0 {
+            counters.push(("holds", change.holds));
+        }
+        if let Some(counter) = counter {
+            counters.push((counter, 1));
+        }
+        if !counters.is_empty() {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .key("sk", s("SUMMARY"))
+                .expression_attribute_names("#user", "user_id")
+                .expression_attribute_values(":user", n(change.user_id));
+            let mut additions = Vec::new();
+            for (index, (name, by)) in counters.iter().enumerate() {
+                additions.push(format!("#c{index} :c{index}"));
+                update = update
+                    .expression_attribute_names(format!("#c{index}"), *name)
+                    .expression_attribute_values(format!(":c{index}"), n(by));
+            }
+            let update = update
+                .update_expression(format!("SET #user = :user ADD {}", additions.join(", ")))
+                .build()
+                .expect("table, key and expression are set");
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        if let Some(sent) = &change.sent {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .key(
+                    "sk",
+                    s(format!("DAY#{}#{}", sent.day, sent.currency.code())),
+                )
+                .update_expression(
+                    "SET #user = :user, #day = :day, #currency = :currency \
+                     ADD #count :one, #volume :amount",
+                )
+                .expression_attribute_names("#user", "user_id")
+                .expression_attribute_names("#day", "day")
+                .expression_attribute_names("#currency", "currency")
+                .expression_attribute_names("#count", "sent_count")
+                .expression_attribute_names("#volume", "sent_volume")
+                .expression_attribute_values(":user", n(change.user_id))
+                .expression_attribute_values(":day", s(&sent.day))
+                .expression_attribute_values(":currency", s(sent.currency.code()))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":amount", money(sent.amount))
+                .build()
+                .expect("table, key and expression are set");
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        items
+    }
+}
+
+fn count(item: &Item, attribute: &str) -> Result<u64, StoreError> {
+    match item.get(attribute) {
+        Some(_) => item.number(attribute),
+        None => Ok(0),
+    }
+}
+
+#[async_trait]
+impl AmlStore for DynamoAmlStore {
+    async fn allocate_case_id(&self) -> Result<u64, StoreError> {
+        next_sequence_value(&self.client, &self.table, "aml-cases").await
+    }
+
+    async fn case(&self, id: u64) -> Result<Option<AmlCase>, StoreError> {
+        get_item(&self.client, &self.table, CASES, &case_sk(id))
+            .await?
+            .map(|item| case_from_item(&item))
+            .transpose()
+    }
+
+    async fn cases(
+        &self,
+        status: Option<CaseStatus>,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<CasePage, StoreError> {
+        let pk = list_pk(status);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(CASE_PREFIX))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit);
+        if let Some(sk) = cursor.and_then(|c| decode_cursor(c, CASE_PREFIX)) {
+            query = query
+                .exclusive_start_key("pk", s(&pk))
+                .exclusive_start_key("sk", s(sk));
+        }
+        let output = query.send().await.map_err(StoreError::sdk)?;
+        let cases = output
+            .items()
+            .iter()
+            .map(case_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CasePage {
+            cases,
+            next_cursor: encode_cursor(output.last_evaluated_key()),
+        })
+    }
+
+    async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError> {
+        let item = get_item(
+            &self.client,
+            &self.table,
+            format!("AMLPAYMENT#{payment_id}"),
+            "PAYMENT",
+        )
+        .await?;
+        match item {
+            Some(item) => watched_from_item(&item),
+            None => Ok(WatchedPayment::unknown(payment_id)),
+        }
+    }
+
+    async fn activity(&self, user_id: u64) -> Result<UserActivity, StoreError> {
+        // The summary and the latest 100 days (in practice, currencies x days), newest first.
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("AMLUSER#{user_id}")))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(101)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        let mut activity = UserActivity::new(user_id);
+        for item in output.items() {
+            match item.optional_string("sk").as_deref() {
+                Some("SUMMARY") => {
+                    activity.holds = count(item, "holds")?;
+                    activity.released = count(item, "released")?;
+                    activity.voided = count(item, "voided")?;
+                    activity.failed = count(item, "failed")?;
+                }
+                Some(sk) if sk.starts_with("DAY#") => activity.days.push(DayActivity {
+                    day: item.string("day")?,
+                    currency: Currency::parse(&item.string("currency")?)
+                        .map_err(|_| corrupt(item, "currency"))?,
+                    sent_count: item.number("sent_count")?,
+                    sent_volume: item.money("sent_volume")?,
+                }),
+                _ => {}
+            }
+        }
+        Ok(activity)
+    }
+
+    async fn record(&self, write: MonitoringWrite) -> Result<(), AmlWriteError> {
+        let mut items = vec![inbox_claim(&self.inbox_table, write.inbox.0, write.inbox.1)];
+        if let Some(activity) = &write.activity {
+            items.extend(self.activity_items(activity));
+        }
+        if let Some(payment) = &write.payment {
+            items.push(self.guarded_put(watched_item(payment), payment.version));
+        }
+        if let Some(change) = &write.case {
+            items.extend(self.case_items(change));
+        }
+        transact(&self.client, items)
+            .await
+            .map_err(|e| write_error(e, Some(0)))
+    }
+
+    async fn save_resolution(
+        &self,
+        case: &AmlCase,
+        event: &EventEnvelope,
+    ) -> Result<(), AmlWriteError> {
+        let mut items = self.case_items(&CaseChange {
+            case: case.clone(),
+            previous: Some(CaseStatus::Open),
+        });
+        items.push(outbox_put(&self.outbox_table, event));
+        transact(&self.client, items)
+            .await
+            .map_err(|e| write_error(e, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use finflow_shared::Money;
+    use finflow_shared::events::aml::CaseAction;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn case() -> AmlCase {
+        AmlCase::open(
+            12,
+            PaymentSnapshot {
+                payment_id: 40,
+                from_wallet_id: 1,
+                to_wallet_id: 2,
+                payer_id: 3,
+                payee_id: 4,
+                amount: PositiveAmount::new(Money::parse("950.1234").unwrap()).unwrap(),
+                currency: Currency::parse("USD").unwrap(),
+                status: PaymentStatus::OnHold,
+                description: Some("rent".into()),
+            },
+            vec!["structuring".into(), "large amount".into()],
+            datetime!(2026-01-01 10:00 UTC),
+            None,
+            datetime!(2026-01-01 10:00:01 UTC),
+        )
+    }
+
+    #[test]
+    fn cases_round_trip_through_items() {
+        let open = case();
+        assert_eq!(
+            case_from_item(&case_item(&open, list_pk(None))).unwrap(),
+            open
+        );
+        let closed = open
+            .resolve(
+                CaseAction::Void,
+                9,
+                Some("mule account".into()),
+                datetime!(2026-01-01 10:30 UTC),
+            )
+            .unwrap()
+            .settle(Settlement {
+                outcome: PaymentEnd::Voided,
+                settled_at: datetime!(2026-01-01 10:31 UTC),
+                detail: Some("voided by AML case 12".into()),
+            })
+            .unwrap();
+        let item = case_item(&closed, list_pk(Some(CaseStatus::Resolved)));
+        assert_eq!(item["pk"].as_s().unwrap(), "AMLCASES#resolved");
+        assert_eq!(item["sk"].as_s().unwrap(), "CASE#00000000000000000012");
+        assert_eq!(item["amount"].as_n().unwrap(), "950.1234");
+        assert_eq!(case_from_item(&item).unwrap(), closed);
+    }
+
+    #[test]
+    fn watched_payments_round_trip_through_items() {
+        let mut watched = WatchedPayment::unknown(40).next();
+        assert_eq!(watched_from_item(&watched_item(&watched)).unwrap(), watched);
+        watched.case_id = Some(12);
+        watched.settlement = Some(Settlement {
+            outcome: PaymentEnd::Failed,
+            settled_at: datetime!(2026-01-01 10:31 UTC),
+            detail: None,
+        });
+        assert_eq!(watched_from_item(&watched_item(&watched)).unwrap(), watched);
+    }
+
+    #[test]
+    fn only_the_inbox_marks_a_duplicate() {
+        let cancelled = |reasons: &[&str]| TransactError::Cancelled {
+            reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+        };
+        assert!(matches!(
+            write_error(cancelled(&["ConditionalCheckFailed", "None"]), Some(0)),
+            AmlWriteError::AlreadyApplied
+        ));
+        assert!(matches!(
+            write_error(cancelled(&["None", "ConditionalCheckFailed"]), Some(0)),
+            AmlWriteError::Conflict
+        ));
+        assert!(matches!(
+            write_error(cancelled(&["None", "TransactionConflict"]), None),
+            AmlWriteError::Conflict
+        ));
+        assert!(matches!(
+            write_error(cancelled(&["ThrottlingError"]), None),
+            AmlWriteError::Store(_)
+        ));
+    }
+}

@@ -1,0 +1,13 @@
+//! Lambda entry point of KYC's AML route group (compliance cases and activity).
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_kyc::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes = finflow_kyc::functions::http_routes("kyc-aml-api", &sdk, &Env::process())
+        .expect("kyc-aml-api is one of KYC's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_kyc::functions::SERVICE, routes)).await
+}

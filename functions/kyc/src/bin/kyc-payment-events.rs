@@ -1,0 +1,12 @@
+//! Lambda entry point of KYC's AML monitoring of payment events (velocity state, cases).
+
+use finflow_shared::config::{Env, aws_sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_kyc::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let consumer = finflow_kyc::functions::consumer("kyc-payment-events", &sdk, &Env::process())
+        .expect("kyc-payment-events is one of KYC's consumers")?;
+    finflow_shared::runtime::run_consumer(consumer).await
+}
