@@ -1,0 +1,15 @@
+//! Lambda entry point of notification's api route group (preferences, list).
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes =
+        finflow_notification::functions::http_routes("notification-api", &sdk, &Env::process())
+            .expect("notification-api is one of notification's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_notification::functions::SERVICE, routes))
+        .await
+}

@@ -1,0 +1,13 @@
+//! Lambda entry point of notification's consumer of every cascade event.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let consumer =
+        finflow_notification::functions::consumer("notification-events", &sdk, &Env::process())
+            .expect("notification-events is one of notification's consumers")?;
+    finflow_shared::runtime::run_consumer(consumer).await
+}

@@ -1,0 +1,15 @@
+//! Lambda entry point of notification's health route group.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes =
+        finflow_notification::functions::http_routes("notification-health", &sdk, &Env::process())
+            .expect("notification-health is one of notification's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_notification::functions::SERVICE, routes))
+        .await
+}

@@ -1,0 +1,473 @@
+//! The `notification-events` consumer: every catalog event, rendered per user and channel,
+//! checked against the user's preferences, published to the channel's SNS topic, and
+//! recorded with its delivery state.
+//!
+//! Delivery semantics: at least once to SNS, exactly once in the notification table.
+//! - The table records an event's notifications together with the inbox marker, in one
+//!   transaction, after publishing (a record says what was sent, so it is written once the
+//!   sending is done).
+//! - A crash (or a transient SNS error) between publishing and that transaction leaves no
+//!   record; SQS redelivers the event, it renders the same notifications with the same ids
+//!   (`notification_id` hashes event, user and channel) and publishes them again. So SNS may
+//!   carry a notification twice, always under the same `notification_id` (a message
+//!   attribute and a field of the message): channel workers drop the repeat by that id. SNS
+//!   FIFO topics would dedupe by it for us, but only within five minutes (a redelivery after
+//!   the visibility timeout, or a DLQ redrive, comes later), they take only FIFO SQS
+//!   subscribers, and they cap throughput; the id is the guarantee either way.
+//! - A redelivery after the transaction committed (the delete from SQS was lost) finds the
+//!   records and publishes nothing; two deliveries racing both publish, and the inbox marker
+//!   lets exactly one of them record.
+//! - SNS rejecting a message for good (`InvalidParameter`) is recorded as `failed`; anything
+//!   else fails the event, which SQS retries and finally moves to the DLQ.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::contracts::EventRead;
+use finflow_shared::events::EventEnvelope;
+use finflow_shared::events::aml::AmlCaseResolved;
+use finflow_shared::events::kyc::KycDecisionRecorded;
+use finflow_shared::events::payment::{
+    PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentVoided,
+};
+use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
+use finflow_shared::events::wallet::{WalletCreated, WalletDeposited, WalletStatusChanged};
+use time::OffsetDateTime;
+
+use crate::domain::{
+    Delivery, Notification, Preferences, Record, RenderError, notification_id, render,
+};
+use crate::publisher::{ChannelPublisher, PublishError};
+use crate::store::{NotificationStore, RecordOutcome};
+
+pub const CONSUMER: &str = "notification.dispatch";
+
+const PAYMENT: [&str; 9] = [
+    "/payment_id",
+    "/from_wallet_id",
+    "/to_wallet_id",
+    "/payer_id",
+    "/payee_id",
+    "/amount",
+    "/currency",
+    "/status",
+    "/description",
+];
+
+/// Concatenates the payment snapshot's fields with an event's own, at compile time.
+macro_rules! payment_fields {
+    ($($extra:literal),*) => {
+        &[
+            PAYMENT[0], PAYMENT[1], PAYMENT[2], PAYMENT[3], PAYMENT[4], PAYMENT[5], PAYMENT[6],
+            PAYMENT[7], PAYMENT[8], $($extra),*
+        ]
+    };
+}
+
+/// Every event of the catalog, each decoded whole (so every field its type requires is part
+/// of the contract, whether or not a template prints it).
+pub const READS: &[EventRead] = &[
+    EventRead::of::<UserCreated>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/email",
+        "/name",
+    ]),
+    EventRead::of::<UserTierChanged>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/previous_tier",
+        "/changed_by",
+    ]),
+    EventRead::of::<UserKycUpdated>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/previous_kyc_status",
+    ]),
+    EventRead::of::<KycDecisionRecorded>(&[
+        "/user_id",
+        "/submission_id",
+        "/document_type",
+        "/decision",
+        "/risk_score",
+        "/reasons",
+        "/decided_by",
+        "/sequence",
+    ]),
+    EventRead::of::<WalletCreated>(&["/wallet_id", "/user_id", "/currency", "/status"]),
+    EventRead::of::<WalletStatusChanged>(&[
+        "/wallet_id",
+        "/user_id",
+        "/currency",
+        "/previous_status",
+        "/status",
+        "/changed_by",
+        "/reason",
+    ]),
+    EventRead::of::<WalletDeposited>(&[
+        "/wallet_id",
+        "/user_id",
+        "/currency",
+        "/amount",
+        "/balance_after",
+        "/reference",
+    ]),
+    EventRead::of::<PaymentCompleted>(payment_fields!()),
+    EventRead::of::<PaymentOnHold>(payment_fields!("/reasons")),
+    EventRead::of::<PaymentReleased>(payment_fields!("/case_id")),
+    EventRead::of::<PaymentVoided>(payment_fields!("/case_id")),
+    EventRead::of::<PaymentFailed>(payment_fields!("/reason")),
+    EventRead::of::<AmlCaseResolved>(&[
+        "/case_id",
+        "/payment_id",
+        "/action",
+        "/resolved_by",
+        "/note",
+    ]),
+];
+
+pub struct Dispatcher {
+    store: Arc<dyn NotificationStore>,
+    publisher: Arc<dyn ChannelPublisher>,
+}
+
+fn failed(error: impl std::fmt::Display) -> ConsumeError {
+    ConsumeError::Failed(error.to_string())
+}
+
+impl Dispatcher {
+    pub fn new(store: Arc<dyn NotificationStore>, publisher: Arc<dyn ChannelPublisher>) -> Self {
+        Dispatcher { store, publisher }
+    }
+
+    async fn preferences(&self, user_id: u64) -> Result<Preferences, ConsumeError> {
+        Ok(self
+            .store
+            .preferences(user_id)
+            .await
+            .map_err(failed)?
+            .map(|stored| stored.preferences)
+            .unwrap_or_default())
+    }
+
+    /// Sends and records every notification `event` gives.
+    pub async fn dispatch(&self, event: &EventEnvelope) -> Result<Outcome, ConsumeError> {
+        let rendered = render(event).map_err(|error| match error {
+            RenderError::Malformed(reason) => ConsumeError::Malformed(reason),
+            // A routed event without a policy, or a policy without its text: a bug the
+            // catalog tests exist to catch; failing keeps the event (in the DLQ) for a fix.
+            other => failed(other),
+        })?;
+        let Some(first) = rendered.first() else {
+            // Nobody is told anything: nothing to send, nothing to record.
+            return Ok(Outcome::Ignored);
+        };
+        if self
+            .store
+            .is_recorded(first.user_id, event.event_id, first.channel)
+            .await
+            .map_err(failed)?
+        {
+            return Ok(Outcome::Duplicate);
+        }
+        let mut preferences: HashMap<u64, Preferences> = HashMap::new();
+        let mut records = Vec::with_capacity(rendered.len());
+        for one in rendered {
+            let allowed = match preferences.get(&one.user_id) {
+                Some(loaded) => loaded.allows(one.channel, one.category),
+                None => {
+                    let loaded = self.preferences(one.user_id).await?;
+                    let allowed = loaded.allows(one.channel, one.category);
+                    preferences.insert(one.user_id, loaded);
+                    allowed
+                }
+            };
+            let notification = Notification {
+                id: notification_id(event.event_id, one.user_id, one.channel),
+                user_id: one.user_id,
+                channel: one.channel,
+                category: one.category,
+                event_id: event.event_id,
+                event_type: event.event_type.clone(),
+                trace_id: event.trace_id.to_string(),
+                occurred_at: event.occurred_at,
+                subject: one.text.subject,
+                body: one.text.body,
+            };
+            let delivery = if !allowed {
+                Delivery::Suppressed
+            } else {
+                match self.publisher.publish(&notification).await {
+                    Ok(message_id) => Delivery::Sent { message_id },
+                    Err(PublishError::Permanent(error)) => {
+                        tracing::warn!(notification_id = %notification.id, %error, "notification rejected by its channel");
+                        Delivery::Failed { error }
+                    }
+                    Err(error @ PublishError::Transient(_)) => return Err(failed(error)),
+                }
+            };
+            records.push(Record {
+                notification,
+                delivery,
+                recorded_at: OffsetDateTime::now_utc(),
+            });
+        }
+        match self
+            .store
+            .record(CONSUMER, event.event_id, &records)
+            .await
+            .map_err(failed)?
+        {
+            RecordOutcome::Recorded => {
+                for record in &records {
+                    tracing::info!(
+                        notification_id = %record.notification.id,
+                        user_id = record.notification.user_id,
+                        channel = record.notification.channel.as_str(),
+                        delivery = record.delivery.state(),
+                        "notification recorded"
+                    );
+                }
+                Ok(Outcome::Applied)
+            }
+            RecordOutcome::AlreadyRecorded => Ok(Outcome::Duplicate),
+        }
+    }
+}
+
+#[async_trait]
+impl EventConsumer for Dispatcher {
+    fn name(&self) -> &'static str {
+        CONSUMER
+    }
+
+    fn reads(&self) -> &'static [EventRead] {
+        READS
+    }
+
+    async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
+        self.dispatch(&message.detail).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use finflow_shared::Money;
+    use finflow_shared::PositiveAmount;
+    use finflow_shared::contracts::CATALOG;
+    use finflow_shared::currency::Currency;
+    use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
+    use finflow_shared::events::{Causality, DomainEvent};
+    use finflow_shared::trace::TraceId;
+
+    use super::*;
+    use crate::domain::{Category, Channel};
+    use crate::memory::MemoryStore;
+    use crate::store::StoredPreferences;
+
+    /// A channel that records what it was given and fails as told.
+    #[derive(Default)]
+    struct FakeChannels {
+        published: Mutex<Vec<Notification>>,
+        fail: Mutex<Option<PublishError>>,
+    }
+
+    #[async_trait]
+    impl ChannelPublisher for FakeChannels {
+        async fn publish(&self, notification: &Notification) -> Result<String, PublishError> {
+            if let Some(error) = self.fail.lock().unwrap().take() {
+                return Err(error);
+            }
+            let mut published = self.published.lock().unwrap();
+            published.push(notification.clone());
+            Ok(format!("msg-{}", published.len()))
+        }
+    }
+
+    fn setup() -> (Arc<MemoryStore>, Arc<FakeChannels>, Dispatcher) {
+        let store = Arc::new(MemoryStore::default());
+        let channels = Arc::new(FakeChannels::default());
+        let dispatcher = Dispatcher::new(store.clone(), channels.clone());
+        (store, channels, dispatcher)
+    }
+
+    fn envelope<E: DomainEvent>(event: &E) -> EventEnvelope {
+        EventEnvelope::new(event, &Causality::from_request(TraceId::generate()))
+    }
+
+    fn held() -> EventEnvelope {
+        envelope(&PaymentOnHold {
+            payment: PaymentSnapshot {
+                payment_id: 7,
+                from_wallet_id: 3,
+                to_wallet_id: 4,
+                payer_id: 1,
+                payee_id: 2,
+                amount: PositiveAmount::new(Money::parse("950").unwrap()).unwrap(),
+                currency: Currency::parse("USD").unwrap(),
+                status: PaymentStatus::OnHold,
+                description: None,
+            },
+            reasons: vec!["structuring".into()],
+        })
+    }
+
+    #[test]
+    fn the_consumer_reads_every_catalog_event() {
+        for entry in CATALOG {
+            assert!(
+                READS
+                    .iter()
+                    .any(|r| r.event_type == entry.event_type && r.version == entry.version),
+                "notification does not read {entry:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_is_published_to_the_payer_with_its_attributes_and_recorded_once() {
+        let (store, channels, dispatcher) = setup();
+        let event = held();
+        assert_eq!(dispatcher.dispatch(&event).await.unwrap(), Outcome::Applied);
+        let published = channels.published.lock().unwrap().clone();
+        assert_eq!(published.len(), 3, "email, sms and push for payments");
+        assert!(published.iter().all(|n| n.user_id == 1));
+        assert!(
+            published
+                .iter()
+                .all(|n| n.trace_id == event.trace_id.to_string()
+                    && n.id == notification_id(event.event_id, 1, n.channel))
+        );
+        let records = store.records_of(1);
+        assert_eq!(records.len(), 3);
+        assert!(
+            records
+                .iter()
+                .all(|r| matches!(r.delivery, Delivery::Sent { .. }))
+        );
+
+        // A redelivery after the commit publishes nothing and records nothing more.
+        assert_eq!(
+            dispatcher.dispatch(&event).await.unwrap(),
+            Outcome::Duplicate
+        );
+        assert_eq!(channels.published.lock().unwrap().len(), 3);
+        assert_eq!(store.records_of(1).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_channel_turned_off_is_recorded_as_suppressed_and_not_published() {
+        let (store, channels, dispatcher) = setup();
+        let mut cells = std::collections::BTreeMap::new();
+        cells.insert(
+            "sms".to_owned(),
+            std::collections::BTreeMap::from([("payments".to_owned(), false)]),
+        );
+        store
+            .save_preferences(
+                1,
+                &StoredPreferences {
+                    preferences: Preferences::from_names(&cells).unwrap(),
+                    updated_at: OffsetDateTime::now_utc(),
+                },
+            )
+            .await
+            .unwrap();
+        dispatcher.dispatch(&held()).await.unwrap();
+        let published = channels.published.lock().unwrap().clone();
+        assert_eq!(
+            published.iter().map(|n| n.channel).collect::<Vec<_>>(),
+            [Channel::Email, Channel::Push]
+        );
+        let sms: Vec<_> = store
+            .records_of(1)
+            .into_iter()
+            .filter(|r| r.notification.channel == Channel::Sms)
+            .collect();
+        assert_eq!(sms.len(), 1);
+        assert_eq!(sms[0].delivery, Delivery::Suppressed);
+        assert_eq!(sms[0].notification.category, Category::Payments);
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_retries_the_event_with_the_same_ids() {
+        let (store, channels, dispatcher) = setup();
+        let event = held();
+        *channels.fail.lock().unwrap() = Some(PublishError::Transient("throttled".into()));
+        assert!(matches!(
+            dispatcher.dispatch(&event).await,
+            Err(ConsumeError::Failed(_))
+        ));
+        assert!(store.records_of(1).is_empty(), "nothing recorded");
+        // The retry sends everything, under the ids the first attempt would have used.
+        assert_eq!(dispatcher.dispatch(&event).await.unwrap(), Outcome::Applied);
+        let ids: Vec<_> = channels
+            .published
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|n| n.id)
+            .collect();
+        let expected: Vec<_> = Channel::ALL
+            .into_iter()
+            .map(|c| notification_id(event.event_id, 1, c))
+            .collect();
+        assert_eq!(ids, expected);
+    }
+
+    #[tokio::test]
+    async fn a_permanent_rejection_is_recorded_as_failed() {
+        let (store, channels, dispatcher) = setup();
+        *channels.fail.lock().unwrap() = Some(PublishError::Permanent("InvalidParameter".into()));
+        assert_eq!(
+            dispatcher.dispatch(&held()).await.unwrap(),
+            Outcome::Applied
+        );
+        let states: Vec<_> = store
+            .records_of(1)
+            .iter()
+            .map(|r| (r.notification.channel, r.delivery.state()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (Channel::Email, "failed"),
+                (Channel::Sms, "sent"),
+                (Channel::Push, "sent")
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn events_that_tell_nobody_are_ignored_and_unknown_ones_fail() {
+        let (store, _, dispatcher) = setup();
+        let resolved = envelope(&AmlCaseResolved {
+            case_id: 1,
+            payment_id: 7,
+            action: finflow_shared::events::aml::CaseAction::Void,
+            resolved_by: 9,
+            note: None,
+        });
+        assert_eq!(
+            dispatcher.dispatch(&resolved).await.unwrap(),
+            Outcome::Ignored
+        );
+        let mut unknown = held();
+        unknown.event_type = "payment.refunded".into();
+        assert!(matches!(
+            dispatcher.dispatch(&unknown).await,
+            Err(ConsumeError::Failed(_))
+        ));
+        assert!(store.records_of(1).is_empty());
+    }
+}

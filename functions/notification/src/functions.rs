@@ -1,0 +1,138 @@
+//! Builds each of notification's Lambda functions from its configuration, for the binaries
+//! and the local runner alike.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_config::SdkConfig;
+use axum::Router;
+use finflow_shared::config::{ConfigError, Env, PlatformConfig};
+use finflow_shared::consumer::EventConsumer;
+use finflow_shared::health::{HealthChecks, Probe};
+use finflow_shared::jwt::TokenKeys;
+use serde_json::{Value, json};
+
+use crate::dispatch::Dispatcher;
+use crate::domain::Channel;
+use crate::notifications::Notifications;
+use crate::publisher::{SnsPublisher, Topics};
+use crate::routes::{NotificationApiState, api};
+use crate::store::DynamoNotificationStore;
+
+pub const SERVICE: &str = "notification";
+
+/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
+/// `binary` is not one of notification's HTTP functions.
+pub fn http_routes(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Router, ConfigError>> {
+    match binary {
+        "notification-api" => Some(api_state(sdk, env).map(api::routes)),
+        "notification-health" => Some(health(sdk, env)),
+        _ => None,
+    }
+}
+
+/// The event consumer built as `binary`, or `None` when it is not one of notification's
+/// consumers.
+pub fn consumer(
+    binary: &str,
+    sdk: &SdkConfig,
+    env: &Env,
+) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
+    match binary {
+        "notification-events" => Some(dispatcher(sdk, env)),
+        _ => None,
+    }
+}
+
+fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoNotificationStore, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(DynamoNotificationStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.required("NOTIFICATION_TABLE")?,
+        platform.idempotency_table,
+    ))
+}
+
+fn topics(env: &Env) -> Result<Topics, ConfigError> {
+    Ok(Topics {
+        email: env.required("EMAIL_TOPIC_ARN")?,
+        sms: env.required("SMS_TOPIC_ARN")?,
+        push: env.required("PUSH_TOPIC_ARN")?,
+    })
+}
+
+fn dispatcher(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), topics(env)?);
+    Ok(Arc::new(Dispatcher::new(
+        Arc::new(store(sdk, env)?),
+        Arc::new(publisher),
+    )))
+}
+
+fn api_state(sdk: &SdkConfig, env: &Env) -> Result<NotificationApiState, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    Ok(NotificationApiState {
+        notifications: Arc::new(Notifications::new(Arc::new(store(sdk, env)?))),
+        keys: TokenKeys::new(platform.jwt),
+    })
+}
+
+/// A channel's SNS topic.
+struct TopicProbe {
+    client: aws_sdk_sns::Client,
+    channel: Channel,
+    arn: String,
+}
+
+#[async_trait]
+impl Probe for TopicProbe {
+    fn name(&self) -> String {
+        format!("sns:{}", self.arn.rsplit(':').next().unwrap_or(&self.arn))
+    }
+
+    async fn check(&self) -> Result<Value, String> {
+        let output = self
+            .client
+            .get_topic_attributes()
+            .topic_arn(&self.arn)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sns::error::DisplayErrorContext(e).to_string())?;
+        let attribute = |name: &str| {
+            output
+                .attributes()
+                .and_then(|a| a.get(name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(json!({
+            "channel": self.channel.as_str(),
+            "subscriptions_confirmed": attribute("SubscriptionsConfirmed"),
+        }))
+    }
+}
+
+fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let topics = topics(env)?;
+    let sns = aws_sdk_sns::Client::new(sdk);
+    let mut checks = HealthChecks::new(sdk)
+        .table(env.required("NOTIFICATION_TABLE")?)
+        .table(platform.idempotency_table)
+        .queue("notification-events", env.required("EVENTS_QUEUE_URL")?)
+        .queue("notification-events-dlq", env.required("EVENTS_DLQ_URL")?);
+    for channel in Channel::ALL {
+        checks = checks.probe(Box::new(TopicProbe {
+            client: sns.clone(),
+            channel,
+            arn: topics.of(channel).to_owned(),
+        }));
+    }
+    Ok(checks
+        .upstream("auth", platform.api_base_url.as_deref())
+        .routes(SERVICE))
+}

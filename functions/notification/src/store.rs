@@ -1,0 +1,410 @@
+//! Where notification keeps its state: the port, and its DynamoDB adapter.
+//!
+//! Notification table layout (pk, sk):
+//! - `USER#<user>`, `PREFERENCES`: the user's channel × category matrix (absent: defaults)
+//! - `USER#<user>`, `NOTIFICATION#<event id>#<channel>`: one notification and its delivery.
+//!   Event ids are UUIDv7, which sort by time, so a user's notifications list newest first
+//!   by a reverse query of their partition.
+//!
+//! The consumer's inbox marker lives in the idempotency table, written in the same
+//! transaction as the notifications of the event.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use finflow_shared::consumer::inbox_claim;
+use finflow_shared::dynamo::{
+    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, n, s,
+    transact,
+};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::domain::{Category, Channel, Delivery, Notification, Preferences, Record};
+
+/// A user's stored preferences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPreferences {
+    pub preferences: Preferences,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One page of a user's notifications, newest first.
+#[derive(Debug, Clone)]
+pub struct RecordPage {
+    pub records: Vec<Record>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Recorded,
+    /// The inbox already held the event: another delivery recorded it.
+    AlreadyRecorded,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("the cursor is not one this list returned")]
+    BadCursor,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    async fn preferences(&self, user_id: u64) -> Result<Option<StoredPreferences>, StoreError>;
+    async fn save_preferences(
+        &self,
+        user_id: u64,
+        preferences: &StoredPreferences,
+    ) -> Result<(), StoreError>;
+    /// Whether the notification of `event_id` to `user_id` on `channel` is recorded.
+    async fn is_recorded(
+        &self,
+        user_id: u64,
+        event_id: Uuid,
+        channel: Channel,
+    ) -> Result<bool, StoreError>;
+    /// Records an event's notifications and `consumer`'s inbox marker for it, atomically.
+    async fn record(
+        &self,
+        consumer: &'static str,
+        event_id: Uuid,
+        records: &[Record],
+    ) -> Result<RecordOutcome, StoreError>;
+    /// A page of the user's notifications, newest first.
+    async fn list(
+        &self,
+        user_id: u64,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, ListError>;
+}
+
+const PREFERENCES: &str = "PREFERENCES";
+const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
+
+fn user_pk(user_id: u64) -> String {
+    format!("USER#{user_id}")
+}
+
+fn notification_sk(event_id: Uuid, channel: Channel) -> String {
+    format!("{NOTIFICATION_PREFIX}{event_id}#{}", channel.as_str())
+}
+
+fn timestamp(at: OffsetDateTime) -> AttributeValue {
+    s(at.format(&Rfc3339).expect("timestamps format as RFC 3339"))
+}
+
+fn corrupt(item: &Item, attribute: &str) -> StoreError {
+    StoreError::Corrupt {
+        key: format!(
+            "{}/{}",
+            item.optional_string("pk").unwrap_or_default(),
+            item.optional_string("sk").unwrap_or_default()
+        ),
+        attribute: attribute.to_owned(),
+    }
+}
+
+fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
+}
+
+fn uuid_of(item: &Item, attribute: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(&item.string(attribute)?).map_err(|_| corrupt(item, attribute))
+}
+
+fn preferences_item(user_id: u64, stored: &StoredPreferences) -> Item {
+    let mut channels: HashMap<String, HashMap<String, AttributeValue>> = HashMap::new();
+    for (channel, category, enabled) in stored.preferences.cells() {
+        channels
+            .entry(channel.as_str().to_owned())
+            .or_default()
+            .insert(category.as_str().to_owned(), AttributeValue::Bool(enabled));
+    }
+    Item::from([
+        ("pk".into(), s(user_pk(user_id))),
+        ("sk".into(), s(PREFERENCES)),
+        ("user_id".into(), n(user_id)),
+        (
+            "channels".into(),
+            AttributeValue::M(
+                channels
+                    .into_iter()
+                    .map(|(channel, cells)| (channel, AttributeValue::M(cells)))
+                    .collect(),
+            ),
+        ),
+        ("updated_at".into(), timestamp(stored.updated_at)),
+    ])
+}
+
+fn preferences_of(item: &Item) -> Result<StoredPreferences, StoreError> {
+    let channels = item
+        .get("channels")
+        .and_then(|v| v.as_m().ok())
+        .ok_or_else(|| corrupt(item, "channels"))?;
+    let mut cells = Vec::new();
+    for (channel, categories) in channels {
+        let categories = categories.as_m().map_err(|_| corrupt(item, "channels"))?;
+        for (category, enabled) in categories {
+            let enabled = *enabled.as_bool().map_err(|_| corrupt(item, "channels"))?;
+            cells.push((channel.clone(), category.clone(), enabled));
+        }
+    }
+    Ok(StoredPreferences {
+        preferences: Preferences::from_stored(cells),
+        updated_at: time_of(item, "updated_at")?,
+    })
+}
+
+fn record_item(record: &Record) -> Item {
+    let notification = &record.notification;
+    let mut item = Item::from([
+        ("pk".into(), s(user_pk(notification.user_id))),
+        (
+            "sk".into(),
+            s(notification_sk(notification.event_id, notification.channel)),
+        ),
+        ("notification_id".into(), s(notification.id.to_string())),
+        ("user_id".into(), n(notification.user_id)),
+        ("channel".into(), s(notification.channel.as_str())),
+        ("category".into(), s(notification.category.as_str())),
+        ("event_id".into(), s(notification.event_id.to_string())),
+        ("event_type".into(), s(&notification.event_type)),
+        ("trace_id".into(), s(&notification.trace_id)),
+        ("occurred_at".into(), timestamp(notification.occurred_at)),
+        ("body".into(), s(&notification.body)),
+        ("delivery".into(), s(record.delivery.state())),
+        ("recorded_at".into(), timestamp(record.recorded_at)),
+    ]);
+    if let Some(subject) = &notification.subject {
+        item.insert("subject".into(), s(subject));
+    }
+    match &record.delivery {
+        Delivery::Sent { message_id } => {
+            item.insert("sns_message_id".into(), s(message_id));
+        }
+        Delivery::Failed { error } => {
+            item.insert("error".into(), s(error));
+        }
+        Delivery::Suppressed => {}
+    }
+    item
+}
+
+fn record_of(item: &Item) -> Result<Record, StoreError> {
+    let delivery = match item.string("delivery")?.as_str() {
+        "sent" => Delivery::Sent {
+            message_id: item.string("sns_message_id")?,
+        },
+        "suppressed" => Delivery::Suppressed,
+        "failed" => Delivery::Failed {
+            error: item.optional_string("error").unwrap_or_default(),
+        },
+        _ => return Err(corrupt(item, "delivery")),
+    };
+    Ok(Record {
+        notification: Notification {
+            id: uuid_of(item, "notification_id")?,
+            user_id: item.number("user_id")?,
+            channel: Channel::parse(&item.string("channel")?)
+                .ok_or_else(|| corrupt(item, "channel"))?,
+            category: Category::parse(&item.string("category")?)
+                .ok_or_else(|| corrupt(item, "category"))?,
+            event_id: uuid_of(item, "event_id")?,
+            event_type: item.string("event_type")?,
+            trace_id: item.string("trace_id")?,
+            occurred_at: time_of(item, "occurred_at")?,
+            subject: item.optional_string("subject"),
+            body: item.string("body")?,
+        },
+        delivery,
+        recorded_at: time_of(item, "recorded_at")?,
+    })
+}
+
+pub struct DynamoNotificationStore {
+    client: Client,
+    table: String,
+    inbox_table: String,
+}
+
+impl DynamoNotificationStore {
+    pub fn new(
+        client: Client,
+        table: impl Into<String>,
+        inbox_table: impl Into<String>,
+    ) -> DynamoNotificationStore {
+        DynamoNotificationStore {
+            client,
+            table: table.into(),
+            inbox_table: inbox_table.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl NotificationStore for DynamoNotificationStore {
+    async fn preferences(&self, user_id: u64) -> Result<Option<StoredPreferences>, StoreError> {
+        get_item(&self.client, &self.table, user_pk(user_id), PREFERENCES)
+            .await?
+            .map(|item| preferences_of(&item))
+            .transpose()
+    }
+
+    async fn save_preferences(
+        &self,
+        user_id: u64,
+        preferences: &StoredPreferences,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(preferences_item(user_id, preferences)))
+            .send()
+            .await
+            .map_err(StoreError::sdk)?;
+        Ok(())
+    }
+
+    async fn is_recorded(
+        &self,
+        user_id: u64,
+        event_id: Uuid,
+        channel: Channel,
+    ) -> Result<bool, StoreError> {
+        let item = get_item(
+            &self.client,
+            &self.table,
+            user_pk(user_id),
+            &notification_sk(event_id, channel),
+        )
+        .await?;
+        Ok(item.is_some())
+    }
+
+    async fn record(
+        &self,
+        consumer: &'static str,
+        event_id: Uuid,
+        records: &[Record],
+    ) -> Result<RecordOutcome, StoreError> {
+        let mut items = vec![inbox_claim(&self.inbox_table, consumer, event_id)];
+        items.extend(records.iter().map(|record| {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record_item(record)))
+                .build()
+                .expect("table and item are set");
+            TransactWriteItem::builder().put(put).build()
+        }));
+        match transact(&self.client, items).await {
+            Ok(()) => Ok(RecordOutcome::Recorded),
+            Err(error) if error.condition_failed_at(0) => Ok(RecordOutcome::AlreadyRecorded),
+            Err(TransactError::Cancelled { reasons }) => Err(StoreError::Sdk(format!(
+                "transaction cancelled: {reasons:?}"
+            ))),
+            Err(TransactError::Store(error)) => Err(error),
+        }
+    }
+
+    async fn list(
+        &self,
+        user_id: u64,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<RecordPage, ListError> {
+        let pk = user_pk(user_id);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(NOTIFICATION_PREFIX))
+            .scan_index_forward(false)
+            .limit(limit);
+        if let Some(cursor) = cursor {
+            let sk = decode_cursor(cursor, NOTIFICATION_PREFIX).ok_or(ListError::BadCursor)?;
+            query = query
+                .exclusive_start_key("pk", s(&pk))
+                .exclusive_start_key("sk", s(sk));
+        }
+        let output = query.send().await.map_err(StoreError::sdk)?;
+        let records = output
+            .items()
+            .iter()
+            .map(record_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RecordPage {
+            records,
+            next_cursor: encode_cursor(output.last_evaluated_key()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn record(delivery: Delivery) -> Record {
+        Record {
+            notification: Notification {
+                id: Uuid::now_v7(),
+                user_id: 5,
+                channel: Channel::Sms,
+                category: Category::Payments,
+                event_id: Uuid::now_v7(),
+                event_type: "payment.on_hold".into(),
+                trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
+                occurred_at: datetime!(2026-01-01 10:00 UTC),
+                subject: None,
+                body: "FinFlow: your transfer of 950.0000 USD is under review.".into(),
+            },
+            delivery,
+            recorded_at: datetime!(2026-01-01 10:00:01 UTC),
+        }
+    }
+
+    #[test]
+    fn records_round_trip_through_items() {
+        for delivery in [
+            Delivery::Sent {
+                message_id: "m-1".into(),
+            },
+            Delivery::Suppressed,
+            Delivery::Failed {
+                error: "InvalidParameter: too long".into(),
+            },
+        ] {
+            let record = record(delivery);
+            let item = record_item(&record);
+            assert_eq!(record_of(&item).unwrap(), record);
+            assert!(
+                item["sk"]
+                    .as_s()
+                    .unwrap()
+                    .starts_with(&format!("NOTIFICATION#{}", record.notification.event_id))
+            );
+        }
+    }
+
+    #[test]
+    fn preferences_round_trip_through_items() {
+        let stored = StoredPreferences {
+            preferences: Preferences::from_stored([("sms".into(), "payments".into(), false)]),
+            updated_at: datetime!(2026-01-01 10:00 UTC),
+        };
+        assert_eq!(
+            preferences_of(&preferences_item(5, &stored)).unwrap(),
+            stored
+        );
+    }
+}
