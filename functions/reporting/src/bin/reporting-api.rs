@@ -1,0 +1,13 @@
+//! Lambda entry point of reporting's api route group.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_shared::http::into_app;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let routes = finflow_reporting::functions::http_routes("reporting-api", &sdk, &Env::process())
+        .expect("reporting-api is one of reporting's HTTP functions")?;
+    finflow_shared::runtime::run_http(into_app(finflow_reporting::functions::SERVICE, routes)).await
+}

@@ -1,0 +1,13 @@
+//! Lambda entry point of reporting's projector of every cascade event.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let consumer =
+        finflow_reporting::functions::consumer("reporting-events", &sdk, &Env::process())
+            .expect("reporting-events is one of reporting's consumers")?;
+    finflow_shared::runtime::run_consumer(consumer).await
+}

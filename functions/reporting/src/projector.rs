@@ -1,0 +1,395 @@
+//! The projector: consumes every cascade event (`reporting-events`) into reporting's
+//! counters. Each event is applied once: its inbox marker is written in the same DynamoDB
+//! transaction as every counter it changes, so a redelivery changes nothing.
+//!
+//! Ordering. The counters are sums, and sums do not care about order: user, KYC, wallet,
+//! deposit and AML case events apply whenever they arrive (a tier change carries the tier it
+//! left, so its −1/+1 is right in any order; the user's snapshot is kept by version). A
+//! payment's status is different: its end (`payment.released`, `.voided`, `.failed`) moves
+//! the payment's count and volume out of the ON_HOLD bucket it was counted in, which only
+//! makes sense once the hold (`payment.on_hold`) has been counted. SQS standard queues may
+//! deliver the end first; the projector then fails that message (`ConsumeError::Failed`), so
+//! SQS delivers it again after the visibility timeout, by when the hold has normally been
+//! counted. Should the hold stay missing for maxReceiveCount deliveries, the end lands in
+//! the DLQ, where the DLQ depth on `/health` shows it and a redrive applies it once the hold
+//! is counted. The move itself is conditioned on the payment's record still being ON_HOLD,
+//! so two ends of one payment can never both move it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::contracts::EventRead;
+use finflow_shared::events::aml::AmlCaseResolved;
+use finflow_shared::events::kyc::KycDecisionRecorded;
+use finflow_shared::events::payment::{
+    PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentVoided,
+};
+use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
+use finflow_shared::events::wallet::{WalletCreated, WalletDeposited, WalletStatusChanged};
+
+use crate::domain::{Fact, PlanError, plan};
+use crate::store::{ApplyError, ReportingStore};
+
+pub const CONSUMER: &str = "reporting.projector";
+
+/// The payment's full state, which every payment event carries.
+macro_rules! payment_fields {
+    ($($extra:literal),*) => {
+        &[
+            "/payment_id",
+            "/from_wallet_id",
+            "/to_wallet_id",
+            "/payer_id",
+            "/payee_id",
+            "/amount",
+            "/currency",
+            "/status",
+            $($extra),*
+        ]
+    };
+}
+
+/// Every event in the catalog, decoded whole (`Fact::of`), so every field each type
+/// requires; the counters use the ids, amounts, currencies, statuses, tiers and decisions.
+/// Optional fields (descriptions, reasons, notes) are not read.
+pub const READS: &[EventRead] = &[
+    EventRead::of::<UserCreated>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/email",
+        "/name",
+    ]),
+    EventRead::of::<UserTierChanged>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/previous_tier",
+        "/changed_by",
+    ]),
+    EventRead::of::<UserKycUpdated>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/previous_kyc_status",
+    ]),
+    EventRead::of::<WalletCreated>(&["/wallet_id", "/user_id", "/currency", "/status"]),
+    EventRead::of::<WalletStatusChanged>(&[
+        "/wallet_id",
+        "/user_id",
+        "/currency",
+        "/previous_status",
+        "/status",
+        "/changed_by",
+    ]),
+    EventRead::of::<WalletDeposited>(&[
+        "/wallet_id",
+        "/user_id",
+        "/currency",
+        "/amount",
+        "/balance_after",
+        "/reference",
+    ]),
+    EventRead::of::<KycDecisionRecorded>(&[
+        "/user_id",
+        "/submission_id",
+        "/document_type",
+        "/decision",
+        "/risk_score",
+        "/reasons",
+        "/decided_by",
+        "/sequence",
+    ]),
+    EventRead::of::<PaymentCompleted>(payment_fields!()),
+    EventRead::of::<PaymentOnHold>(payment_fields!("/reasons")),
+    EventRead::of::<PaymentReleased>(payment_fields!("/case_id")),
+    EventRead::of::<PaymentVoided>(payment_fields!("/case_id")),
+    EventRead::of::<PaymentFailed>(payment_fields!("/reason")),
+    EventRead::of::<AmlCaseResolved>(&["/case_id", "/payment_id", "/action", "/resolved_by"]),
+];
+
+/// Attempts per message when the payment's record changed under it or a concurrent
+/// transaction wrote the same counters.
+const WRITE_ATTEMPTS: u32 = 5;
+
+pub struct Projector {
+    store: Arc<dyn ReportingStore>,
+}
+
+impl Projector {
+    pub fn new(store: Arc<dyn ReportingStore>) -> Self {
+        Projector { store }
+    }
+}
+
+fn failed(error: impl std::fmt::Display) -> ConsumeError {
+    ConsumeError::Failed(error.to_string())
+}
+
+#[async_trait]
+impl EventConsumer for Projector {
+    fn name(&self) -> &'static str {
+        CONSUMER
+    }
+
+    fn reads(&self) -> &'static [EventRead] {
+        READS
+    }
+
+    async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
+        let event = &message.detail;
+        let Some(fact) = Fact::of(event).map_err(|e| ConsumeError::Malformed(e.to_string()))?
+        else {
+            return Ok(Outcome::Ignored);
+        };
+        let mut keep_profile = true;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let known = match fact.payment_id() {
+                Some(id) => self.store.payment(id).await.map_err(failed)?,
+                None => None,
+            };
+            let mut plan = match plan(&fact, known.as_ref()) {
+                Ok(plan) => plan,
+                // Not counted yet: fail, so SQS delivers it again later (see the module docs).
+                Err(error @ PlanError::UnknownPayment(_)) => return Err(failed(error)),
+                // Another event already made this payment, or it has already ended: counting
+                // it again would count it twice.
+                Err(error) => {
+                    tracing::warn!(%error, "payment event not counted");
+                    return Ok(Outcome::Ignored);
+                }
+            };
+            if !keep_profile {
+                plan.profile = None;
+            }
+            if plan.is_empty() {
+                return Ok(Outcome::Ignored);
+            }
+            match self.store.apply((CONSUMER, event.event_id), &plan).await {
+                Ok(()) => return Ok(Outcome::Applied),
+                Err(ApplyError::Duplicate) => return Ok(Outcome::Duplicate),
+                // The counters still apply; only the older snapshot is left out.
+                Err(ApplyError::ProfileNewer) => keep_profile = false,
+                Err(ApplyError::PaymentChanged) => {}
+                Err(ApplyError::Conflict) => {
+                    tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                }
+                Err(ApplyError::Store(error)) => return Err(failed(error)),
+            }
+        }
+        Err(failed(format!(
+            "gave up after {WRITE_ATTEMPTS} attempts on contended records"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Period;
+    use crate::memory::MemoryReportingStore;
+    use finflow_shared::currency::Currency;
+    use finflow_shared::customer::{AccountTier, KycStatus};
+    use finflow_shared::events::payment::{
+        PaymentCompleted, PaymentOnHold, PaymentReleased, PaymentSnapshot, PaymentStatus,
+        PaymentVoided,
+    };
+    use finflow_shared::events::user::{UserCreated, UserSnapshot, UserTierChanged};
+    use finflow_shared::events::wallet::{WalletStatus, WalletStatusChanged};
+    use finflow_shared::events::{Causality, DomainEvent, EventEnvelope};
+    use finflow_shared::trace::TraceId;
+    use finflow_shared::{Money, PositiveAmount};
+
+    fn message<E: DomainEvent>(event: &E) -> BusMessage {
+        let envelope = EventEnvelope::new(event, &Causality::from_request(TraceId::generate()));
+        BusMessage {
+            id: "e".into(),
+            detail_type: envelope.event_type.clone(),
+            source: envelope.source(),
+            replay_name: None,
+            detail: envelope,
+        }
+    }
+
+    fn payment(id: u64, amount: &str, status: PaymentStatus) -> PaymentSnapshot {
+        PaymentSnapshot {
+            payment_id: id,
+            from_wallet_id: 1,
+            to_wallet_id: 2,
+            payer_id: 10,
+            payee_id: 20,
+            amount: PositiveAmount::new(Money::parse(amount).unwrap()).unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            status,
+            description: None,
+        }
+    }
+
+    fn setup() -> (Arc<MemoryReportingStore>, Projector) {
+        let store = Arc::new(MemoryReportingStore::default());
+        (store.clone(), Projector::new(store))
+    }
+
+    async fn today(store: &MemoryReportingStore) -> crate::domain::Counts {
+        let today = time::OffsetDateTime::now_utc().date();
+        let days = store
+            .volumes(Period {
+                from: today,
+                to: today,
+            })
+            .await
+            .unwrap();
+        days.into_iter()
+            .next()
+            .map(|d| d.counts)
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_event_counts_once() {
+        let (store, projector) = setup();
+        let completed = message(&PaymentCompleted {
+            payment: payment(1, "0.1", PaymentStatus::Completed),
+        });
+        assert_eq!(
+            projector.consume(&completed).await.unwrap(),
+            Outcome::Applied
+        );
+        assert_eq!(
+            projector.consume(&completed).await.unwrap(),
+            Outcome::Ignored,
+            "the payment is already recorded"
+        );
+        let user = message(&UserCreated {
+            user: UserSnapshot {
+                user_id: 1,
+                kyc_status: KycStatus::Pending,
+                account_tier: AccountTier::Bronze,
+                version: 1,
+            },
+            email: "a@b.c".into(),
+            name: "A".into(),
+        });
+        assert_eq!(projector.consume(&user).await.unwrap(), Outcome::Applied);
+        assert_eq!(projector.consume(&user).await.unwrap(), Outcome::Duplicate);
+        let totals = store.totals().await.unwrap();
+        assert_eq!(totals.users.count("registered"), 1);
+        assert_eq!(today(&store).await.pair("completed").0, 1);
+    }
+
+    #[tokio::test]
+    async fn an_end_before_its_hold_fails_until_the_hold_is_counted() {
+        let (store, projector) = setup();
+        let released = message(&PaymentReleased {
+            payment: payment(5, "950", PaymentStatus::Completed),
+            case_id: 1,
+        });
+        assert!(matches!(
+            projector.consume(&released).await,
+            Err(ConsumeError::Failed(_))
+        ));
+        let held = message(&PaymentOnHold {
+            payment: payment(5, "950", PaymentStatus::OnHold),
+            reasons: vec!["structuring".into()],
+        });
+        projector.consume(&held).await.unwrap();
+        assert_eq!(
+            today(&store).await.pair("on_hold"),
+            (1, Money::parse("950").unwrap())
+        );
+        assert_eq!(store.held(10, None).await.unwrap().payments.len(), 1);
+        // The redelivery now moves it.
+        assert_eq!(
+            projector.consume(&released).await.unwrap(),
+            Outcome::Applied
+        );
+        let counts = today(&store).await;
+        assert_eq!(counts.pair("on_hold"), (0, Money::ZERO));
+        assert_eq!(counts.pair("completed"), (1, Money::parse("950").unwrap()));
+        assert!(store.held(10, None).await.unwrap().payments.is_empty());
+        // A second end of the same payment moves nothing.
+        let voided = message(&PaymentVoided {
+            payment: payment(5, "950", PaymentStatus::Failed),
+            case_id: 1,
+        });
+        assert_eq!(projector.consume(&voided).await.unwrap(), Outcome::Ignored);
+        assert_eq!(today(&store).await.pair("failed").0, 0);
+    }
+
+    #[tokio::test]
+    async fn an_older_snapshot_still_counts_its_tier_move() {
+        let (store, projector) = setup();
+        let snapshot = |tier, version| UserSnapshot {
+            user_id: 3,
+            kyc_status: KycStatus::Verified,
+            account_tier: tier,
+            version,
+        };
+        let to_gold = message(&UserTierChanged {
+            user: snapshot(AccountTier::Gold, 3),
+            previous_tier: AccountTier::Silver,
+            changed_by: 1,
+        });
+        let to_silver = message(&UserTierChanged {
+            user: snapshot(AccountTier::Silver, 2),
+            previous_tier: AccountTier::Bronze,
+            changed_by: 1,
+        });
+        projector.consume(&to_gold).await.unwrap();
+        assert_eq!(
+            projector.consume(&to_silver).await.unwrap(),
+            Outcome::Applied
+        );
+        let totals = store.totals().await.unwrap();
+        assert_eq!(
+            (
+                totals.users.count("tier_bronze"),
+                totals.users.count("tier_silver"),
+                totals.users.count("tier_gold")
+            ),
+            (-1, 0, 1),
+            "user.created has not arrived yet; its +1 bronze will balance"
+        );
+        let analytics = store.user(3).await.unwrap();
+        assert_eq!(
+            analytics.profile.map(|p| p.account_tier),
+            Some(AccountTier::Gold)
+        );
+        assert_eq!(
+            projector.consume(&to_silver).await.unwrap(),
+            Outcome::Duplicate
+        );
+    }
+
+    #[tokio::test]
+    async fn a_frozen_wallet_counts_until_it_thaws() {
+        let (store, projector) = setup();
+        let change = |previous, status| {
+            message(&WalletStatusChanged {
+                wallet_id: 1,
+                user_id: 8,
+                currency: Currency::parse("USD").unwrap(),
+                previous_status: previous,
+                status,
+                changed_by: 8,
+                reason: None,
+            })
+        };
+        let frozen = change(WalletStatus::Active, WalletStatus::Frozen);
+        projector.consume(&frozen).await.unwrap();
+        projector.consume(&frozen).await.unwrap();
+        let counts = &store.user(8).await.unwrap().currencies[0].1;
+        assert_eq!(counts.count("wallets_frozen"), 1);
+        projector
+            .consume(&change(WalletStatus::Frozen, WalletStatus::Active))
+            .await
+            .unwrap();
+        let counts = &store.user(8).await.unwrap().currencies[0].1;
+        assert_eq!(counts.count("wallets_frozen"), 0);
+    }
+}

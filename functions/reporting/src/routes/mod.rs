@@ -1,0 +1,23 @@
+//! Reporting's HTTP route groups, one Lambda function each.
+
+pub mod api;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use finflow_shared::jwt::TokenKeys;
+
+use crate::reports::Reports;
+
+#[derive(Clone)]
+pub struct ReportingState {
+    pub reports: Arc<Reports>,
+    pub keys: TokenKeys,
+}
+
+impl FromRef<ReportingState> for TokenKeys {
+    fn from_ref(state: &ReportingState) -> Self {
+        state.keys.clone()
+    }
+}
