@@ -595,13 +595,52 @@ def reconcile_table(aws: Aws, lid: str, name: str, props: dict[str, Any]) -> Non
             log(f"{lid}: enabled point-in-time recovery via API")
 
 
+# Subscription properties that are subscription attributes (SetSubscriptionAttributes).
+SUBSCRIPTION_ATTRIBUTES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy")
+
+
+def reconcile_subscription(aws: Aws, lid: str, props: dict[str, Any]) -> None:
+    """Subscribes the endpoint to the topic (once: an existing subscription of the same
+    protocol and endpoint is reused) and sets the attributes the template gives it."""
+    sns = aws("sns")
+    topic, protocol, endpoint = props["TopicArn"], props["Protocol"], props["Endpoint"]
+    existing = [
+        s["SubscriptionArn"]
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic)
+        for s in page["Subscriptions"]
+        if s["Protocol"] == protocol and s["Endpoint"] == endpoint
+    ]
+    if existing:
+        arn = existing[0]
+    else:
+        arn = sns.subscribe(TopicArn=topic, Protocol=protocol, Endpoint=endpoint,
+                            ReturnSubscriptionArn=True)["SubscriptionArn"]
+        log(f"{lid}: subscribed {endpoint.rsplit(':', 1)[-1]} to {topic.rsplit(':', 1)[-1]} via Subscribe "
+            "(moto's CloudFormation has no AWS::SNS::Subscription)")
+    have = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+    for key in SUBSCRIPTION_ATTRIBUTES:
+        if key not in props:
+            continue
+        value = props[key]
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        elif isinstance(value, bool) or str(value).lower() in ("true", "false"):
+            value = str(value).lower()
+        else:
+            value = str(value)
+        if have.get(key) != value:
+            sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName=key, AttributeValue=value)
+            log(f"{lid}: set {key} via SetSubscriptionAttributes")
+
+
 def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: set[str]) -> None:
     """Apply what moto's CloudFormation silently ignores (checked, then applied via the
     service APIs, so on an emulator that does implement them this is a no-op):
       - AWS::SQS::QueuePolicy is not a moto CloudFormation resource type at all;
       - DynamoDB TimeToLiveSpecification and PointInTimeRecoverySpecification are
         ignored by moto's AWS::DynamoDB::Table;
-      - moto's AWS::SQS::Queue update only applies VisibilityTimeout.
+      - moto's AWS::SQS::Queue update only applies VisibilityTimeout;
+      - AWS::SNS::Subscription is not a moto CloudFormation resource type either.
     """
     for lid, res in stripped["Resources"].items():
         t = res["Type"]
@@ -642,6 +681,8 @@ def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: 
                     aws("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
                     log(f"{lid}: applied to {url.rsplit('/', 1)[-1]} via SetQueueAttributes "
                         "(moto's CloudFormation has no AWS::SQS::QueuePolicy)")
+        elif t == "AWS::SNS::Subscription" and lid not in in_stack:
+            reconcile_subscription(aws, lid, props)
         elif lid not in in_stack:
             log(f"warning: {lid} ({t}) was not created by the emulator's CloudFormation and is not applied")
 

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::contracts::EventRead;
 use crate::dynamo::{n, s};
 use crate::events::EventEnvelope;
 
@@ -62,6 +63,12 @@ pub enum Outcome {
 pub trait EventConsumer: Send + Sync {
     /// Names the consumer in the inbox and the logs.
     fn name(&self) -> &'static str;
+
+    /// The events and fields of their data this consumer reads: its contract with their
+    /// producers, declared next to its code. tests/contracts_consumers.rs checks it against
+    /// events/schemas and the template.yaml rules that feed the consumer's queue, and schema
+    /// changes are classified by who reads what (`contracts::compat`).
+    fn reads(&self) -> &'static [EventRead];
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError>;
 }
@@ -135,6 +142,9 @@ mod tests {
     impl EventConsumer for Recorder {
         fn name(&self) -> &'static str {
             "recorder"
+        }
+        fn reads(&self) -> &'static [EventRead] {
+            crate::user_projection::READS
         }
         async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
             self.seen.lock().unwrap().push(message.detail.event_id);

@@ -264,6 +264,13 @@ impl HealthChecks {
         self
     }
 
+    /// A dependency of a kind only one service has (notification's SNS topics), probed by
+    /// that service's own `Probe`.
+    pub fn probe(mut self, probe: Box<dyn Probe>) -> Self {
+        self.probes.push(probe);
+        self
+    }
+
     /// The health route, relative to `/api`.
     pub fn routes(self, service: &'static str) -> axum::Router {
         let probes = std::sync::Arc::new(self.probes);

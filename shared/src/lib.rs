@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod consumer;
+pub mod contracts;
 pub mod currency;
 pub mod customer;
 pub mod dynamo;

@@ -154,7 +154,12 @@ impl<'de> serde::de::Visitor<'de> for MoneyVisitor {
 
     /// serde_json's answer to the raw-value request: one entry holding the source text.
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Money, A::Error> {
-        let _token: Option<String> = map.next_key()?;
+        // A buffered (flattened) JSON object arrives here too: only serde_json's raw-value
+        // entry is an amount (an empty object would otherwise panic in `next_value`, and
+        // `{"x": "5"}` would read as 5).
+        if map.next_key::<String>()?.as_deref() != Some(RAW_VALUE_TOKEN) {
+            return Err(A::Error::invalid_type(serde::de::Unexpected::Map, &self));
+        }
         let raw: String = map.next_value()?;
         let token = raw.trim();
         let text = if token.starts_with('"') {
@@ -368,6 +373,8 @@ mod tests {
         let outer: Outer = serde_json::from_str(r#"{"amount": 12}"#).unwrap();
         assert_eq!(outer.inner.amount.to_string(), "12.0000");
         assert!(serde_json::from_str::<Outer>(r#"{"amount": 0.1}"#).is_err());
+        assert!(serde_json::from_str::<Outer>(r#"{"amount": {}}"#).is_err());
+        assert!(serde_json::from_str::<Outer>(r#"{"amount": {"a": "1"}}"#).is_err());
     }
 
     #[test]

@@ -10,9 +10,38 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
+use crate::contracts::EventRead;
 use crate::dynamo::{TransactError, n, s, transact};
 use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
 use crate::events::{EnvelopeError, EventEnvelope};
+
+/// What a projection reads: the snapshot of every `user.*` event. It decodes each event whole,
+/// so it also depends on the fields it does not keep.
+pub const READS: &[EventRead] = &[
+    EventRead::of::<UserCreated>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/email",
+        "/name",
+    ]),
+    EventRead::of::<UserKycUpdated>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/previous_kyc_status",
+    ]),
+    EventRead::of::<UserTierChanged>(&[
+        "/user_id",
+        "/kyc_status",
+        "/account_tier",
+        "/version",
+        "/previous_tier",
+        "/changed_by",
+    ]),
+];
 
 /// The newest user snapshot of any `user.*` event, or `None` for other events.
 pub fn snapshot_of(event: &EventEnvelope) -> Option<Result<UserSnapshot, ConsumeError>> {
@@ -92,6 +121,10 @@ impl UserProjection {
 impl EventConsumer for UserProjection {
     fn name(&self) -> &'static str {
         self.consumer
+    }
+
+    fn reads(&self) -> &'static [EventRead] {
+        READS
     }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {

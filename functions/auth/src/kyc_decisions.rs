@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::contracts::EventRead;
 use finflow_shared::events::kyc::KycDecisionRecorded;
 use finflow_shared::events::user::UserKycUpdated;
 use finflow_shared::events::{Causality, EventEnvelope};
@@ -16,6 +17,17 @@ use crate::domain::KycDecisionEffect;
 use crate::store::{EventWriteError, InboxMarker, UserStore};
 
 pub const CONSUMER: &str = "auth.kyc_decisions";
+/// The decision, decoded whole: every field it requires is part of the contract.
+pub const READS: &[EventRead] = &[EventRead::of::<KycDecisionRecorded>(&[
+    "/user_id",
+    "/submission_id",
+    "/document_type",
+    "/decision",
+    "/risk_score",
+    "/reasons",
+    "/decided_by",
+    "/sequence",
+])];
 /// Concurrent changes to one user (a tier change, another decision) are rare and brief; after
 /// this many re-reads the message goes back to the queue, which retries it later.
 const MAX_ATTEMPTS: u32 = 5;
@@ -103,6 +115,10 @@ impl KycDecisionConsumer {
 impl EventConsumer for KycDecisionConsumer {
     fn name(&self) -> &'static str {
         CONSUMER
+    }
+
+    fn reads(&self) -> &'static [EventRead] {
+        READS
     }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {

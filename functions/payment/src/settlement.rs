@@ -5,12 +5,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::contracts::EventRead;
 use finflow_shared::events::Causality;
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 
 use crate::payments::{Payments, SettleError, Settlement};
 
 pub const CONSUMER: &str = "payment.aml-decisions";
+/// The case's decision; `resolved_by` is not used but decoding requires it.
+pub const READS: &[EventRead] = &[EventRead::of::<AmlCaseResolved>(&[
+    "/case_id",
+    "/payment_id",
+    "/action",
+    "/resolved_by",
+])];
 
 pub struct AmlDecisions {
     pub payments: Arc<Payments>,
@@ -20,6 +28,10 @@ pub struct AmlDecisions {
 impl EventConsumer for AmlDecisions {
     fn name(&self) -> &'static str {
         CONSUMER
+    }
+
+    fn reads(&self) -> &'static [EventRead] {
+        READS
     }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {

@@ -49,6 +49,8 @@ const HTTP_FUNCTIONS: &[HttpFunction] = &[
     finflow_wallet::functions::http_routes,
     finflow_kyc::functions::http_routes,
     finflow_payment::functions::http_routes,
+    finflow_reporting::functions::http_routes,
+    finflow_notification::functions::http_routes,
 ];
 
 /// Every service's event consumers, looked up by binary name. A service adds itself here.
@@ -57,6 +59,8 @@ const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
     finflow_kyc::functions::consumer,
     finflow_auth::functions::consumer,
     finflow_payment::functions::consumer,
+    finflow_reporting::functions::consumer,
+    finflow_notification::functions::consumer,
 ];
 
 struct Options {

@@ -63,6 +63,16 @@ pub struct Graph {
     pub edges: Vec<Edge>,
 }
 
+/// Whether the event catalog says `producer` emits `event_type`; types the catalog does not
+/// know are kept, so a rule for a new event still shows.
+fn produced_by(event_type: &str, producer: &str) -> bool {
+    let catalog = finflow_shared::contracts::CATALOG;
+    catalog.iter().all(|e| e.event_type != event_type)
+        || catalog
+            .iter()
+            .any(|e| e.event_type == event_type && e.producer == producer)
+}
+
 /// The seed's letters, for output people compare with the seed's table.
 pub fn letter(service: &str) -> &'static str {
     match service {
@@ -102,11 +112,21 @@ impl Graph {
                     if producer == function.service {
                         continue;
                     }
+                    // A rule matching several sources routes each type only from its producer.
+                    let detail_types: Vec<String> = rule
+                        .detail_types
+                        .iter()
+                        .filter(|t| produced_by(t, producer))
+                        .cloned()
+                        .collect();
+                    if detail_types.is_empty() {
+                        continue;
+                    }
                     graph.edges.push(Edge {
                         from: function.service.clone(),
                         to: producer.to_owned(),
                         path: Path::Event {
-                            detail_types: rule.detail_types.clone(),
+                            detail_types,
                             rule: rule.logical_id.clone(),
                             function: function.logical_id.clone(),
                         },
