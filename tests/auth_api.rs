@@ -468,5 +468,8 @@ async fn health_reports_its_table_outbox_and_bus() {
             checks.iter().any(|c| c.starts_with("eventbridge:")),
             "{checks:?}"
         );
+        for queue in ["sqs:auth-kyc-events", "sqs:auth-kyc-events-dlq"] {
+            assert!(checks.contains(&queue), "{checks:?}");
+        }
     }
 }

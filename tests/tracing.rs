@@ -1,6 +1,6 @@
 //! One trace id follows a request through every event hop: a KYC submission started with a
-//! caller's `traceparent` is found, by that id, in every service's log lines down to wallet
-//! and payment, each event linked to the one that caused it.
+//! caller's `traceparent` is found, by that id, in every service's log lines down to wallet,
+//! payment and reporting, each event linked to the one that caused it.
 
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::wallets::KYC;
@@ -36,7 +36,7 @@ async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
         })
     };
     let (lines, lag) = eventually(
-        "the cascade to reach wallet and payment under one trace id",
+        "the cascade to reach wallet, payment and reporting under one trace id",
         CASCADE_TIMEOUT,
         || async {
             let lines: Vec<Value> = platform
@@ -48,14 +48,19 @@ async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
                 l["message"] == "event published" && l["event_type"] == "user.kyc_updated"
             })?;
             let id = updated["event_id"].as_str()?;
-            (consumed_by(&lines, id, "wallet.customers")
-                && consumed_by(&lines, id, "payment.customers"))
+            [
+                "wallet.customers",
+                "payment.customers",
+                "reporting.projector",
+            ]
+            .iter()
+            .all(|consumer| consumed_by(&lines, id, consumer))
             .then_some(lines)
         },
     )
     .await;
     println!(
-        "trace {trace_id} crossed kyc → auth → wallet, payment in {lag:?} ({} log lines)",
+        "trace {trace_id} crossed kyc → auth → wallet, payment, reporting in {lag:?} ({} log lines)",
         lines.len()
     );
 
@@ -72,6 +77,10 @@ async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
     );
     let decision_id = decision["event_id"].as_str().unwrap();
     assert!(consumed_by(&lines, decision_id, "auth.kyc_decisions"));
+    assert!(
+        consumed_by(&lines, decision_id, "reporting.projector"),
+        "reporting counts the decision in its KYC funnel"
+    );
     let updated = published("user.kyc_updated");
     assert_eq!(
         updated["causation_id"], decision_id,

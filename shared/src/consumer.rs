@@ -49,6 +49,13 @@ pub enum ConsumeError {
     Failed(String),
 }
 
+impl ConsumeError {
+    /// A failure worth retrying, from any error.
+    pub fn failed(error: impl std::fmt::Display) -> Self {
+        ConsumeError::Failed(error.to_string())
+    }
+}
+
 /// What a consumer did with one event, for the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {

@@ -78,5 +78,7 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
         .table(env.required("USERS_TABLE")?)
         .table(platform.outbox_table)
         .bus(platform.event_bus_name)
+        .queue("auth-kyc-events", env.required("KYC_EVENTS_QUEUE_URL")?)
+        .queue("auth-kyc-events-dlq", env.required("KYC_EVENTS_DLQ_URL")?)
         .routes(SERVICE))
 }

@@ -139,10 +139,6 @@ pub struct Dispatcher {
     publisher: Arc<dyn ChannelPublisher>,
 }
 
-fn failed(error: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::Failed(error.to_string())
-}
-
 impl Dispatcher {
     pub fn new(store: Arc<dyn NotificationStore>, publisher: Arc<dyn ChannelPublisher>) -> Self {
         Dispatcher { store, publisher }
@@ -153,7 +149,7 @@ impl Dispatcher {
             .store
             .preferences(user_id)
             .await
-            .map_err(failed)?
+            .map_err(ConsumeError::failed)?
             .map(|stored| stored.preferences)
             .unwrap_or_default())
     }
@@ -164,7 +160,7 @@ impl Dispatcher {
             RenderError::Malformed(reason) => ConsumeError::Malformed(reason),
             // A routed event without a policy, or a policy without its text: a bug the
             // catalog tests exist to catch; failing keeps the event (in the DLQ) for a fix.
-            other => failed(other),
+            other => ConsumeError::failed(other),
         })?;
         let Some(first) = rendered.first() else {
             // Nobody is told anything: nothing to send, nothing to record.
@@ -174,7 +170,7 @@ impl Dispatcher {
             .store
             .is_recorded(first.user_id, event.event_id, first.channel)
             .await
-            .map_err(failed)?
+            .map_err(ConsumeError::failed)?
         {
             return Ok(Outcome::Duplicate);
         }
@@ -211,7 +207,9 @@ impl Dispatcher {
                         tracing::warn!(notification_id = %notification.id, %error, "notification rejected by its channel");
                         Delivery::Failed { error }
                     }
-                    Err(error @ PublishError::Transient(_)) => return Err(failed(error)),
+                    Err(error @ PublishError::Transient(_)) => {
+                        return Err(ConsumeError::failed(error));
+                    }
                 }
             };
             records.push(Record {
@@ -224,7 +222,7 @@ impl Dispatcher {
             .store
             .record(CONSUMER, event.event_id, &records)
             .await
-            .map_err(failed)?
+            .map_err(ConsumeError::failed)?
         {
             RecordOutcome::Recorded => {
                 for record in &records {

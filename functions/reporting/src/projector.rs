@@ -127,10 +127,6 @@ impl Projector {
     }
 }
 
-fn failed(error: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::Failed(error.to_string())
-}
-
 #[async_trait]
 impl EventConsumer for Projector {
     fn name(&self) -> &'static str {
@@ -150,13 +146,15 @@ impl EventConsumer for Projector {
         let mut keep_profile = true;
         for attempt in 1..=WRITE_ATTEMPTS {
             let known = match fact.payment_id() {
-                Some(id) => self.store.payment(id).await.map_err(failed)?,
+                Some(id) => self.store.payment(id).await.map_err(ConsumeError::failed)?,
                 None => None,
             };
             let mut plan = match plan(&fact, known.as_ref()) {
                 Ok(plan) => plan,
                 // Not counted yet: fail, so SQS delivers it again later (see the module docs).
-                Err(error @ PlanError::UnknownPayment(_)) => return Err(failed(error)),
+                Err(error @ PlanError::UnknownPayment(_)) => {
+                    return Err(ConsumeError::failed(error));
+                }
                 // Another event already made this payment, or it has already ended: counting
                 // it again would count it twice.
                 Err(error) => {
@@ -179,10 +177,10 @@ impl EventConsumer for Projector {
                 Err(ApplyError::Conflict) => {
                     tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
                 }
-                Err(ApplyError::Store(error)) => return Err(failed(error)),
+                Err(ApplyError::Store(error)) => return Err(ConsumeError::failed(error)),
             }
         }
-        Err(failed(format!(
+        Err(ConsumeError::failed(format!(
             "gave up after {WRITE_ATTEMPTS} attempts on contended records"
         )))
     }

@@ -212,7 +212,7 @@ impl AmlMonitoring {
                 .store
                 .watched_payment(payment.payment_id)
                 .await
-                .map_err(failed)?;
+                .map_err(ConsumeError::failed)?;
             if watched.case_id.is_some() {
                 // Another event already opened it: only remember this one.
                 return self.write_once(inbox_only(inbox), Outcome::Ignored).await;
@@ -220,7 +220,12 @@ impl AmlMonitoring {
             // One id for every attempt: only a committed case uses it.
             let id = match case_id {
                 Some(id) => id,
-                None => *case_id.insert(self.store.allocate_case_id().await.map_err(failed)?),
+                None => *case_id.insert(
+                    self.store
+                        .allocate_case_id()
+                        .await
+                        .map_err(ConsumeError::failed)?,
+                ),
             };
             let case = AmlCase::open(
                 id,
@@ -252,7 +257,7 @@ impl AmlMonitoring {
                 }
                 Err(AmlWriteError::AlreadyApplied) => return Ok(Outcome::Duplicate),
                 Err(AmlWriteError::Conflict) => continue,
-                Err(AmlWriteError::Store(error)) => return Err(failed(error)),
+                Err(AmlWriteError::Store(error)) => return Err(ConsumeError::failed(error)),
             }
         }
         Err(ConsumeError::Failed(format!(
@@ -272,15 +277,21 @@ impl AmlMonitoring {
                 .store
                 .watched_payment(payment.payment_id)
                 .await
-                .map_err(failed)?;
+                .map_err(ConsumeError::failed)?;
             if watched.settlement.is_some() {
                 // The payment's end is known already; the first report stands.
                 return self.write_once(inbox_only(inbox), Outcome::Ignored).await;
             }
             let case = match watched.case_id {
-                Some(id) => Some(self.store.case(id).await.map_err(failed)?.ok_or_else(|| {
-                    ConsumeError::Failed(format!("AML case {id} is referenced but missing"))
-                })?),
+                Some(id) => Some(
+                    self.store
+                        .case(id)
+                        .await
+                        .map_err(ConsumeError::failed)?
+                        .ok_or_else(|| {
+                            ConsumeError::Failed(format!("AML case {id} is referenced but missing"))
+                        })?,
+                ),
                 None => None,
             };
             let change = case.as_ref().and_then(|case| {
@@ -307,7 +318,7 @@ impl AmlMonitoring {
                 }
                 Err(AmlWriteError::AlreadyApplied) => return Ok(Outcome::Duplicate),
                 Err(AmlWriteError::Conflict) => continue,
-                Err(AmlWriteError::Store(error)) => return Err(failed(error)),
+                Err(AmlWriteError::Store(error)) => return Err(ConsumeError::failed(error)),
             }
         }
         Err(ConsumeError::Failed(format!(
@@ -337,10 +348,6 @@ fn inbox_only(inbox: (&'static str, uuid::Uuid)) -> MonitoringWrite {
         payment: None,
         case: None,
     }
-}
-
-fn failed(error: impl std::fmt::Display) -> ConsumeError {
-    ConsumeError::Failed(error.to_string())
 }
 
 #[async_trait]
