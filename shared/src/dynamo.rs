@@ -10,6 +10,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
 use crate::money::Money;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -63,12 +65,16 @@ pub trait ItemExt {
     fn optional_string(&self, attribute: &str) -> Option<String>;
     fn number<T: FromStr>(&self, attribute: &str) -> Result<T, StoreError>;
     fn money(&self, attribute: &str) -> Result<Money, StoreError>;
+    /// A time written by [`timestamp`].
+    fn timestamp(&self, attribute: &str) -> Result<OffsetDateTime, StoreError>;
+    /// The error for an attribute that is missing or holds something unreadable.
+    fn corrupt(&self, attribute: &str) -> StoreError;
 }
 
 impl ItemExt for Item {
     fn string(&self, attribute: &str) -> Result<String, StoreError> {
         self.optional_string(attribute)
-            .ok_or_else(|| corrupt(self, attribute))
+            .ok_or_else(|| self.corrupt(attribute))
     }
 
     fn optional_string(&self, attribute: &str) -> Option<String> {
@@ -80,31 +86,41 @@ impl ItemExt for Item {
 
     fn number<T: FromStr>(&self, attribute: &str) -> Result<T, StoreError> {
         match self.get(attribute) {
-            Some(AttributeValue::N(value)) => value.parse().map_err(|_| corrupt(self, attribute)),
-            _ => Err(corrupt(self, attribute)),
+            Some(AttributeValue::N(value)) => value.parse().map_err(|_| self.corrupt(attribute)),
+            _ => Err(self.corrupt(attribute)),
         }
     }
 
     fn money(&self, attribute: &str) -> Result<Money, StoreError> {
         match self.get(attribute) {
             Some(AttributeValue::N(value)) => {
-                Money::parse(value).map_err(|_| corrupt(self, attribute))
+                Money::parse(value).map_err(|_| self.corrupt(attribute))
             }
-            _ => Err(corrupt(self, attribute)),
+            _ => Err(self.corrupt(attribute)),
+        }
+    }
+
+    fn timestamp(&self, attribute: &str) -> Result<OffsetDateTime, StoreError> {
+        OffsetDateTime::parse(&self.string(attribute)?, &Rfc3339)
+            .map_err(|_| self.corrupt(attribute))
+    }
+
+    fn corrupt(&self, attribute: &str) -> StoreError {
+        let key_part = |name: &str| self.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let key = match (key_part("pk"), key_part("sk")) {
+            (Some(pk), Some(sk)) => format!("{pk}/{sk}"),
+            (pk, _) => pk.unwrap_or_default(),
+        };
+        StoreError::Corrupt {
+            key,
+            attribute: attribute.to_owned(),
         }
     }
 }
 
-fn corrupt(item: &Item, attribute: &str) -> StoreError {
-    let key = item
-        .get("pk")
-        .and_then(|pk| pk.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    StoreError::Corrupt {
-        key,
-        attribute: attribute.to_owned(),
-    }
+/// Times are stored as RFC 3339 text, which sorts as it reads.
+pub fn timestamp(at: OffsetDateTime) -> AttributeValue {
+    AttributeValue::S(at.format(&Rfc3339).expect("timestamps format as RFC 3339"))
 }
 
 /// One item by its key, read consistently (a service reads its own writes).

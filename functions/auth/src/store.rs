@@ -13,13 +13,12 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, TransactError, get_item, is_condition_failure, n,
-    next_sequence_value, s, transact,
+    next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::jwt::Role;
 use finflow_shared::outbox::outbox_put;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::domain::{Email, Session, User};
@@ -134,10 +133,6 @@ impl DynamoUserStore {
     }
 }
 
-fn timestamp(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("timestamps format as RFC 3339")
-}
-
 fn user_item(user: &User) -> Item {
     Item::from([
         ("pk".into(), s(format!("USER#{}", user.id))),
@@ -154,37 +149,30 @@ fn user_item(user: &User) -> Item {
             "kyc_decision_sequence".into(),
             n(user.kyc_decision_sequence),
         ),
-        ("created_at".into(), s(timestamp(user.created_at))),
-        ("updated_at".into(), s(timestamp(user.updated_at))),
+        ("created_at".into(), timestamp(user.created_at)),
+        ("updated_at".into(), timestamp(user.updated_at)),
     ])
 }
 
 fn user_from_item(item: &Item) -> Result<User, StoreError> {
-    let corrupt = |attribute: &str| StoreError::Corrupt {
-        key: item.optional_string("pk").unwrap_or_default(),
-        attribute: attribute.to_owned(),
-    };
-    let time_of = |attribute: &str| {
-        OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(attribute))
-    };
     Ok(User {
         id: item.number("user_id")?,
-        email: Email::parse(&item.string("email")?).map_err(|_| corrupt("email"))?,
+        email: Email::parse(&item.string("email")?).map_err(|_| item.corrupt("email"))?,
         name: item.string("name")?,
         password_hash: item.string("password_hash")?,
-        role: Role::parse(&item.string("role")?).ok_or_else(|| corrupt("role"))?,
+        role: Role::parse(&item.string("role")?).ok_or_else(|| item.corrupt("role"))?,
         kyc_status: KycStatus::parse(&item.string("kyc_status")?)
-            .ok_or_else(|| corrupt("kyc_status"))?,
+            .ok_or_else(|| item.corrupt("kyc_status"))?,
         account_tier: AccountTier::parse(&item.string("account_tier")?)
-            .ok_or_else(|| corrupt("account_tier"))?,
+            .ok_or_else(|| item.corrupt("account_tier"))?,
         version: item.number("version")?,
         // Absent on users stored before KYC decisions were applied: none applied yet.
         kyc_decision_sequence: match item.get("kyc_decision_sequence") {
             Some(_) => item.number("kyc_decision_sequence")?,
             None => 0,
         },
-        created_at: time_of("created_at")?,
-        updated_at: time_of("updated_at")?,
+        created_at: item.timestamp("created_at")?,
+        updated_at: item.timestamp("updated_at")?,
     })
 }
 

@@ -12,13 +12,13 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, get_item, n, next_sequence_value, s, transact,
+    Item, ItemExt, StoreError, TransactError, get_item, n, next_sequence_value, s, timestamp,
+    transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};
 use finflow_shared::outbox::outbox_put;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::domain::{
@@ -161,10 +161,6 @@ enum Condition {
     InReview,
 }
 
-fn timestamp(at: OffsetDateTime) -> AttributeValue {
-    s(at.format(&Rfc3339).expect("timestamps format as RFC 3339"))
-}
-
 fn profile_item(applicant: &Applicant) -> Item {
     let mut item = Item::from([
         ("pk".into(), s(format!("USER#{}", applicant.user_id))),
@@ -234,27 +230,16 @@ fn submission_item(submission: &Submission) -> Item {
     item
 }
 
-fn corrupt(item: &Item, attribute: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: item.optional_string("pk").unwrap_or_default(),
-        attribute: attribute.to_owned(),
-    }
-}
-
-fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
-}
-
 fn submission_from_item(item: &Item) -> Result<Submission, StoreError> {
     let decision_of = |attribute: &str| {
-        KycDecision::parse(&item.string(attribute)?).ok_or_else(|| corrupt(item, attribute))
+        KycDecision::parse(&item.string(attribute)?).ok_or_else(|| item.corrupt(attribute))
     };
     let factors = match item.get("risk_factors") {
         Some(AttributeValue::L(list)) => list
             .iter()
             .map(|value| {
                 let AttributeValue::M(factor) = value else {
-                    return Err(corrupt(item, "risk_factors"));
+                    return Err(item.corrupt("risk_factors"));
                 };
                 Ok(RiskFactor {
                     code: factor.string("code")?,
@@ -262,23 +247,23 @@ fn submission_from_item(item: &Item) -> Result<Submission, StoreError> {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?,
-        _ => return Err(corrupt(item, "risk_factors")),
+        _ => return Err(item.corrupt("risk_factors")),
     };
     let country = item
         .optional_string("country")
-        .map(|code| Country::parse(&code).map_err(|_| corrupt(item, "country")))
+        .map(|code| Country::parse(&code).map_err(|_| item.corrupt("country")))
         .transpose()?;
     let decided_by = match item.string("decided_by")?.as_str() {
         "automatic" => DecidedBy::Automatic,
         "staff" => DecidedBy::Staff(item.number("reviewer_id")?),
-        _ => return Err(corrupt(item, "decided_by")),
+        _ => return Err(item.corrupt("decided_by")),
     };
     Ok(Submission {
         id: item.number("submission_id")?,
         user_id: item.number("user_id")?,
         document: Document {
             document_type: DocumentType::parse(&item.string("document_type")?)
-                .ok_or_else(|| corrupt(item, "document_type"))?,
+                .ok_or_else(|| item.corrupt("document_type"))?,
             url: item.string("document_url")?,
             country,
         },
@@ -290,8 +275,8 @@ fn submission_from_item(item: &Item) -> Result<Submission, StoreError> {
         status: decision_of("status")?,
         decided_by,
         review_reason: item.optional_string("review_reason"),
-        submitted_at: time_of(item, "submitted_at")?,
-        decided_at: time_of(item, "decided_at")?,
+        submitted_at: item.timestamp("submitted_at")?,
+        decided_at: item.timestamp("decided_at")?,
     })
 }
 
@@ -317,11 +302,11 @@ impl KycStore for DynamoKycStore {
         for item in output.items() {
             match item.optional_string("sk").as_deref() {
                 Some("REGISTRATION") => {
-                    applicant.registered_at = Some(time_of(item, "registered_at")?);
+                    applicant.registered_at = Some(item.timestamp("registered_at")?);
                 }
                 Some("PROFILE") => {
                     applicant.state = KycState::parse(&item.string("kyc_status")?)
-                        .ok_or_else(|| corrupt(item, "kyc_status"))?;
+                        .ok_or_else(|| item.corrupt("kyc_status"))?;
                     applicant.latest_submission_id = item.number("latest_submission_id").ok();
                     applicant.rejections = item.number("rejections")?;
                     applicant.sequence = item.number("sequence")?;

@@ -17,10 +17,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, n, s,
-    transact,
+    timestamp, transact,
 };
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::domain::{Category, Channel, Delivery, Notification, Preferences, Record};
@@ -96,27 +95,8 @@ fn notification_sk(event_id: Uuid, channel: Channel) -> String {
     format!("{NOTIFICATION_PREFIX}{event_id}#{}", channel.as_str())
 }
 
-fn timestamp(at: OffsetDateTime) -> AttributeValue {
-    s(at.format(&Rfc3339).expect("timestamps format as RFC 3339"))
-}
-
-fn corrupt(item: &Item, attribute: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: format!(
-            "{}/{}",
-            item.optional_string("pk").unwrap_or_default(),
-            item.optional_string("sk").unwrap_or_default()
-        ),
-        attribute: attribute.to_owned(),
-    }
-}
-
-fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
-}
-
 fn uuid_of(item: &Item, attribute: &str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(&item.string(attribute)?).map_err(|_| corrupt(item, attribute))
+    Uuid::parse_str(&item.string(attribute)?).map_err(|_| item.corrupt(attribute))
 }
 
 fn preferences_item(user_id: u64, stored: &StoredPreferences) -> Item {
@@ -148,18 +128,18 @@ fn preferences_of(item: &Item) -> Result<StoredPreferences, StoreError> {
     let channels = item
         .get("channels")
         .and_then(|v| v.as_m().ok())
-        .ok_or_else(|| corrupt(item, "channels"))?;
+        .ok_or_else(|| item.corrupt("channels"))?;
     let mut cells = Vec::new();
     for (channel, categories) in channels {
-        let categories = categories.as_m().map_err(|_| corrupt(item, "channels"))?;
+        let categories = categories.as_m().map_err(|_| item.corrupt("channels"))?;
         for (category, enabled) in categories {
-            let enabled = *enabled.as_bool().map_err(|_| corrupt(item, "channels"))?;
+            let enabled = *enabled.as_bool().map_err(|_| item.corrupt("channels"))?;
             cells.push((channel.clone(), category.clone(), enabled));
         }
     }
     Ok(StoredPreferences {
         preferences: Preferences::from_stored(cells),
-        updated_at: time_of(item, "updated_at")?,
+        updated_at: item.timestamp("updated_at")?,
     })
 }
 
@@ -207,25 +187,25 @@ fn record_of(item: &Item) -> Result<Record, StoreError> {
         "failed" => Delivery::Failed {
             error: item.optional_string("error").unwrap_or_default(),
         },
-        _ => return Err(corrupt(item, "delivery")),
+        _ => return Err(item.corrupt("delivery")),
     };
     Ok(Record {
         notification: Notification {
             id: uuid_of(item, "notification_id")?,
             user_id: item.number("user_id")?,
             channel: Channel::parse(&item.string("channel")?)
-                .ok_or_else(|| corrupt(item, "channel"))?,
+                .ok_or_else(|| item.corrupt("channel"))?,
             category: Category::parse(&item.string("category")?)
-                .ok_or_else(|| corrupt(item, "category"))?,
+                .ok_or_else(|| item.corrupt("category"))?,
             event_id: uuid_of(item, "event_id")?,
             event_type: item.string("event_type")?,
             trace_id: item.string("trace_id")?,
-            occurred_at: time_of(item, "occurred_at")?,
+            occurred_at: item.timestamp("occurred_at")?,
             subject: item.optional_string("subject"),
             body: item.string("body")?,
         },
         delivery,
-        recorded_at: time_of(item, "recorded_at")?,
+        recorded_at: item.timestamp("recorded_at")?,
     })
 }
 

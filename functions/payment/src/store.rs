@@ -19,7 +19,7 @@ use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
-    next_sequence_value, s, transact,
+    next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::PaymentStatus;
@@ -28,7 +28,6 @@ use finflow_shared::outbox::outbox_put;
 use finflow_shared::{Money, PositiveAmount};
 use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
 use crate::domain::Payment;
@@ -175,10 +174,6 @@ impl DynamoPaymentStore {
     }
 }
 
-fn timestamp(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("timestamps format as RFC 3339")
-}
-
 fn day(at: OffsetDateTime) -> String {
     let date: Date = at.date();
     format!(
@@ -206,8 +201,8 @@ fn payment_item(payment: &Payment, pk: String, sk: String, role: Option<&str>) -
             AttributeValue::L(payment.hold_reasons.iter().map(s).collect()),
         ),
         ("version".into(), n(payment.version)),
-        ("created_at".into(), s(timestamp(payment.created_at))),
-        ("updated_at".into(), s(timestamp(payment.updated_at))),
+        ("created_at".into(), timestamp(payment.created_at)),
+        ("updated_at".into(), timestamp(payment.updated_at)),
     ]);
     if let Some(description) = &payment.description {
         item.insert("description".into(), s(description));
@@ -222,22 +217,17 @@ fn payment_item(payment: &Payment, pk: String, sk: String, role: Option<&str>) -
 }
 
 fn payment_from_item(item: &Item) -> Result<Payment, StoreError> {
-    let corrupt = |attribute: &str| StoreError::Corrupt {
-        key: item.optional_string("pk").unwrap_or_default(),
-        attribute: attribute.to_owned(),
-    };
-    let time_of = |attribute: &str| {
-        OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(attribute))
-    };
     Ok(Payment {
         id: item.number("payment_id")?,
         from_wallet_id: item.number("from_wallet_id")?,
         to_wallet_id: item.number("to_wallet_id")?,
         payer_id: item.number("payer_id")?,
         payee_id: item.number("payee_id")?,
-        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| corrupt("amount"))?,
-        currency: Currency::parse(&item.string("currency")?).map_err(|_| corrupt("currency"))?,
-        status: PaymentStatus::parse(&item.string("status")?).ok_or_else(|| corrupt("status"))?,
+        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| item.corrupt("amount"))?,
+        currency: Currency::parse(&item.string("currency")?)
+            .map_err(|_| item.corrupt("currency"))?,
+        status: PaymentStatus::parse(&item.string("status")?)
+            .ok_or_else(|| item.corrupt("status"))?,
         description: item.optional_string("description"),
         hold_reasons: match item.get("hold_reasons") {
             Some(AttributeValue::L(reasons)) => reasons
@@ -248,8 +238,8 @@ fn payment_from_item(item: &Item) -> Result<Payment, StoreError> {
         },
         resolution: item.optional_string("resolution"),
         version: item.number("version")?,
-        created_at: time_of("created_at")?,
-        updated_at: time_of("updated_at")?,
+        created_at: item.timestamp("created_at")?,
+        updated_at: item.timestamp("updated_at")?,
     })
 }
 

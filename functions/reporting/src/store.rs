@@ -230,17 +230,6 @@ impl DynamoReportingStore {
     }
 }
 
-fn corrupt(item: &Item, attribute: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: format!(
-            "{}/{}",
-            item.optional_string("pk").unwrap_or_default(),
-            item.optional_string("sk").unwrap_or_default()
-        ),
-        attribute: attribute.to_owned(),
-    }
-}
-
 fn record_item(record: &PaymentRecord, pk: String, sk: String) -> Item {
     Item::from([
         ("pk".into(), s(pk)),
@@ -261,11 +250,11 @@ fn record_from_item(item: &Item) -> Result<PaymentRecord, StoreError> {
         payer_id: item.number("payer_id")?,
         payee_id: item.number("payee_id")?,
         currency: Currency::parse(&item.string("currency")?)
-            .map_err(|_| corrupt(item, "currency"))?,
-        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| corrupt(item, "amount"))?,
+            .map_err(|_| item.corrupt("currency"))?,
+        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| item.corrupt("amount"))?,
         status: PaymentStatus::parse(&item.string("status")?)
-            .ok_or_else(|| corrupt(item, "status"))?,
-        day: parse_day(&item.string("day")?).ok_or_else(|| corrupt(item, "day"))?,
+            .ok_or_else(|| item.corrupt("status"))?,
+        day: parse_day(&item.string("day")?).ok_or_else(|| item.corrupt("day"))?,
     })
 }
 
@@ -278,10 +267,10 @@ fn counts_from_item(item: &Item) -> Result<Counts, StoreError> {
         };
         if is_amount(attribute) {
             let amount =
-                finflow_shared::Money::parse(number).map_err(|_| corrupt(item, attribute))?;
+                finflow_shared::Money::parse(number).map_err(|_| item.corrupt(attribute))?;
             counts.amounts.insert(attribute.clone(), amount);
         } else {
-            let count = number.parse().map_err(|_| corrupt(item, attribute))?;
+            let count = number.parse().map_err(|_| item.corrupt(attribute))?;
             counts.counts.insert(attribute.clone(), count);
         }
     }
@@ -292,16 +281,16 @@ fn currency_after(item: &Item, prefix: &str) -> Result<Currency, StoreError> {
     let sk = item.string("sk")?;
     sk.strip_prefix(prefix)
         .and_then(|code| Currency::parse(code).ok())
-        .ok_or_else(|| corrupt(item, "sk"))
+        .ok_or_else(|| item.corrupt("sk"))
 }
 
 fn profile_from_item(item: &Item) -> Result<UserSnapshot, StoreError> {
     Ok(UserSnapshot {
         user_id: item.number("user_id")?,
         kyc_status: KycStatus::parse(&item.string("kyc_status")?)
-            .ok_or_else(|| corrupt(item, "kyc_status"))?,
+            .ok_or_else(|| item.corrupt("kyc_status"))?,
         account_tier: AccountTier::parse(&item.string("account_tier")?)
-            .ok_or_else(|| corrupt(item, "account_tier"))?,
+            .ok_or_else(|| item.corrupt("account_tier"))?,
         version: item.number("version")?,
     })
 }
@@ -370,11 +359,11 @@ impl ReportingStore for DynamoReportingStore {
                 let day = parts
                     .next()
                     .and_then(parse_day)
-                    .ok_or_else(|| corrupt(&item, "sk"))?;
+                    .ok_or_else(|| item.corrupt("sk"))?;
                 let currency = parts
                     .next()
                     .and_then(|code| Currency::parse(code).ok())
-                    .ok_or_else(|| corrupt(&item, "sk"))?;
+                    .ok_or_else(|| item.corrupt("sk"))?;
                 if period.contains(day) {
                     days.push(DayVolume {
                         day,

@@ -16,14 +16,12 @@ use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
-    next_sequence_value, s, transact,
+    next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::idempotency::KeyCompletion;
 use finflow_shared::outbox::outbox_put;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet};
 
@@ -166,10 +164,6 @@ impl DynamoWalletStore {
     }
 }
 
-fn timestamp(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("timestamps format as RFC 3339")
-}
-
 fn wallet_item(wallet: &Wallet) -> Item {
     let mut item = Item::from([
         ("pk".into(), s(format!("WALLET#{}", wallet.id))),
@@ -181,8 +175,8 @@ fn wallet_item(wallet: &Wallet) -> Item {
         ("balance".into(), money(wallet.balance)),
         ("held".into(), money(wallet.held)),
         ("version".into(), n(wallet.version)),
-        ("created_at".into(), s(timestamp(wallet.created_at))),
-        ("updated_at".into(), s(timestamp(wallet.updated_at))),
+        ("created_at".into(), timestamp(wallet.created_at)),
+        ("updated_at".into(), timestamp(wallet.updated_at)),
     ]);
     if let Some(frozen_by) = wallet.frozen_by {
         let by = match frozen_by {
@@ -194,25 +188,14 @@ fn wallet_item(wallet: &Wallet) -> Item {
     item
 }
 
-fn corrupt(item: &Item, attribute: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: item.optional_string("pk").unwrap_or_default(),
-        attribute: attribute.to_owned(),
-    }
-}
-
-fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
-}
-
 fn wallet_from_item(item: &Item) -> Result<Wallet, StoreError> {
     Ok(Wallet {
         id: item.number("wallet_id")?,
         user_id: item.number("user_id")?,
         currency: Currency::parse(&item.string("currency")?)
-            .map_err(|_| corrupt(item, "currency"))?,
+            .map_err(|_| item.corrupt("currency"))?,
         status: WalletStatus::parse(&item.string("status")?)
-            .ok_or_else(|| corrupt(item, "status"))?,
+            .ok_or_else(|| item.corrupt("status"))?,
         balance: item.money("balance")?,
         held: item.money("held")?,
         frozen_by: match item.optional_string("frozen_by").as_deref() {
@@ -221,8 +204,8 @@ fn wallet_from_item(item: &Item) -> Result<Wallet, StoreError> {
             _ => None,
         },
         version: item.number("version")?,
-        created_at: time_of(item, "created_at")?,
-        updated_at: time_of(item, "updated_at")?,
+        created_at: item.timestamp("created_at")?,
+        updated_at: item.timestamp("updated_at")?,
     })
 }
 
@@ -237,7 +220,7 @@ fn entry_item(entry: &LedgerEntry) -> Item {
         ("balance_after".into(), money(entry.balance_after)),
         ("reference_type".into(), s(&entry.reference_type)),
         ("reference_id".into(), s(&entry.reference_id)),
-        ("created_at".into(), s(timestamp(entry.created_at))),
+        ("created_at".into(), timestamp(entry.created_at)),
     ]);
     if let Some(description) = &entry.description {
         item.insert("description".into(), s(description));
@@ -249,13 +232,13 @@ fn entry_from_item(item: &Item) -> Result<LedgerEntry, StoreError> {
     Ok(LedgerEntry {
         id: item.string("entry_id")?,
         wallet_id: item.number("wallet_id")?,
-        kind: EntryKind::parse(&item.string("kind")?).ok_or_else(|| corrupt(item, "kind"))?,
-        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| corrupt(item, "amount"))?,
+        kind: EntryKind::parse(&item.string("kind")?).ok_or_else(|| item.corrupt("kind"))?,
+        amount: PositiveAmount::new(item.money("amount")?).map_err(|_| item.corrupt("amount"))?,
         balance_after: item.money("balance_after")?,
         reference_type: item.string("reference_type")?,
         reference_id: item.string("reference_id")?,
         description: item.optional_string("description"),
-        created_at: time_of(item, "created_at")?,
+        created_at: item.timestamp("created_at")?,
     })
 }
 
@@ -284,9 +267,9 @@ impl WalletStore for DynamoWalletStore {
         Ok(Some(Customer {
             user_id,
             kyc_status: KycStatus::parse(&item.string("kyc_status")?)
-                .ok_or_else(|| corrupt(&item, "kyc_status"))?,
+                .ok_or_else(|| item.corrupt("kyc_status"))?,
             account_tier: AccountTier::parse(&item.string("account_tier")?)
-                .ok_or_else(|| corrupt(&item, "account_tier"))?,
+                .ok_or_else(|| item.corrupt("account_tier"))?,
             open_wallets: item.number("open_wallets").unwrap_or(0),
         }))
     }

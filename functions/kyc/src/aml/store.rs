@@ -20,13 +20,11 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
-    next_sequence_value, s, transact,
+    next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
 use finflow_shared::outbox::outbox_put;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::activity::{ActivityChange, DayActivity, UserActivity};
@@ -155,25 +153,6 @@ fn list_pk(status: Option<CaseStatus>) -> String {
     }
 }
 
-fn timestamp(at: OffsetDateTime) -> AttributeValue {
-    s(at.format(&Rfc3339).expect("timestamps format as RFC 3339"))
-}
-
-fn corrupt(item: &Item, attribute: &str) -> StoreError {
-    StoreError::Corrupt {
-        key: format!(
-            "{}/{}",
-            item.optional_string("pk").unwrap_or_default(),
-            item.optional_string("sk").unwrap_or_default()
-        ),
-        attribute: attribute.to_owned(),
-    }
-}
-
-fn time_of(item: &Item, attribute: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(&item.string(attribute)?, &Rfc3339).map_err(|_| corrupt(item, attribute))
-}
-
 fn settlement_attributes(item: &mut Item, settlement: &Settlement) {
     item.insert("outcome".into(), s(settlement.outcome.as_str()));
     item.insert("settled_at".into(), timestamp(settlement.settled_at));
@@ -187,8 +166,8 @@ fn settlement_of(item: &Item) -> Result<Option<Settlement>, StoreError> {
         return Ok(None);
     };
     Ok(Some(Settlement {
-        outcome: PaymentEnd::parse(&outcome).ok_or_else(|| corrupt(item, "outcome"))?,
-        settled_at: time_of(item, "settled_at")?,
+        outcome: PaymentEnd::parse(&outcome).ok_or_else(|| item.corrupt("outcome"))?,
+        settled_at: item.timestamp("settled_at")?,
         detail: item.optional_string("outcome_detail"),
     }))
 }
@@ -236,9 +215,9 @@ fn case_item(case: &AmlCase, pk: String) -> Item {
 fn case_from_item(item: &Item) -> Result<AmlCase, StoreError> {
     let decision = match item.optional_string("action") {
         Some(action) => Some(Decision {
-            action: parse_action(&action).ok_or_else(|| corrupt(item, "action"))?,
+            action: parse_action(&action).ok_or_else(|| item.corrupt("action"))?,
             resolved_by: item.number("resolved_by")?,
-            resolved_at: time_of(item, "resolved_at")?,
+            resolved_at: item.timestamp("resolved_at")?,
             note: item.optional_string("note"),
         }),
         None => None,
@@ -252,11 +231,11 @@ fn case_from_item(item: &Item) -> Result<AmlCase, StoreError> {
             payer_id: item.number("payer_id")?,
             payee_id: item.number("payee_id")?,
             amount: PositiveAmount::new(item.money("amount")?)
-                .map_err(|_| corrupt(item, "amount"))?,
+                .map_err(|_| item.corrupt("amount"))?,
             currency: Currency::parse(&item.string("currency")?)
-                .map_err(|_| corrupt(item, "currency"))?,
+                .map_err(|_| item.corrupt("currency"))?,
             status: PaymentStatus::parse(&item.string("payment_status")?)
-                .ok_or_else(|| corrupt(item, "payment_status"))?,
+                .ok_or_else(|| item.corrupt("payment_status"))?,
             description: item.optional_string("description"),
         },
         hold_reasons: match item.get("hold_reasons") {
@@ -266,8 +245,8 @@ fn case_from_item(item: &Item) -> Result<AmlCase, StoreError> {
                 .collect(),
             _ => Vec::new(),
         },
-        held_at: time_of(item, "held_at")?,
-        opened_at: time_of(item, "opened_at")?,
+        held_at: item.timestamp("held_at")?,
+        opened_at: item.timestamp("opened_at")?,
         decision,
         settlement: settlement_of(item)?,
         version: item.number("version")?,
@@ -550,7 +529,7 @@ impl AmlStore for DynamoAmlStore {
                 Some(sk) if sk.starts_with("DAY#") => activity.days.push(DayActivity {
                     day: item.string("day")?,
                     currency: Currency::parse(&item.string("currency")?)
-                        .map_err(|_| corrupt(item, "currency"))?,
+                        .map_err(|_| item.corrupt("currency"))?,
                     sent_count: item.number("sent_count")?,
                     sent_volume: item.money("sent_volume")?,
                 }),
