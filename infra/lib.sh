@@ -3,7 +3,8 @@
 
 FINFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA_DIR="$FINFLOW_ROOT/infra"
-STATE_DIR="$INFRA_DIR/.state"
+# FINFLOW_STATE_DIR lets infra/sandbox give each private platform its own logs and manifest.
+STATE_DIR="${FINFLOW_STATE_DIR:-$INFRA_DIR/.state}"
 VENV_DIR="$INFRA_DIR/.venv"
 VENV_PY="$VENV_DIR/bin/python"
 REQUIREMENTS="$INFRA_DIR/requirements.txt"

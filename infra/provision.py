@@ -31,7 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
-DEFAULT_STATE_DIR = ROOT / "infra" / ".state"
+DEFAULT_STATE_DIR = Path(os.environ.get("FINFLOW_STATE_DIR") or ROOT / "infra" / ".state")
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK = "finflow-local"
