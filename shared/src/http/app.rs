@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower::ServiceExt;
@@ -12,9 +12,14 @@ use super::input::BODY_LIMIT;
 use super::trace_layer::trace_requests;
 use crate::error::ApiError;
 
+/// Where a service declares its web pages in the router it gives [`into_app`]: a route
+/// `/pages/dashboard` is served as `/dashboard`, outside `/api`, and only there.
+pub const PAGES: &str = "/pages";
+
 /// `api` holds routes relative to `/api` (for example `/auth/register`). The app serves them
-/// under `/api` and its alias `/api/v1`, serves `/health` as `/api/<service>/health`, and maps
-/// unknown routes, wrong methods, oversized bodies and panics to problem+json.
+/// under `/api` and its alias `/api/v1`, serves `/health` as `/api/<service>/health`, serves the
+/// routes under [`PAGES`] at the root, and maps unknown routes, wrong methods, oversized bodies
+/// and panics to problem+json.
 pub fn into_app(service: &'static str, api: Router) -> Router {
     let health_api = api.clone();
     let health = get(move |mut request: Request| {
@@ -26,17 +31,111 @@ pub fn into_app(service: &'static str, api: Router) -> Router {
             api.oneshot(request).await
         }
     });
+    let pages = api
+        .clone()
+        .fallback(|| async { not_found() })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    // Pages are served at the root only, not as API routes.
+    let api = api.route_layer(middleware::from_fn(no_pages));
     Router::new()
         .nest("/api", api.clone())
         .nest("/api/v1", api)
         .route("/health", health)
-        .fallback(|| async { ApiError::NotFound("No such route".into()) })
+        .fallback(move |request: Request| page(pages.clone(), request))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn(trace_requests))
 }
 
+fn not_found() -> ApiError {
+    ApiError::NotFound("No such route".into())
+}
+
+fn is_page(path: &str) -> bool {
+    ["/api/v1", "/api", ""].iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix(PAGES))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+async fn no_pages(request: Request, next: Next) -> Response {
+    if is_page(request.uri().path()) {
+        return not_found().into_response();
+    }
+    next.run(request).await
+}
+
+/// A request outside `/api` that no other route took: one of the service's pages, or 404.
+async fn page(pages: Router, mut request: Request) -> Response {
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return not_found().into_response();
+    }
+    let target = match request.uri().query() {
+        Some(query) => format!("{PAGES}{path}?{query}"),
+        None => format!("{PAGES}{path}"),
+    };
+    match target.parse() {
+        Ok(uri) => *request.uri_mut() = uri,
+        Err(_) => return not_found().into_response(),
+    }
+    match pages.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal("handler panicked").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http::StatusCode;
+
+    fn app() -> Router {
+        let api = Router::new()
+            .route("/things/list", get(|| async { "api" }))
+            .route("/pages/board", get(|| async { "page" }))
+            .route("/pages/board/app.js", get(|| async { "script" }));
+        into_app("things", api)
+    }
+
+    async fn call(path: &str) -> (StatusCode, String) {
+        let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let response = app().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn pages_are_served_at_the_root_only() {
+        assert_eq!(call("/board").await, (StatusCode::OK, "page".into()));
+        assert_eq!(call("/board?x=1").await, (StatusCode::OK, "page".into()));
+        assert_eq!(
+            call("/board/app.js").await,
+            (StatusCode::OK, "script".into())
+        );
+        assert_eq!(call("/api/things/list").await.0, StatusCode::OK);
+        assert_eq!(call("/api/v1/things/list").await.0, StatusCode::OK);
+        for path in [
+            "/api/pages/board",
+            "/api/v1/pages/board",
+            "/pages/board",
+            "/things/list",
+            "/nothing",
+            "/api/nothing",
+        ] {
+            let (status, body) = call(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(body.contains("No such route"), "{path}: {body}");
+        }
+    }
 }
