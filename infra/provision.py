@@ -931,6 +931,12 @@ def build_manifest(
         else None
     )
 
+    # Rules by logical id, for tools that name one (finflow replay: StartReplay's FilterArns).
+    rules = {
+        lid: {"name": resolver.rule(lid)["Name"], "arn": resolver.get_att(lid, "Arn")}
+        for lid in by_type.get("AWS::Events::Rule", [])
+    }
+
     globals_fn = sam.get("Globals", {}).get("Function", {})
     functions: dict[str, Any] = {}
     for lid in by_type.get("AWS::Serverless::Function", []):
@@ -998,6 +1004,7 @@ def build_manifest(
         "queues": queues,
         "event_bus": event_bus,
         "archive": archive,
+        "rules": rules,
         "functions": functions,
     }
     topics = by_type.get("AWS::SNS::Topic", [])

@@ -56,6 +56,26 @@ impl ConsumeError {
     }
 }
 
+/// Which deliveries of an event a consumer acts on. A live consumer changes the world once per
+/// event, so an archive replay must not reach it twice: EventBridge delivers replays only to
+/// the rules a replay names (`FilterArns`), and should one still arrive (an emulator that
+/// ignores the filter, a rule added by hand), the live consumer acknowledges it untouched.
+/// A rebuild consumer is the reverse: it projects replays only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Live,
+    Replay,
+}
+
+impl Delivery {
+    fn of(message: &BusMessage) -> Self {
+        match message.replay_name {
+            Some(_) => Delivery::Replay,
+            None => Delivery::Live,
+        }
+    }
+}
+
 /// What a consumer did with one event, for the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -76,6 +96,11 @@ pub trait EventConsumer: Send + Sync {
     /// events/schemas and the template.yaml rules that feed the consumer's queue, and schema
     /// changes are classified by who reads what (`contracts::compat`).
     fn reads(&self) -> &'static [EventRead];
+
+    /// The deliveries it acts on; every other one is acknowledged as `Outcome::Ignored`.
+    fn delivery(&self) -> Delivery {
+        Delivery::Live
+    }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError>;
 }
@@ -108,9 +133,14 @@ async fn consume_message(
         event_id = %envelope.event_id,
         event_type = %envelope.event_type,
         consumer = consumer.name(),
+        replay_name = bus_message.replay_name.as_deref(),
     );
     async {
-        let outcome = consumer.consume(&bus_message).await?;
+        let outcome = if Delivery::of(&bus_message) == consumer.delivery() {
+            consumer.consume(&bus_message).await?
+        } else {
+            Outcome::Ignored
+        };
         tracing::info!(?outcome, "event consumed");
         Ok(())
     }
@@ -159,6 +189,12 @@ mod tests {
         }
     }
 
+    fn replayed(body: &str, replay_name: &str) -> String {
+        let mut message: serde_json::Value = serde_json::from_str(body).unwrap();
+        message["replay-name"] = replay_name.into();
+        message.to_string()
+    }
+
     fn sqs_message(id: &str, body: String) -> SqsMessage {
         let mut message = SqsMessage::default();
         message.message_id = Some(id.into());
@@ -175,9 +211,8 @@ mod tests {
         .to_string()
     }
 
-    #[tokio::test]
-    async fn a_poison_message_fails_alone() {
-        let event = UserCreated {
+    fn user_created() -> UserCreated {
+        UserCreated {
             user: UserSnapshot {
                 user_id: 1,
                 kyc_status: KycStatus::Pending,
@@ -186,8 +221,15 @@ mod tests {
             },
             email: "a@b.c".into(),
             name: "A".into(),
-        };
-        let envelope = EventEnvelope::new(&event, &Causality::from_request(TraceId::generate()));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poison_message_fails_alone() {
+        let envelope = EventEnvelope::new(
+            &user_created(),
+            &Causality::from_request(TraceId::generate()),
+        );
         let mut batch = SqsEvent::default();
         batch.records = vec![
             sqs_message("good-1", bus_body(&envelope)),
@@ -205,5 +247,61 @@ mod tests {
             .collect();
         assert_eq!(failed, ["poison"]);
         assert_eq!(recorder.seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_live_consumer_acknowledges_a_replay_without_acting_on_it() {
+        let envelope = EventEnvelope::new(
+            &user_created(),
+            &Causality::from_request(TraceId::generate()),
+        );
+        let live = bus_body(&envelope);
+        let mut batch = SqsEvent::default();
+        batch.records = vec![
+            sqs_message("replayed", replayed(&live, "reporting-rebuild-1")),
+            sqs_message("live", live),
+        ];
+        let recorder = Recorder {
+            seen: Mutex::new(Vec::new()),
+        };
+        let response = consume_batch(&recorder, batch).await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(*recorder.seen.lock().unwrap(), [envelope.event_id]);
+    }
+
+    #[tokio::test]
+    async fn a_rebuild_consumer_acts_on_replays_only() {
+        struct Rebuild(Recorder);
+        #[async_trait]
+        impl EventConsumer for Rebuild {
+            fn name(&self) -> &'static str {
+                "rebuild"
+            }
+            fn reads(&self) -> &'static [EventRead] {
+                self.0.reads()
+            }
+            fn delivery(&self) -> Delivery {
+                Delivery::Replay
+            }
+            async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
+                self.0.consume(message).await
+            }
+        }
+        let envelope = EventEnvelope::new(
+            &user_created(),
+            &Causality::from_request(TraceId::generate()),
+        );
+        let live = bus_body(&envelope);
+        let mut batch = SqsEvent::default();
+        batch.records = vec![
+            sqs_message("live", live.clone()),
+            sqs_message("replayed", replayed(&live, "reporting-rebuild-1")),
+        ];
+        let rebuild = Rebuild(Recorder {
+            seen: Mutex::new(Vec::new()),
+        });
+        let response = consume_batch(&rebuild, batch).await;
+        assert!(response.batch_item_failures.is_empty());
+        assert_eq!(*rebuild.0.seen.lock().unwrap(), [envelope.event_id]);
     }
 }

@@ -39,7 +39,11 @@ pub fn consumer(
 ) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
     match binary {
         "reporting-events" => {
-            Some(store(sdk, env).map(|store| Arc::new(Projector::new(Arc::new(store))) as _))
+            Some(store(sdk, env).map(|store| Arc::new(Projector::live(Arc::new(store))) as _))
+        }
+        // The same projector over REPORTING_TABLE = the rebuild table (template.yaml).
+        "reporting-rebuild" => {
+            Some(store(sdk, env).map(|store| Arc::new(Projector::rebuild(Arc::new(store))) as _))
         }
         _ => None,
     }

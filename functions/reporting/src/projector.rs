@@ -2,6 +2,11 @@
 //! counters. Each event is applied once: its inbox marker is written in the same DynamoDB
 //! transaction as every counter it changes, so a redelivery changes nothing.
 //!
+//! The same projector rebuilds the counters from the event archive (`reporting-rebuild`,
+//! `finflow replay reporting`) into a table of their own: it then takes archive replays only,
+//! and remembers each event once per replay, so every replay rebuilds from scratch while a
+//! redelivery within one replay still counts once.
+//!
 //! Ordering. The counters are sums, and sums do not care about order: user, KYC, wallet,
 //! deposit and AML case events apply whenever they arrive (a tier change carries the tier it
 //! left, so its −1/+1 is right in any order; the user's snapshot is kept by version). A
@@ -19,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::consumer::{BusMessage, ConsumeError, Delivery, EventConsumer, Outcome};
 use finflow_shared::contracts::EventRead;
 use finflow_shared::events::aml::AmlCaseResolved;
 use finflow_shared::events::kyc::KycDecisionRecorded;
@@ -29,10 +34,13 @@ use finflow_shared::events::payment::{
 use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
 use finflow_shared::events::wallet::{WalletCreated, WalletDeposited, WalletStatusChanged};
 
+use uuid::Uuid;
+
 use crate::domain::{Fact, PlanError, plan};
 use crate::store::{ApplyError, ReportingStore};
 
 pub const CONSUMER: &str = "reporting.projector";
+pub const REBUILD_CONSUMER: &str = "reporting.rebuild";
 
 /// The payment's full state, which every payment event carries.
 macro_rules! payment_fields {
@@ -119,22 +127,54 @@ const WRITE_ATTEMPTS: u32 = 5;
 
 pub struct Projector {
     store: Arc<dyn ReportingStore>,
+    delivery: Delivery,
 }
 
 impl Projector {
-    pub fn new(store: Arc<dyn ReportingStore>) -> Self {
-        Projector { store }
+    /// Projects the live events into the counters the reports read.
+    pub fn live(store: Arc<dyn ReportingStore>) -> Self {
+        Projector {
+            store,
+            delivery: Delivery::Live,
+        }
+    }
+
+    /// Projects archive replays into a rebuild of the counters.
+    pub fn rebuild(store: Arc<dyn ReportingStore>) -> Self {
+        Projector {
+            store,
+            delivery: Delivery::Replay,
+        }
+    }
+
+    /// The inbox marker of this delivery: the event id, or for a rebuild the event id within
+    /// its replay (a name-based UUID of both), since a new replay must count the event again.
+    fn inbox(&self, message: &BusMessage) -> (&'static str, Uuid) {
+        let event_id = message.detail.event_id;
+        match (self.delivery, &message.replay_name) {
+            (Delivery::Replay, Some(replay)) => {
+                (REBUILD_CONSUMER, Uuid::new_v5(&event_id, replay.as_bytes()))
+            }
+            _ => (CONSUMER, event_id),
+        }
     }
 }
 
 #[async_trait]
 impl EventConsumer for Projector {
     fn name(&self) -> &'static str {
-        CONSUMER
+        match self.delivery {
+            Delivery::Live => CONSUMER,
+            Delivery::Replay => REBUILD_CONSUMER,
+        }
     }
 
     fn reads(&self) -> &'static [EventRead] {
         READS
+    }
+
+    fn delivery(&self) -> Delivery {
+        self.delivery
     }
 
     async fn consume(&self, message: &BusMessage) -> Result<Outcome, ConsumeError> {
@@ -168,7 +208,7 @@ impl EventConsumer for Projector {
             if plan.is_empty() {
                 return Ok(Outcome::Ignored);
             }
-            match self.store.apply((CONSUMER, event.event_id), &plan).await {
+            match self.store.apply(self.inbox(message), &plan).await {
                 Ok(()) => return Ok(Outcome::Applied),
                 Err(ApplyError::Duplicate) => return Ok(Outcome::Duplicate),
                 // The counters still apply; only the older snapshot is left out.
@@ -230,7 +270,39 @@ mod tests {
 
     fn setup() -> (Arc<MemoryReportingStore>, Projector) {
         let store = Arc::new(MemoryReportingStore::default());
-        (store.clone(), Projector::new(store))
+        (store.clone(), Projector::live(store))
+    }
+
+    fn replayed(message: &BusMessage, replay: &str) -> BusMessage {
+        BusMessage {
+            id: message.id.clone(),
+            detail_type: message.detail_type.clone(),
+            source: message.source.clone(),
+            replay_name: Some(replay.into()),
+            detail: message.detail.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn each_replay_counts_an_event_once_whatever_live_counted() {
+        let store = Arc::new(MemoryReportingStore::default());
+        let live = Projector::live(store.clone());
+        let rebuild = Projector::rebuild(store.clone());
+        let completed = message(&PaymentCompleted {
+            payment: payment(7, "2.5", PaymentStatus::Completed),
+        });
+        let first = replayed(&completed, "reporting-rebuild-1");
+        let second = replayed(&completed, "reporting-rebuild-2");
+
+        assert_eq!(rebuild.consume(&first).await.unwrap(), Outcome::Applied);
+        assert_ne!(rebuild.consume(&first).await.unwrap(), Outcome::Applied);
+        assert_eq!(rebuild.inbox(&first).0, REBUILD_CONSUMER);
+        assert_ne!(rebuild.inbox(&first).1, rebuild.inbox(&second).1);
+        assert_eq!(
+            live.inbox(&completed),
+            (CONSUMER, completed.detail.event_id)
+        );
+        assert_eq!(today(&store).await.pair("completed").0, 1);
     }
 
     async fn today(store: &MemoryReportingStore) -> crate::domain::Counts {

@@ -1,0 +1,14 @@
+//! Lambda entry point of reporting's rebuild: the projector over archive replays
+//! (`finflow replay reporting`), writing into the rebuild table.
+
+use finflow_shared::config::{Env, aws_sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let consumer =
+        finflow_reporting::functions::consumer("reporting-rebuild", &sdk, &Env::process())
+            .expect("reporting-rebuild is one of reporting's consumers")?;
+    finflow_shared::runtime::run_consumer(consumer).await
+}
