@@ -10,36 +10,39 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
-use crate::contracts::EventRead;
+use crate::contracts::{EventRead, Field};
 use crate::dynamo::{TransactError, n, s, transact};
 use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
 use crate::events::{EnvelopeError, EventEnvelope};
 
-/// What a projection reads: the snapshot of every `user.*` event. It decodes each event whole,
-/// so it also depends on the fields it does not keep.
+/// The KYC statuses and tiers the owning services branch on: wallet creation and transfers
+/// need `verified`, and each tier has its own wallet, deposit and transfer limits. A new value
+/// is not handled until those rules know it.
+const KYC_STATUSES: &[&str] = &["pending", "verified", "rejected"];
+const TIERS: &[&str] = &["bronze", "silver", "gold"];
+
+/// What a projection reads: the snapshot of every `user.*` event, each decoded whole (the
+/// fields it does not keep are only decoded).
 pub const READS: &[EventRead] = &[
-    EventRead::of::<UserCreated>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/email",
-        "/name",
+    EventRead::whole::<UserCreated>(&[
+        Field::value("/user_id"),
+        Field::matches("/kyc_status", KYC_STATUSES),
+        Field::matches("/account_tier", TIERS),
+        Field::value("/version"),
     ]),
-    EventRead::of::<UserKycUpdated>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/previous_kyc_status",
+    EventRead::whole::<UserKycUpdated>(&[
+        Field::value("/user_id"),
+        Field::matches("/kyc_status", KYC_STATUSES),
+        Field::matches("/account_tier", TIERS),
+        Field::value("/version"),
+        Field::decoded("/previous_kyc_status"),
     ]),
-    EventRead::of::<UserTierChanged>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/previous_tier",
-        "/changed_by",
+    EventRead::whole::<UserTierChanged>(&[
+        Field::value("/user_id"),
+        Field::matches("/kyc_status", KYC_STATUSES),
+        Field::matches("/account_tier", TIERS),
+        Field::value("/version"),
+        Field::decoded("/previous_tier"),
     ]),
 ];
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
-use finflow_shared::contracts::EventRead;
+use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::kyc::KycDecisionRecorded;
 use finflow_shared::events::user::UserKycUpdated;
 use finflow_shared::events::{Causality, EventEnvelope};
@@ -17,16 +17,13 @@ use crate::domain::KycDecisionEffect;
 use crate::store::{EventWriteError, InboxMarker, UserStore};
 
 pub const CONSUMER: &str = "auth.kyc_decisions";
-/// The decision, decoded whole: every field it requires is part of the contract.
-pub const READS: &[EventRead] = &[EventRead::of::<KycDecisionRecorded>(&[
-    "/user_id",
-    "/submission_id",
-    "/document_type",
-    "/decision",
-    "/risk_score",
-    "/reasons",
-    "/decided_by",
-    "/sequence",
+/// The decision, decoded whole: each decision maps to a KYC status (`manual_review` leaves it
+/// pending), applied in `sequence` order.
+pub const READS: &[EventRead] = &[EventRead::whole::<KycDecisionRecorded>(&[
+    Field::value("/user_id"),
+    Field::matches("/decision", &["verified", "rejected", "manual_review"]),
+    Field::value("/sequence"),
+    Field::decoded("/document_type"),
 ])];
 /// Concurrent changes to one user (a tier change, another decision) are rare and brief; after
 /// this many re-reads the message goes back to the queue, which retries it later.

@@ -6,21 +6,18 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
-use finflow_shared::contracts::EventRead;
+use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::user::UserCreated;
 
 use crate::store::{KycStore, RegistrationOutcome};
 
 pub const CONSUMER: &str = "kyc.registrations";
-/// Only the user id is kept (with the envelope's `occurred_at`), but `user.created` is decoded
-/// whole, so every field it requires is part of the contract.
-pub const READS: &[EventRead] = &[EventRead::of::<UserCreated>(&[
-    "/user_id",
-    "/kyc_status",
-    "/account_tier",
-    "/version",
-    "/email",
-    "/name",
+/// Only the user id is kept (with the envelope's `occurred_at`); `user.created` is decoded
+/// whole, so every other field is decoded without being used.
+pub const READS: &[EventRead] = &[EventRead::whole::<UserCreated>(&[
+    Field::value("/user_id"),
+    Field::decoded("/kyc_status"),
+    Field::decoded("/account_tier"),
 ])];
 
 pub struct RegistrationProjection {

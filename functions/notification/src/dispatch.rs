@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
-use finflow_shared::contracts::EventRead;
+use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::aml::AmlCaseResolved;
 use finflow_shared::events::kyc::KycDecisionRecorded;
@@ -44,94 +44,89 @@ use crate::store::{NotificationStore, RecordOutcome};
 
 pub const CONSUMER: &str = "notification.dispatch";
 
-const PAYMENT: [&str; 9] = [
-    "/payment_id",
-    "/from_wallet_id",
-    "/to_wallet_id",
-    "/payer_id",
-    "/payee_id",
-    "/amount",
-    "/currency",
-    "/status",
-    "/description",
-];
+/// The values notification has a text for: the KYC outcomes it announces (back to pending
+/// says nothing, knowingly), each wallet status, each document type, each decision, and each
+/// payment status (a notice per status, picked by the event that carries it; PENDING is never
+/// published). Tiers are printed by name, so a new tier needs no text.
+const KYC_STATUSES: &[&str] = &["pending", "verified", "rejected"];
+const WALLET_STATUSES: &[&str] = &["active", "frozen", "closed"];
+const PAYMENT_STATUSES: &[&str] = &["PENDING", "COMPLETED", "FAILED", "ON_HOLD"];
 
-/// Concatenates the payment snapshot's fields with an event's own, at compile time.
-macro_rules! payment_fields {
-    ($($extra:literal),*) => {
-        &[
-            PAYMENT[0], PAYMENT[1], PAYMENT[2], PAYMENT[3], PAYMENT[4], PAYMENT[5], PAYMENT[6],
-            PAYMENT[7], PAYMENT[8], $($extra),*
-        ]
+/// A payment event, decoded whole: told to the payer (and payee) with the amount at four
+/// decimal places, the currency and the payer's description.
+macro_rules! payment_event {
+    ($event:ty $(, $extra:expr)*) => {
+        EventRead::whole::<$event>(&[
+            Field::value("/payment_id"),
+            Field::value("/payer_id"),
+            Field::value("/payee_id"),
+            Field::money("/amount", 4),
+            Field::value("/currency"),
+            Field::matches("/status", PAYMENT_STATUSES),
+            Field::value("/description").optional(),
+            $($extra),*
+        ])
     };
 }
 
-/// Every event of the catalog, each decoded whole (so every field its type requires is part
-/// of the contract, whether or not a template prints it).
+/// Every event of the catalog, each decoded whole; the fields below are the ones its notices
+/// use, every other field is only decoded.
 pub const READS: &[EventRead] = &[
-    EventRead::of::<UserCreated>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/email",
-        "/name",
+    EventRead::whole::<UserCreated>(&[
+        Field::value("/user_id"),
+        Field::value("/name"),
+        Field::decoded("/kyc_status"),
+        Field::decoded("/account_tier"),
     ]),
-    EventRead::of::<UserTierChanged>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/previous_tier",
-        "/changed_by",
+    EventRead::whole::<UserTierChanged>(&[
+        Field::value("/user_id"),
+        Field::decoded("/kyc_status"),
+        Field::value("/account_tier"),
+        Field::value("/previous_tier"),
     ]),
-    EventRead::of::<UserKycUpdated>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/previous_kyc_status",
+    EventRead::whole::<UserKycUpdated>(&[
+        Field::value("/user_id"),
+        Field::matches("/kyc_status", KYC_STATUSES),
+        Field::decoded("/account_tier"),
+        Field::decoded("/previous_kyc_status"),
     ]),
-    EventRead::of::<KycDecisionRecorded>(&[
-        "/user_id",
-        "/submission_id",
-        "/document_type",
-        "/decision",
-        "/risk_score",
-        "/reasons",
-        "/decided_by",
-        "/sequence",
+    EventRead::whole::<KycDecisionRecorded>(&[
+        Field::value("/user_id"),
+        Field::matches("/decision", &["verified", "rejected", "manual_review"]),
+        Field::matches(
+            "/document_type",
+            &["passport", "national_id", "drivers_license"],
+        ),
     ]),
-    EventRead::of::<WalletCreated>(&["/wallet_id", "/user_id", "/currency", "/status"]),
-    EventRead::of::<WalletStatusChanged>(&[
-        "/wallet_id",
-        "/user_id",
-        "/currency",
-        "/previous_status",
-        "/status",
-        "/changed_by",
-        "/reason",
+    EventRead::whole::<WalletCreated>(&[
+        Field::value("/wallet_id"),
+        Field::value("/user_id"),
+        Field::value("/currency"),
+        Field::decoded("/status"),
     ]),
-    EventRead::of::<WalletDeposited>(&[
-        "/wallet_id",
-        "/user_id",
-        "/currency",
-        "/amount",
-        "/balance_after",
-        "/reference",
+    EventRead::whole::<WalletStatusChanged>(&[
+        Field::value("/wallet_id"),
+        Field::value("/user_id"),
+        Field::value("/currency"),
+        Field::matches("/status", WALLET_STATUSES),
+        Field::decoded("/previous_status"),
+        Field::value("/changed_by"),
+        Field::value("/reason").optional(),
     ]),
-    EventRead::of::<PaymentCompleted>(payment_fields!()),
-    EventRead::of::<PaymentOnHold>(payment_fields!("/reasons")),
-    EventRead::of::<PaymentReleased>(payment_fields!("/case_id")),
-    EventRead::of::<PaymentVoided>(payment_fields!("/case_id")),
-    EventRead::of::<PaymentFailed>(payment_fields!("/reason")),
-    EventRead::of::<AmlCaseResolved>(&[
-        "/case_id",
-        "/payment_id",
-        "/action",
-        "/resolved_by",
-        "/note",
+    EventRead::whole::<WalletDeposited>(&[
+        Field::value("/wallet_id"),
+        Field::value("/user_id"),
+        Field::value("/currency"),
+        Field::money("/amount", 4),
+        Field::money("/balance_after", 4),
+        Field::value("/reference"),
     ]),
+    payment_event!(PaymentCompleted),
+    payment_event!(PaymentOnHold),
+    payment_event!(PaymentReleased),
+    payment_event!(PaymentVoided),
+    payment_event!(PaymentFailed, Field::value("/reason")),
+    EventRead::whole::<AmlCaseResolved>(&[Field::decoded("/action")]),
 ];
 
 pub struct Dispatcher {

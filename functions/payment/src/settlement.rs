@@ -5,19 +5,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
-use finflow_shared::contracts::EventRead;
+use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::Causality;
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 
 use crate::payments::{Payments, SettleError, Settlement};
 
 pub const CONSUMER: &str = "payment.aml-decisions";
-/// The case's decision; `resolved_by` is not used but decoding requires it.
-pub const READS: &[EventRead] = &[EventRead::of::<AmlCaseResolved>(&[
-    "/case_id",
-    "/payment_id",
-    "/action",
-    "/resolved_by",
+/// The case's decision: release or void the held payment. `resolved_by` and `note` are only
+/// decoded.
+pub const READS: &[EventRead] = &[EventRead::whole::<AmlCaseResolved>(&[
+    Field::value("/case_id"),
+    Field::value("/payment_id"),
+    Field::matches("/action", &["release", "void"]),
 ])];
 
 pub struct AmlDecisions {

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, Delivery, EventConsumer, Outcome};
-use finflow_shared::contracts::EventRead;
+use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::aml::AmlCaseResolved;
 use finflow_shared::events::kyc::KycDecisionRecorded;
 use finflow_shared::events::payment::{
@@ -42,83 +42,81 @@ use crate::store::{ApplyError, ReportingStore};
 pub const CONSUMER: &str = "reporting.projector";
 pub const REBUILD_CONSUMER: &str = "reporting.rebuild";
 
-/// The payment's full state, which every payment event carries.
-macro_rules! payment_fields {
-    ($($extra:literal),*) => {
-        &[
-            "/payment_id",
-            "/from_wallet_id",
-            "/to_wallet_id",
-            "/payer_id",
-            "/payee_id",
-            "/amount",
-            "/currency",
-            "/status",
-            $($extra),*
-        ]
+/// The values reporting keeps a counter for: the KYC funnel counts users per status, the tier
+/// mix per tier, frozen and closed wallets, payments per status (COMPLETED, ON_HOLD, FAILED,
+/// each from the event that carries it; PENDING is never published), KYC decisions and AML
+/// resolutions per outcome. A value it does not list has no counter and no place in a report.
+const KYC_STATUSES: &[&str] = &["pending", "verified", "rejected"];
+const TIERS: &[&str] = &["bronze", "silver", "gold"];
+const WALLET_STATUSES: &[&str] = &["active", "frozen", "closed"];
+const PAYMENT_STATUSES: &[&str] = &["PENDING", "COMPLETED", "FAILED", "ON_HOLD"];
+
+/// A payment event, decoded whole: counted per day, currency and status, and per payer and
+/// payee; amounts are summed exactly at four decimal places.
+macro_rules! payment_event {
+    ($event:ty) => {
+        EventRead::whole::<$event>(&[
+            Field::value("/payment_id"),
+            Field::value("/payer_id"),
+            Field::value("/payee_id"),
+            Field::money("/amount", 4),
+            Field::value("/currency"),
+            Field::matches("/status", PAYMENT_STATUSES),
+        ])
     };
 }
 
-/// Every event in the catalog, decoded whole (`Fact::of`), so every field each type
-/// requires; the counters use the ids, amounts, currencies, statuses, tiers and decisions.
-/// Optional fields (descriptions, reasons, notes) are not read.
+/// Every event in the catalog, decoded whole (`Fact::of`); the fields below are the ones the
+/// counters use, every other field is only decoded.
 pub const READS: &[EventRead] = &[
-    EventRead::of::<UserCreated>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/email",
-        "/name",
+    EventRead::whole::<UserCreated>(&[
+        Field::value("/user_id"),
+        Field::matches("/kyc_status", KYC_STATUSES),
+        Field::matches("/account_tier", TIERS),
+        Field::value("/version"),
     ]),
-    EventRead::of::<UserTierChanged>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/previous_tier",
-        "/changed_by",
+    EventRead::whole::<UserTierChanged>(&[
+        Field::value("/user_id"),
+        Field::value("/kyc_status"),
+        Field::matches("/account_tier", TIERS),
+        Field::matches("/previous_tier", TIERS),
+        Field::value("/version"),
     ]),
-    EventRead::of::<UserKycUpdated>(&[
-        "/user_id",
-        "/kyc_status",
-        "/account_tier",
-        "/version",
-        "/previous_kyc_status",
+    EventRead::whole::<UserKycUpdated>(&[
+        Field::value("/user_id"),
+        Field::matches("/kyc_status", KYC_STATUSES),
+        Field::matches("/previous_kyc_status", KYC_STATUSES),
+        Field::value("/account_tier"),
+        Field::value("/version"),
     ]),
-    EventRead::of::<WalletCreated>(&["/wallet_id", "/user_id", "/currency", "/status"]),
-    EventRead::of::<WalletStatusChanged>(&[
-        "/wallet_id",
-        "/user_id",
-        "/currency",
-        "/previous_status",
-        "/status",
-        "/changed_by",
+    EventRead::whole::<WalletCreated>(&[
+        Field::value("/user_id"),
+        Field::value("/currency"),
+        Field::decoded("/status"),
     ]),
-    EventRead::of::<WalletDeposited>(&[
-        "/wallet_id",
-        "/user_id",
-        "/currency",
-        "/amount",
-        "/balance_after",
-        "/reference",
+    EventRead::whole::<WalletStatusChanged>(&[
+        Field::value("/user_id"),
+        Field::value("/currency"),
+        Field::matches("/previous_status", WALLET_STATUSES),
+        Field::matches("/status", WALLET_STATUSES),
     ]),
-    EventRead::of::<KycDecisionRecorded>(&[
-        "/user_id",
-        "/submission_id",
-        "/document_type",
-        "/decision",
-        "/risk_score",
-        "/reasons",
-        "/decided_by",
-        "/sequence",
+    EventRead::whole::<WalletDeposited>(&[
+        Field::value("/user_id"),
+        Field::value("/currency"),
+        Field::money("/amount", 4),
+        Field::money("/balance_after", 4),
     ]),
-    EventRead::of::<PaymentCompleted>(payment_fields!()),
-    EventRead::of::<PaymentOnHold>(payment_fields!("/reasons")),
-    EventRead::of::<PaymentReleased>(payment_fields!("/case_id")),
-    EventRead::of::<PaymentVoided>(payment_fields!("/case_id")),
-    EventRead::of::<PaymentFailed>(payment_fields!("/reason")),
-    EventRead::of::<AmlCaseResolved>(&["/case_id", "/payment_id", "/action", "/resolved_by"]),
+    EventRead::whole::<KycDecisionRecorded>(&[
+        Field::matches("/decision", &["verified", "rejected", "manual_review"]),
+        Field::value("/decided_by"),
+        Field::decoded("/document_type"),
+    ]),
+    payment_event!(PaymentCompleted),
+    payment_event!(PaymentOnHold),
+    payment_event!(PaymentReleased),
+    payment_event!(PaymentVoided),
+    payment_event!(PaymentFailed),
+    EventRead::whole::<AmlCaseResolved>(&[Field::matches("/action", &["release", "void"])]),
 ];
 
 /// Attempts per message when the payment's record changed under it or a concurrent

@@ -7,8 +7,13 @@
 //! | change | impact |
 //! |---|---|
 //! | new optional field; relaxed constraint (longer `maxLength`, wider range, dropped `pattern`) | compatible |
-//! | removed field; required field made optional; type widened; new enum value or `oneOf` branch | breaks the consumers that read that field |
-//! | new required field; optional field made required; type narrowed or changed; enum value removed; tightened or changed constraint | breaking: old events no longer conform, a new version is needed |
+//! | removed field; required field made optional; type widened; new enum value or `oneOf` branch; more decimal places for money | breaks the consumers that read that field (and use it in a way the change reaches: `Change::effect`) |
+//! | new required field; optional field made required; type narrowed or changed; enum value removed; fewer decimal places; tightened or changed constraint | breaking: old events no longer conform, a new version is needed |
+//!
+//! Whether a reader of the field is broken depends on how it uses it (`contracts::Use`): a new
+//! enum value breaks the consumers that match on the field and do not list the value, passes
+//! through those that only carry it; more decimal places break those that keep fewer; a field
+//! that may now be missing breaks those that do not accept it missing.
 //!
 //! A relaxed constraint is compatible by the contract, but a reader that keeps the value in a
 //! narrower type than the schema promises (a `u8` for a field whose maximum grows past 255)
@@ -22,6 +27,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::EventRead;
+use super::gate::{DeclaredField, DeclaredRead, Usage};
 
 /// How far a change reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,6 +64,13 @@ pub enum ChangeKind {
     ConstraintTightened {
         keyword: String,
     },
+    /// A money field's decimal places (the `\.\d{1,N}` of its pattern) changed from `old`
+    /// to `new`. More places: old events still fit, readers that keep fewer break. Fewer:
+    /// old events no longer fit.
+    ScaleChanged {
+        old: u32,
+        new: u32,
+    },
     /// Changed in a way that is neither clearly looser nor clearly stricter (a new pattern).
     ConstraintChanged {
         keyword: String,
@@ -76,6 +89,8 @@ impl Change {
         use ChangeKind::*;
         match &self.kind {
             FieldAdded { required: false } | ConstraintRelaxed { .. } => Impact::Compatible,
+            ScaleChanged { old, new } if new > old => Impact::BreaksReaders,
+            ScaleChanged { .. } => Impact::Breaking,
             FieldRemoved | BecameOptional | EnumValuesAdded(_) | VariantsAdded(_) => {
                 Impact::BreaksReaders
             }
@@ -99,10 +114,100 @@ impl Change {
     pub fn breaks(&self, read: &EventRead) -> bool {
         match self.impact() {
             Impact::Compatible => false,
-            Impact::BreaksReaders => read.depends_on(&self.pointer),
+            Impact::BreaksReaders => {
+                let read = DeclaredRead::from_static(read);
+                read.fields_at(&self.pointer)
+                    .iter()
+                    .any(|field| matches!(self.effect(field), Effect::Unhandled(_)))
+            }
             Impact::Breaking => true,
         }
     }
+
+    /// What this change (one that `BreaksReaders`) does to a consumer that uses `field` (a
+    /// field at, inside or around the changed one).
+    pub fn effect(&self, field: &DeclaredField) -> Effect {
+        use ChangeKind::*;
+        let exact = field.pointer == self.pointer;
+        match (&self.kind, &field.usage) {
+            (EnumValuesAdded(added), Usage::Matches(handled)) if exact => {
+                let missing: Vec<String> = added
+                    .iter()
+                    .map(value_text)
+                    .filter(|value| !handled.contains(value))
+                    .collect();
+                if missing.is_empty() {
+                    Effect::Handled(format!("matches on {} and handles it", field.pointer))
+                } else {
+                    Effect::Unhandled(format!(
+                        "matches on {} (handles {}) and does not handle {}",
+                        field.pointer,
+                        handled.join(", "),
+                        missing.join(", ")
+                    ))
+                }
+            }
+            (EnumValuesAdded(_), Usage::Decoded | Usage::Value) => Effect::Handled(format!(
+                "does not branch on {} (it only carries the value); its deployed build decodes \
+                 the old set, so deploy it before the producer emits the new value",
+                field.pointer
+            )),
+            (VariantsAdded(_), Usage::Decoded) => Effect::Handled(format!(
+                "decodes {} without using it; deploy it before the producer",
+                field.pointer
+            )),
+            (ScaleChanged { new, .. }, Usage::Money { scale }) if exact => {
+                if scale >= new {
+                    Effect::Handled(format!(
+                        "keeps {} with {scale} decimal places",
+                        field.pointer
+                    ))
+                } else {
+                    Effect::Unhandled(format!(
+                        "keeps {} with at most {scale} decimal places; the producer now sends {new}",
+                        field.pointer
+                    ))
+                }
+            }
+            (FieldRemoved | BecameOptional, _) if field.optional => {
+                Effect::Handled(format!("accepts {} missing", field.pointer))
+            }
+            (TypeChanged { old, new }, _)
+                if field.optional
+                    && new.iter().filter(|t| !old.contains(t)).all(|t| t == "null") =>
+            {
+                Effect::Handled(format!("accepts {} null", field.pointer))
+            }
+            (FieldRemoved, _) => Effect::Unhandled(format!("still reads {}", field.pointer)),
+            (BecameOptional, _) => Effect::Unhandled(format!(
+                "requires {}, which may now be missing",
+                field.pointer
+            )),
+            _ => Effect::Unhandled(format!("reads {}: {:?}", field.pointer, self.kind)),
+        }
+    }
+}
+
+/// What one change does to one consumer's use of a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// The consumer copes, and why.
+    Handled(String),
+    /// The consumer breaks, and why.
+    Unhandled(String),
+}
+
+/// An enum value as consumers list it: a string's text, any other JSON as written.
+fn value_text(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// The decimal places a money pattern allows: the `N` of its `\.\d{1,N}`.
+pub fn money_scale(pattern: &str) -> Option<u32> {
+    let (_, rest) = pattern.split_once(r"\.\d{1,")?;
+    rest.split_once('}')?.0.parse().ok()
 }
 
 impl std::fmt::Display for Change {
@@ -280,6 +385,12 @@ fn diff_constraints(pointer: &str, old: &Value, new: &Value, changes: &mut Vec<C
     }
     for keyword in OPAQUE {
         match (old.get(keyword), new.get(keyword)) {
+            (Some(Value::String(o)), Some(Value::String(n)))
+                if keyword == "pattern" && o != n && scale_only(o, n).is_some() =>
+            {
+                let (old, new) = scale_only(o, n).expect("checked");
+                push(changes, pointer, ChangeKind::ScaleChanged { old, new });
+            }
             (Some(o), Some(n)) if o != n => push(
                 changes,
                 pointer,
@@ -299,6 +410,13 @@ fn diff_constraints(pointer: &str, old: &Value, new: &Value, changes: &mut Vec<C
         (false, true) => push(changes, pointer, tightened("additionalProperties")),
         _ => {}
     }
+}
+
+/// The decimal places of two money patterns that differ in nothing else.
+fn scale_only(old: &str, new: &str) -> Option<(u32, u32)> {
+    let (o, n) = (money_scale(old)?, money_scale(new)?);
+    let marker = |scale: u32| format!(r"\.\d{{1,{scale}}}");
+    (old.replacen(&marker(o), "", 1) == new.replacen(&marker(n), "", 1)).then_some((o, n))
 }
 
 fn diff_properties(pointer: &str, old: &Value, new: &Value, changes: &mut Vec<Change>) {
@@ -338,7 +456,7 @@ fn diff_properties(pointer: &str, old: &Value, new: &Value, changes: &mut Vec<Ch
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contracts::{EventRead, Registry, fixture_dir};
+    use crate::contracts::{EventRead, Field, Registry, fixture_dir};
     use crate::events::payment::PaymentCompleted;
 
     /// `events/fixtures/<case>.old.json` and `.new.json`.
@@ -352,10 +470,18 @@ mod tests {
         diff(&read("old"), &read("new"))
     }
 
-    const READS_STATUS: EventRead = EventRead::of::<PaymentCompleted>(&["/payment_id", "/status"]);
-    const READS_AMOUNT: EventRead = EventRead::of::<PaymentCompleted>(&["/payment_id", "/amount"]);
-    const READS_DESCRIPTION: EventRead =
-        EventRead::of::<PaymentCompleted>(&["/payment_id", "/description"]);
+    const READS_STATUS: EventRead = EventRead::of::<PaymentCompleted>(&[
+        Field::value("/payment_id"),
+        Field::matches("/status", &["PENDING", "COMPLETED", "FAILED"]),
+    ]);
+    const READS_AMOUNT: EventRead = EventRead::of::<PaymentCompleted>(&[
+        Field::value("/payment_id"),
+        Field::money("/amount", 4),
+    ]);
+    const READS_DESCRIPTION: EventRead = EventRead::of::<PaymentCompleted>(&[
+        Field::value("/payment_id"),
+        Field::value("/description"),
+    ]);
 
     fn kinds(changes: &[Change]) -> Vec<(&str, &ChangeKind)> {
         changes
@@ -502,6 +628,42 @@ mod tests {
             [("/s", &ChangeKind::EnumValuesRemoved(vec!["B".into()]))]
         );
         assert_eq!(verdict(&changes), Impact::Breaking);
+    }
+
+    #[test]
+    fn a_new_value_does_not_break_a_consumer_that_already_handles_it_or_only_carries_it() {
+        let changes = fixture("payment_status_gains_on_hold");
+        const HANDLES: EventRead = EventRead::of::<PaymentCompleted>(&[Field::matches(
+            "/status",
+            &["PENDING", "COMPLETED", "FAILED", "ON_HOLD"],
+        )]);
+        const CARRIES: EventRead = EventRead::of::<PaymentCompleted>(&[Field::value("/status")]);
+        assert!(breaking_for(&changes, &HANDLES).is_empty());
+        assert!(breaking_for(&changes, &CARRIES).is_empty());
+    }
+
+    #[test]
+    fn more_decimal_places_break_readers_that_keep_fewer_and_fewer_places_are_breaking() {
+        let changes = fixture("money_scale_raised");
+        assert_eq!(
+            kinds(&changes),
+            [("/amount", &ChangeKind::ScaleChanged { old: 4, new: 6 })]
+        );
+        assert_eq!(verdict(&changes), Impact::BreaksReaders);
+        assert_eq!(breaking_for(&changes, &READS_AMOUNT).len(), 1);
+        const KEEPS_SIX: EventRead =
+            EventRead::of::<PaymentCompleted>(&[Field::money("/amount", 6)]);
+        assert!(breaking_for(&changes, &KEEPS_SIX).is_empty());
+        assert!(breaking_for(&changes, &READS_STATUS).is_empty());
+
+        let read = |which: &str| -> Value {
+            let path = fixture_dir().join(format!("money_scale_raised.{which}.json"));
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        let lowered = diff(&read("new"), &read("old"));
+        assert_eq!(verdict(&lowered), Impact::Breaking);
+        assert_eq!(money_scale(r"^-?\d{1,16}(\.\d{1,4})?$"), Some(4));
+        assert_eq!(money_scale("^[A-Z]{3}$"), None);
     }
 
     #[test]

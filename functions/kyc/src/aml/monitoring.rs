@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
-use finflow_shared::contracts::EventRead;
+use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentSnapshot, PaymentVoided,
@@ -25,68 +25,30 @@ use super::store::{AmlStore, AmlWriteError, CaseChange, MonitoringWrite};
 
 pub const CONSUMER: &str = "kyc.aml-monitoring";
 
-/// Each payment event decoded whole: the snapshot (kept on the case, description included)
-/// and what the event adds.
+/// The payment's snapshot (kept on the case, description included), decoded whole from every
+/// payment event: velocity sums the amounts per payer, currency and day; what happened is
+/// told by the event's type, the snapshot's status is kept as it is.
+macro_rules! payment_event {
+    ($event:ty $(, $extra:expr)*) => {
+        EventRead::whole::<$event>(&[
+            Field::value("/payment_id"),
+            Field::value("/payer_id"),
+            Field::value("/payee_id"),
+            Field::money("/amount", 4),
+            Field::value("/currency"),
+            Field::value("/status"),
+            Field::value("/description").optional(),
+            $($extra),*
+        ])
+    };
+}
+
 pub const READS: &[EventRead] = &[
-    EventRead::of::<PaymentCompleted>(&[
-        "/payment_id",
-        "/from_wallet_id",
-        "/to_wallet_id",
-        "/payer_id",
-        "/payee_id",
-        "/amount",
-        "/currency",
-        "/status",
-        "/description",
-    ]),
-    EventRead::of::<PaymentOnHold>(&[
-        "/payment_id",
-        "/from_wallet_id",
-        "/to_wallet_id",
-        "/payer_id",
-        "/payee_id",
-        "/amount",
-        "/currency",
-        "/status",
-        "/description",
-        "/reasons",
-    ]),
-    EventRead::of::<PaymentReleased>(&[
-        "/payment_id",
-        "/from_wallet_id",
-        "/to_wallet_id",
-        "/payer_id",
-        "/payee_id",
-        "/amount",
-        "/currency",
-        "/status",
-        "/description",
-        "/case_id",
-    ]),
-    EventRead::of::<PaymentVoided>(&[
-        "/payment_id",
-        "/from_wallet_id",
-        "/to_wallet_id",
-        "/payer_id",
-        "/payee_id",
-        "/amount",
-        "/currency",
-        "/status",
-        "/description",
-        "/case_id",
-    ]),
-    EventRead::of::<PaymentFailed>(&[
-        "/payment_id",
-        "/from_wallet_id",
-        "/to_wallet_id",
-        "/payer_id",
-        "/payee_id",
-        "/amount",
-        "/currency",
-        "/status",
-        "/description",
-        "/reason",
-    ]),
+    payment_event!(PaymentCompleted),
+    payment_event!(PaymentOnHold, Field::value("/reasons")),
+    payment_event!(PaymentReleased, Field::value("/case_id")),
+    payment_event!(PaymentVoided, Field::value("/case_id")),
+    payment_event!(PaymentFailed, Field::value("/reason")),
 ];
 
 /// Writes retry this often when the case or the payment's record changed since it was read.
