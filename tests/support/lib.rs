@@ -11,6 +11,7 @@ use serde_json::Value;
 pub mod accounts;
 pub mod contracts;
 pub mod events;
+pub mod openapi;
 pub mod payments;
 pub mod wallets;
 
