@@ -5,9 +5,15 @@
 //! a change there affects, directly and indirectly, and by which path. Everything is derived
 //! from template.yaml (rules, queues, functions, table owners) and the crate graph.
 //! `finflow trace <trace id>` prints one request's cascade as a tree with timings.
+//! `finflow contracts check` is the contract gate: every schema that changed since its release
+//! must be handled by every consumer whose declared use of it the change reaches
+//! (`contracts.rs`); `finflow contracts release` records the schemas as released.
 
+mod contracts;
 mod crates;
 mod graph;
+#[cfg(test)]
+mod seed_cascades;
 mod template;
 mod trace;
 
@@ -17,7 +23,7 @@ use std::process::ExitCode;
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +44,9 @@ fn run(args: &[String]) -> Result<String, String> {
     if command == "trace" {
         return trace_command(rest);
     }
+    if command == "contracts" {
+        return contracts::command(rest);
+    }
     if command != "cascade" {
         return Err(USAGE.into());
     }
@@ -57,11 +66,12 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     let text =
         std::fs::read_to_string(&template_path).map_err(|e| format!("{template_path}: {e}"))?;
-    let graph = Graph::derive(&Template::parse(&text)?, &crates::service_crate_edges()?);
+    let template = Template::parse(&text)?;
+    let graph = Graph::derive(&template, &crates::service_crate_edges()?);
     match (target, dot) {
         (None, true) => Ok(to_dot(&graph)),
         (None, false) => whole_graph(&graph),
-        (Some(target), _) => impact(&graph, &target),
+        (Some(target), _) => impact(&graph, &template, &target),
     }
 }
 
@@ -126,7 +136,7 @@ fn order_line(graph: &Graph) -> Result<String, String> {
         .join(" → "))
 }
 
-fn impact(graph: &Graph, target: &str) -> Result<String, String> {
+fn impact(graph: &Graph, template: &Template, target: &str) -> Result<String, String> {
     let mut out = String::new();
     let roots: Vec<String> = if graph.services.contains(target) {
         out.push_str(&format!("A change to service {}\n", name(target)));
@@ -135,22 +145,23 @@ fn impact(graph: &Graph, target: &str) -> Result<String, String> {
         let (event, field) = split_event(graph, target).ok_or_else(|| {
             format!("{target} is neither a service nor an event type any rule routes")
         })?;
+        let routes = |e: &&graph::Edge| matches!(&e.path, graph::Path::Event { detail_types, .. } if detail_types.contains(&event));
         if let Some(field) = field {
-            out.push_str(&format!("A change to field `{field}` of event {event}: every consumer of {event} decodes it\n"));
+            field_readers(graph, template, &event, &field, &mut out)?
         } else {
             out.push_str(&format!("A change to event {event}\n"));
+            out.push_str("Directly affected (consumers):\n");
+            for edge in graph.edges.iter().filter(routes) {
+                out.push_str(&format!("  {}: {}\n", name(&edge.from), edge.path));
+            }
+            let consumers: BTreeSet<String> = graph
+                .edges
+                .iter()
+                .filter(routes)
+                .map(|e| e.from.clone())
+                .collect();
+            consumers.into_iter().collect()
         }
-        let consumers: BTreeSet<String> = graph
-            .edges
-            .iter()
-            .filter(|e| matches!(&e.path, graph::Path::Event { detail_types, .. } if detail_types.contains(&event)))
-            .map(|e| e.from.clone())
-            .collect();
-        out.push_str("Directly affected (consumers):\n");
-        for edge in graph.edges.iter().filter(|e| matches!(&e.path, graph::Path::Event { detail_types, .. } if detail_types.contains(&event))) {
-            out.push_str(&format!("  {}: {}\n", name(&edge.from), edge.path));
-        }
-        consumers.into_iter().collect()
     };
     let dependents = graph.dependents(&roots);
     out.push_str(if graph.services.contains(target) {
@@ -179,6 +190,74 @@ fn impact(graph: &Graph, target: &str) -> Result<String, String> {
     }
     out.push_str(&format!("Safe deploy order: {}\n", order_line(graph)?));
     Ok(out)
+}
+
+/// The consumers whose declarations read `field` (`decided_by.staff` is `/decided_by/staff`)
+/// of `event`, how each uses it, and their services: the roots of the cascade.
+fn field_readers(
+    graph: &Graph,
+    template: &Template,
+    event: &str,
+    field: &str,
+    out: &mut String,
+) -> Result<Vec<String>, String> {
+    let pointer = format!("/{}", field.replace('.', "/"));
+    let registry = finflow_shared::contracts::Registry::load()?;
+    let schemas: Vec<_> = registry
+        .data
+        .iter()
+        .filter(|((event_type, _), _)| event_type == event)
+        .collect();
+    if !schemas
+        .iter()
+        .any(|(_, schema)| finflow_shared::contracts::schema_at(schema, &pointer).is_some())
+    {
+        return Err(format!("{event} has no field {field} ({pointer})"));
+    }
+    out.push_str(&format!(
+        "A change to field `{field}` ({pointer}) of event {event}\n\
+         Directly affected (consumers whose declarations read it):\n"
+    ));
+    let mut roots = BTreeSet::new();
+    let mut unaffected = Vec::new();
+    for built in contracts::consumers(template)? {
+        let consumer = &built.consumer;
+        for read in consumer.reads.iter().filter(|r| r.event_type == event) {
+            let fields = read.fields_in(&pointer, registry.data_schema(event, read.version));
+            if fields.is_empty() {
+                unaffected.push(format!("{} ({})", consumer.name, letter(&consumer.service)));
+                continue;
+            }
+            let path = graph
+                .edges
+                .iter()
+                .find(|e| {
+                    e.from == consumer.service
+                        && matches!(&e.path, graph::Path::Event { function, detail_types, .. }
+                            if function == &built.logical_id && detail_types.iter().any(|t| t == event))
+                })
+                .map_or_else(|| format!("{event} → {}", built.logical_id), |e| e.path.to_string());
+            let uses: Vec<String> = fields.iter().map(ToString::to_string).collect();
+            out.push_str(&format!(
+                "  {}: {path}\n      {} v{}: {}\n",
+                name(&consumer.service),
+                consumer.name,
+                read.version,
+                uses.join("; ")
+            ));
+            roots.insert(consumer.service.clone());
+        }
+    }
+    if roots.is_empty() {
+        out.push_str("  none\n");
+    }
+    if !unaffected.is_empty() {
+        out.push_str(&format!(
+            "Not affected (consume {event}, do not read it): {}\n",
+            unaffected.join(", ")
+        ));
+    }
+    Ok(roots.into_iter().collect())
 }
 
 /// `payment.on_hold` or `payment.on_hold.status`: the longest known event type prefix.
@@ -283,13 +362,82 @@ mod tests {
         }
     }
 
+    fn real_template() -> Template {
+        Template::parse(include_str!("../../../template.yaml")).unwrap()
+    }
+
     #[test]
     fn an_event_names_its_consumers_and_their_dependents() {
         let graph = real_graph();
-        let report = impact(&graph, "user.tier_changed.account_tier").unwrap();
+        let report = impact(&graph, &real_template(), "user.tier_changed.account_tier").unwrap();
         assert!(report.contains("B wallet: event"), "{report}");
         assert!(report.contains("C payment: event"), "{report}");
-        assert!(impact(&graph, "no.such.event").is_err());
+        assert!(impact(&graph, &real_template(), "no.such.event").is_err());
+    }
+
+    #[test]
+    fn a_field_names_only_the_consumers_that_read_it_and_how() {
+        let graph = real_graph();
+        let template = real_template();
+        // Only notification has a text per document type; auth and reporting decode it.
+        let report = impact(&graph, &template, "kyc.decision_recorded.document_type").unwrap();
+        assert!(
+            report.contains(
+                "notification.dispatch v1: matches on /document_type: passport, national_id, drivers_license"
+            ),
+            "{report}"
+        );
+        assert!(
+            report.contains("auth.kyc_decisions v1: decodes /document_type (does not use it)"),
+            "{report}"
+        );
+        // Of user.created's consumers, wallet and payment branch on the tier, notification
+        // does not read it, and the cascade goes on from the services that do.
+        let report = impact(&graph, &template, "user.created.account_tier").unwrap();
+        assert!(
+            report.contains("wallet.customers v1: matches on /account_tier: bronze, silver, gold"),
+            "{report}"
+        );
+        assert!(report.contains("D notification: event"), "{report}");
+        assert!(
+            report.contains("notification.dispatch v1: decodes /account_tier"),
+            "{report}"
+        );
+        // An optional field: a whole decoder accepts it missing.
+        let report = impact(&graph, &template, "payment.completed.description").unwrap();
+        assert!(
+            report.contains(
+                "reporting.projector v1: decodes /description (does not use it), accepts it missing"
+            ),
+            "{report}"
+        );
+        assert!(
+            report.contains(
+                "notification.dispatch v1: uses /description as a value, accepts it missing"
+            ),
+            "{report}"
+        );
+        // A nested field, and one that does not exist.
+        let report = impact(&graph, &template, "kyc.decision_recorded.decided_by.staff").unwrap();
+        assert!(
+            report.contains("reporting.projector v1: uses /decided_by as a value"),
+            "{report}"
+        );
+        assert!(impact(&graph, &template, "user.created.nope").is_err());
+    }
+
+    #[test]
+    fn a_field_only_decoded_by_its_consumers_still_lists_them_but_not_who_ignores_the_event() {
+        let graph = real_graph();
+        let report = impact(&graph, &real_template(), "aml.case_resolved.note").unwrap();
+        // payment settles by the action and never reads the note's value.
+        assert!(
+            report.contains(
+                "payment.aml-decisions v1: decodes /note (does not use it), accepts it missing"
+            ),
+            "{report}"
+        );
+        assert!(!report.contains("E kyc:"), "{report}");
     }
 
     #[test]

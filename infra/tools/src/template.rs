@@ -17,6 +17,10 @@ pub struct Function {
     pub has_authenticated_routes: bool,
     /// Event sources (`finflow.<service>`) the function keeps working without.
     pub tolerates: Vec<String>,
+    /// The binary it is built as (`Metadata.BuildProperties.Binary`).
+    pub binary: Option<String>,
+    /// The names of its environment variables, the global ones included.
+    pub environment: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +71,18 @@ impl Template {
             .and_then(Value::as_mapping)
             .ok_or("template.yaml has no Resources")?;
         let mut template = Template::default();
+        let globals: Vec<String> = document
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_mapping)
+            .map(|vars| {
+                vars.keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         for (id, resource) in resources {
             let id = id.as_str().unwrap_or_default().to_owned();
             let kind = resource
@@ -139,6 +155,25 @@ impl Template {
                             !path.ends_with("/health")
                         }),
                         tolerates,
+                        binary: resource
+                            .get("Metadata")
+                            .and_then(|m| m.get("BuildProperties"))
+                            .and_then(|b| b.get("Binary"))
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
+                        environment: globals
+                            .iter()
+                            .cloned()
+                            .chain(
+                                properties
+                                    .get("Environment")
+                                    .and_then(|e| e.get("Variables"))
+                                    .and_then(Value::as_mapping)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(|(k, _)| k.as_str().map(str::to_owned)),
+                            )
+                            .collect(),
                     });
                 }
                 "AWS::Events::Rule" => {

@@ -147,9 +147,14 @@ impl Change {
                     ))
                 }
             }
-            (EnumValuesAdded(_), Usage::Decoded | Usage::Value) => Effect::Handled(format!(
+            (EnumValuesAdded(_), Usage::Value) => Effect::Handled(format!(
                 "does not branch on {} (it only carries the value); its deployed build decodes \
                  the old set, so deploy it before the producer emits the new value",
+                field.pointer
+            )),
+            (EnumValuesAdded(_), Usage::Decoded) => Effect::Handled(format!(
+                "decodes {} without using it; its deployed build decodes the old set, so \
+                 deploy it before the producer emits the new value",
                 field.pointer
             )),
             (VariantsAdded(_), Usage::Decoded) => Effect::Handled(format!(

@@ -1,0 +1,239 @@
+//! `finflow contracts check` and `finflow contracts release`: the contract gate
+//! (`finflow_shared::contracts::gate`) run on the repository.
+//!
+//! - The consumers' declarations come from the code: every consumer function template.yaml
+//!   triggers from SQS is built as the runner and the Lambda binaries build it (the services'
+//!   `functions::consumer`, with placeholder configuration; nothing is called), and asked what
+//!   it reads (`EventConsumer::reads`).
+//! - The baseline is the released schemas: `events/released/` (committed; `finflow contracts
+//!   release` updates it once the check passes), or `events/schemas/` at a git ref with
+//!   `--base-ref REF` or `FINFLOW_CONTRACTS_BASE_REF` (e.g. the target branch of a pull request).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use finflow_shared::config::{ConfigError, Env};
+use finflow_shared::consumer::EventConsumer;
+use finflow_shared::contracts::Registry;
+use finflow_shared::contracts::gate::{self, Consumer, Report};
+
+use crate::template::Template;
+
+type ConsumerFunction =
+    fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
+
+/// Every service's consumer builders, as the runner (infra/local) has them.
+const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
+    finflow_auth::functions::consumer,
+    finflow_wallet::functions::consumer,
+    finflow_kyc::functions::consumer,
+    finflow_payment::functions::consumer,
+    finflow_reporting::functions::consumer,
+    finflow_notification::functions::consumer,
+];
+
+pub const USAGE: &str = "finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]";
+
+/// A consumer function of template.yaml, as built from the code.
+pub struct Built {
+    pub logical_id: String,
+    pub consumer: Consumer,
+}
+
+/// Every consumer function in `template`, built from the code, with what it declares.
+pub fn consumers(template: &Template) -> Result<Vec<Built>, String> {
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    let mut built = Vec::new();
+    for function in template.functions.iter().filter(|f| !f.queues.is_empty()) {
+        let binary = function
+            .binary
+            .as_deref()
+            .ok_or_else(|| format!("{} names no Binary", function.logical_id))?;
+        let env = Env::from_map(
+            function
+                .environment
+                .iter()
+                .map(|name| (name.clone(), format!("contracts-{name}-0123456789abcdef")))
+                .collect(),
+        );
+        let consumer = CONSUMER_FUNCTIONS
+            .iter()
+            .find_map(|build| build(binary, &sdk, &env))
+            .ok_or_else(|| {
+                format!(
+                    "{} ({binary}): no service builds this consumer; add the service's \
+                     `functions::consumer` to CONSUMER_FUNCTIONS in infra/tools/src/contracts.rs",
+                    function.logical_id
+                )
+            })?
+            .map_err(|e| format!("{} ({binary}): {e}", function.logical_id))?;
+        built.push(Built {
+            logical_id: function.logical_id.clone(),
+            consumer: Consumer::new(consumer.name(), &function.service, consumer.reads()),
+        });
+    }
+    Ok(built)
+}
+
+/// `finflow contracts <check|release> ...`. `Ok` carries the report; `Err` a failed check.
+pub fn command(args: &[String]) -> Result<String, String> {
+    let (action, rest) = args.split_first().ok_or(USAGE)?;
+    let mut base: Option<PathBuf> = None;
+    let mut base_ref = std::env::var("FINFLOW_CONTRACTS_BASE_REF")
+        .ok()
+        .filter(|r| !r.is_empty());
+    let mut schemas = PathBuf::from("events/schemas");
+    let mut template_path = PathBuf::from("template.yaml");
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = || rest.next().cloned().ok_or(USAGE);
+        match arg.as_str() {
+            "--base" => base = Some(value()?.into()),
+            "--base-ref" => base_ref = Some(value()?),
+            "--schemas" => schemas = value()?.into(),
+            "--template" => template_path = value()?.into(),
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let released_dir = schemas.parent().unwrap_or(Path::new(".")).join("released");
+    let template = std::fs::read_to_string(&template_path)
+        .map_err(|e| format!("{}: {e}", template_path.display()))?;
+    let consumers: Vec<Consumer> = consumers(&Template::parse(&template)?)?
+        .into_iter()
+        .map(|b| b.consumer)
+        .collect();
+    let current = Registry::load_from(&schemas)?;
+    match action.as_str() {
+        "check" => {
+            let (released, label) = match (base, base_ref) {
+                (Some(dir), _) => (Registry::load_from(&dir)?, dir.display().to_string()),
+                (None, Some(reference)) => (
+                    registry_at_ref(&reference, &schemas)?,
+                    format!("{} at {reference}", schemas.display()),
+                ),
+                (None, None) => (
+                    Registry::load_from(&released_dir)?,
+                    released_dir.display().to_string(),
+                ),
+            };
+            let report = gate::check(&released, &current, &consumers);
+            finish(&report, &format!("against {label}"))
+        }
+        "release" => {
+            let released = Registry::load_from(&released_dir)?;
+            let report = gate::check(&released, &current, &consumers);
+            let text = finish(&report, &format!("against {}", released_dir.display()))?;
+            release(&schemas, &released_dir)?;
+            Ok(format!(
+                "{text}released: {} now holds {}\n",
+                released_dir.display(),
+                schemas.display()
+            ))
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+fn finish(report: &Report, label: &str) -> Result<String, String> {
+    let text = format!("contracts {label}: {}", report.render());
+    if report.passed() { Ok(text) } else { Err(text) }
+}
+
+/// Makes `released` a copy of `schemas`: every schema file, and none that is gone.
+fn release(schemas: &Path, released: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(released).map_err(|e| format!("{}: {e}", released.display()))?;
+    let json_files = |dir: &Path| -> Result<Vec<PathBuf>, String> {
+        Ok(std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect())
+    };
+    for old in json_files(released)? {
+        std::fs::remove_file(&old).map_err(|e| format!("{}: {e}", old.display()))?;
+    }
+    for file in json_files(schemas)? {
+        let target = released.join(file.file_name().expect("a file"));
+        std::fs::copy(&file, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// The schemas in `dir` (a path in the repository) as committed at `reference`.
+fn registry_at_ref(reference: &str, dir: &Path) -> Result<Registry, String> {
+    let git = |args: &[&str]| -> Result<String, String> {
+        let output = std::process::Command::new("git")
+            .args(args)
+            .output()
+            .map_err(|e| format!("git: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        String::from_utf8(output.stdout).map_err(|e| e.to_string())
+    };
+    let dir = dir.to_string_lossy().trim_end_matches('/').to_owned();
+    let listing = git(&["ls-tree", "--name-only", reference, &format!("{dir}/")])?;
+    let mut files = Vec::new();
+    for path in listing.lines().filter(|p| p.ends_with(".json")) {
+        let name = path.rsplit('/').next().unwrap_or(path).to_owned();
+        files.push((name, git(&["show", &format!("{reference}:{path}")])?));
+    }
+    Registry::from_files(files)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn real_consumers() -> Vec<Consumer> {
+        let template = Template::parse(include_str!("../../../template.yaml")).unwrap();
+        consumers(&template)
+            .unwrap()
+            .into_iter()
+            .map(|b| b.consumer)
+            .collect()
+    }
+
+    #[test]
+    fn every_consumer_of_the_template_is_built_from_the_code() {
+        let consumers = real_consumers();
+        let names: Vec<&str> = consumers.iter().map(|c| c.name.as_str()).collect();
+        for expected in [
+            "wallet.customers",
+            "payment.customers",
+            "auth.kyc_decisions",
+            "kyc.registrations",
+            "kyc.aml-monitoring",
+            "payment.aml-decisions",
+            "reporting.projector",
+            "notification.dispatch",
+        ] {
+            assert!(
+                names.contains(&expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        let wallet = consumers
+            .iter()
+            .find(|c| c.name == "wallet.customers")
+            .unwrap();
+        assert_eq!(wallet.service, "wallet");
+    }
+
+    #[test]
+    fn the_repository_passes_its_own_gate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let released = Registry::load_from(&root.join("events/released")).unwrap();
+        let current = Registry::load_from(&root.join("events/schemas")).unwrap();
+        let report = gate::check(&released, &current, &real_consumers());
+        assert!(report.passed(), "{}", report.render());
+    }
+}
