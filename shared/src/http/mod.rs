@@ -7,7 +7,7 @@ mod path_id;
 mod query;
 mod trace_layer;
 
-pub use app::into_app;
+pub use app::{PAGES, into_app};
 pub use caller::Caller;
 pub use input::{BODY_LIMIT, Input, parse_json};
 pub use path_id::PathId;

@@ -27,6 +27,8 @@ pub fn routes(state: ReportingState) -> Router {
         .route("/reports/dashboard", get(dashboard))
         .route("/reports/compliance", get(compliance))
         .with_state(state)
+        // The page that draws the dashboard report, served at /dashboard.
+        .merge(super::dashboard::routes())
 }
 
 fn period(from: Option<&str>, to: Option<&str>) -> ApiResult<Period> {

@@ -1,6 +1,7 @@
 //! Reporting's HTTP route groups, one Lambda function each.
 
 pub mod api;
+pub mod dashboard;
 pub mod views;
 
 use std::sync::Arc;
