@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub mod accounts;
+pub mod browser;
 pub mod contracts;
 pub mod events;
 pub mod openapi;
