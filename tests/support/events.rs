@@ -134,3 +134,20 @@ fn span_field<'a>(line: &'a Value, field: &str) -> Option<&'a str> {
         .as_str()
         .or_else(|| line[field].as_str())
 }
+
+/// (consumer, outcome) of every delivery of the archive replay `replay_name` the runner
+/// logged, whichever consumer it reached.
+pub fn replay_outcomes(platform: &Platform, replay_name: &str) -> Vec<(String, String)> {
+    platform
+        .runner_log()
+        .iter()
+        .filter(|line| line["message"] == "event consumed")
+        .filter(|line| span_field(line, "replay_name") == Some(replay_name))
+        .filter_map(|line| {
+            Some((
+                span_field(line, "consumer")?.to_owned(),
+                line["outcome"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}

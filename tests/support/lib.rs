@@ -47,6 +47,14 @@ pub struct Function {
     pub environment: BTreeMap<String, String>,
     #[serde(default)]
     pub http_routes: Vec<Route>,
+    #[serde(default)]
+    pub sqs_sources: Vec<SqsSource>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SqsSource {
+    /// The queue's logical id.
+    pub queue: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +96,19 @@ impl Platform {
             .tables
             .get(logical_id)
             .unwrap_or_else(|| panic!("no table {logical_id} in the manifest"))
+    }
+
+    /// Logical ids of the queues a function consumes.
+    pub fn consumer_queues(&self) -> Vec<&str> {
+        let mut queues: Vec<&str> = self
+            .manifest
+            .functions
+            .values()
+            .flat_map(|f| f.sqs_sources.iter().map(|s| s.queue.as_str()))
+            .collect();
+        queues.sort_unstable();
+        queues.dedup();
+        queues
     }
 
     pub fn queue(&self, logical_id: &str) -> &Queue {

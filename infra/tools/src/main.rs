@@ -8,6 +8,8 @@
 //! `finflow contracts check` is the contract gate: every schema that changed since its release
 //! must be handled by every consumer whose declared use of it the change reaches
 //! (`contracts.rs`); `finflow contracts release` records the schemas as released.
+//! `finflow replay reporting` rebuilds reporting's projection from the event archive and
+//! compares it with the live one (`--restore` writes it back).
 
 mod contracts;
 mod crates;
@@ -23,7 +25,7 @@ use std::process::ExitCode;
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -46,6 +48,9 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     if command == "contracts" {
         return contracts::command(rest);
+    }
+    if command == "replay" {
+        return replay_command(rest);
     }
     if command != "cascade" {
         return Err(USAGE.into());
@@ -72,6 +77,38 @@ fn run(args: &[String]) -> Result<String, String> {
         (None, true) => Ok(to_dot(&graph)),
         (None, false) => whole_graph(&graph),
         (Some(target), _) => impact(&graph, &template, &target),
+    }
+}
+
+/// `finflow replay <projection> [--restore] [--manifest PATH] [--timeout SECONDS]`; fails
+/// when the rebuilt projection differs from the live one.
+fn replay_command(args: &[String]) -> Result<String, String> {
+    let (projection, rest) = args.split_first().ok_or(USAGE)?;
+    let manifest = std::env::var("FINFLOW_MANIFEST").unwrap_or("infra/.state/stack.json".into());
+    let mut options = finflow_tools::replay::Options::new(projection, manifest);
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--restore" => options.restore = true,
+            "--manifest" => options.manifest = rest.next().ok_or(USAGE)?.into(),
+            "--timeout" => {
+                let seconds = rest.next().and_then(|s| s.parse().ok()).ok_or(USAGE)?;
+                options.timeout = std::time::Duration::from_secs(seconds);
+            }
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let report = runtime.block_on(finflow_tools::replay::run(&options))?;
+    if report.identical() {
+        Ok(report.to_string())
+    } else {
+        Err(format!(
+            "{report}the rebuilt projection differs from the live one"
+        ))
     }
 }
 
