@@ -21,7 +21,7 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// Flags this machine needs: without the background-networking ones, Chromium's own
 /// connections (updates, sync, field trials) are refused by the closed network and stall it.
-const CHROMIUM_FLAGS: [&str; 10] = [
+const CHROMIUM_FLAGS: [&str; 12] = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -31,6 +31,9 @@ const CHROMIUM_FLAGS: [&str; 10] = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    // No crash handler: it would outlive the process group that drop ends.
+    "--disable-crash-reporter",
+    "--disable-breakpad",
     "--window-size=1360,1180",
 ];
 
