@@ -7,6 +7,7 @@ use finflow_kyc::aml::screening::{TransferFacts, WINDOW_MINUTES, screen};
 use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentStatus, PaymentVoided,
 };
+use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{IdempotencyKey, IdempotencyStore, fingerprint};
@@ -15,7 +16,10 @@ use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
 use http::StatusCode;
 use time::OffsetDateTime;
 
-use crate::domain::{Payment, TransferError, TransferRequest, check_transfer, transfer_limits};
+use crate::domain::{
+    BalanceCap, Payment, TransferError, TransferRequest, balance_cap, check_transfer,
+    transfer_limits,
+};
 use crate::routes::views::PaymentView;
 use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, WriteError};
 
@@ -73,7 +77,12 @@ impl Payments {
                     let destination = self.store.wallet(request.to_wallet_id).await?;
                     let tier = self.store.tier(caller.user_id).await?;
                     let limits = transfer_limits(tier);
-                    check_transfer(caller.user_id, &request, source.as_ref(), destination.as_ref(), &limits, tier.as_str()).map_err(transfer_error)?;
+                    // The payee's own tier sets how much its wallet may hold.
+                    let payee_cap = match &destination {
+                        Some(wallet) => balance_cap(self.store.tier(wallet.user_id).await?),
+                        None => balance_cap(finflow_shared::customer::AccountTier::Bronze),
+                    };
+                    check_transfer(caller.user_id, &request, source.as_ref(), destination.as_ref(), &limits, tier.as_str(), &payee_cap).map_err(transfer_error)?;
                     let (source, destination) = (source.expect("checked"), destination.expect("checked"));
                     let now = OffsetDateTime::now_utc();
                     let activity = self
@@ -104,7 +113,7 @@ impl Payments {
                         created_at: now,
                         updated_at: now,
                     };
-                    let write = self.plan_transfer(&payment, &source, &destination, limits.daily, causality, now).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+                    let write = self.plan_transfer(&payment, &source, &destination, limits.daily, &payee_cap, causality, now).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                     let body = serde_json::to_value(PaymentView::from(&payment)).expect("views serialize");
                     let write = TransferWrite { completion: completion.as_ref().map(|c| c.with_response(StatusCode::CREATED, &body)), ..write };
                     match self.store.record_transfer(write).await {
@@ -115,9 +124,10 @@ impl Payments {
                         Err(WriteError::DailyLimit) => {
                             return Err(transfer_error(TransferError::OverDailyLimit { tier: tier.as_str(), limit: limits.daily }));
                         }
+                        // Also a payee whose balance grew meanwhile: the re-read refuses it.
                         Err(WriteError::Conflict) => continue,
                         Err(WriteError::Store(error)) => return Err(error.into()),
-                        Err(WriteError::AlreadyApplied) => return Err(ApiError::internal("unexpected inbox conflict")),
+                        Err(WriteError::AlreadyApplied | WriteError::DailyCounterShort) => return Err(ApiError::internal("unexpected inbox conflict")),
                     }
                 }
                 Err(ApiError::Conflict("The wallets are busy with other transfers; retry".into()))
@@ -125,15 +135,24 @@ impl Payments {
             .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn plan_transfer(
         &self,
         payment: &Payment,
         source: &Wallet,
         destination: &Wallet,
         daily_limit: finflow_shared::Money,
+        payee_cap: &BalanceCap,
         causality: &Causality,
         now: OffsetDateTime,
     ) -> Result<TransferWrite, WalletRuleError> {
+        let payee_room =
+            payee_cap
+                .room_before(payment.amount.money())
+                .ok_or(WalletRuleError::BalanceLimit {
+                    tier: payee_cap.tier,
+                    limit: payee_cap.max_balance,
+                })?;
         let reference = payment.id.to_string();
         let entry = |wallet: &Wallet, kind: EntryKind, description: &str| LedgerEntry {
             id: uuid::Uuid::now_v7().to_string(),
@@ -163,6 +182,7 @@ impl Payments {
                 ),
                 destination: None,
                 daily_limit,
+                payee_room,
                 event,
                 completion: None,
             });
@@ -180,6 +200,7 @@ impl Payments {
                 entry(&credited, EntryKind::Credit, "transfer received"),
             )),
             daily_limit,
+            payee_room,
             event: EventEnvelope::new(
                 &PaymentCompleted {
                     payment: payment.snapshot(),
@@ -215,7 +236,10 @@ impl Payments {
     }
 
     /// Carries out a compliance decision on a held payment. Releasing to a wallet that can no
-    /// longer receive returns the money and fails the payment instead.
+    /// longer receive (not active, or the amount would take it above its tier's maximum
+    /// balance: a hold reserves no room, see `check_transfer`) returns the money and fails the
+    /// payment instead. Whenever the money goes back to the payer, the amount comes off the
+    /// payer's daily total of the day the transfer was counted under, in the same transaction.
     pub async fn settle(
         &self,
         payment_id: u64,
@@ -225,6 +249,7 @@ impl Payments {
         cause: (&'static str, uuid::Uuid),
     ) -> Result<Option<Payment>, SettleError> {
         let store_error = |e: finflow_shared::dynamo::StoreError| SettleError::Store(e.to_string());
+        let mut refund_daily = true;
         for _ in 0..WRITE_ATTEMPTS {
             let payment = self
                 .store
@@ -247,15 +272,23 @@ impl Payments {
                 .await
                 .map_err(store_error)?
                 .ok_or(SettleError::WalletMissing(payment.to_wallet_id))?;
-            let write = plan_settlement(
+            let payee_cap = balance_cap(
+                self.store
+                    .tier(payment.payee_id)
+                    .await
+                    .map_err(store_error)?,
+            );
+            let mut write = plan_settlement(
                 &payment,
                 &source,
                 &destination,
+                &payee_cap,
                 case_id,
                 settlement,
                 causality,
                 cause,
             )?;
+            write.refund_daily &= refund_daily;
             let settled = write.payment.clone();
             match self.store.settle(write).await {
                 Ok(()) => {
@@ -268,6 +301,16 @@ impl Payments {
                 }
                 Err(WriteError::AlreadyApplied) => return Ok(None),
                 Err(WriteError::Conflict) => continue,
+                // Cannot happen while every daily total holds what was counted in it; if it
+                // does, returning the money matters more than giving the limit back.
+                Err(WriteError::DailyCounterShort) => {
+                    tracing::error!(
+                        payment_id,
+                        "the payer's daily total holds less than the returned hold; returning it without giving the limit back"
+                    );
+                    refund_daily = false;
+                    continue;
+                }
                 Err(other) => return Err(SettleError::Store(other.to_string())),
             }
         }
@@ -277,10 +320,12 @@ impl Payments {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn plan_settlement(
     payment: &Payment,
     source: &Wallet,
     destination: &Wallet,
+    payee_cap: &BalanceCap,
     case_id: u64,
     settlement: Settlement,
     causality: &Causality,
@@ -299,7 +344,11 @@ fn plan_settlement(
         description: Some(description.to_owned()),
         created_at: now,
     };
+    let receivable = payee_cap
+        .room_before(payment.amount.money())
+        .filter(|room| destination.balance <= *room);
     if settlement == Settlement::Release
+        && let Some(room) = receivable
         && let Ok(credited) = destination.credit(payment.amount, now)
     {
         let source = source
@@ -323,7 +372,9 @@ fn plan_settlement(
             destination: Some((
                 credited.clone(),
                 entry(&credited, EntryKind::Credit, "held transfer released"),
+                room,
             )),
+            refund_daily: false,
             source: (source, None),
             payment: settled,
             cause,
@@ -332,6 +383,14 @@ fn plan_settlement(
     // Voided, or released to a wallet that can no longer receive: the payer gets it back.
     let resolution = match settlement {
         Settlement::Void => format!("voided by AML case {case_id}"),
+        Settlement::Release
+            if receivable.is_none() && destination.status == WalletStatus::Active =>
+        {
+            format!(
+                "released by AML case {case_id}, but wallet {} cannot receive it: it would exceed the {} tier's maximum balance of {}",
+                destination.id, payee_cap.tier, payee_cap.max_balance
+            )
+        }
         Settlement::Release => format!(
             "released by AML case {case_id}, but wallet {} cannot receive it",
             destination.id
@@ -369,6 +428,7 @@ fn plan_settlement(
             )),
         ),
         destination: None,
+        refund_daily: true,
         event,
         payment: settled,
         cause,
@@ -380,5 +440,117 @@ fn transfer_error(error: TransferError) -> ApiError {
         ApiError::NotFound(error.to_string())
     } else {
         ApiError::BadRequest(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use finflow_shared::currency::Currency;
+    use finflow_shared::customer::AccountTier;
+    use finflow_shared::trace::TraceId;
+    use finflow_shared::{Money, PositiveAmount};
+
+    fn m(text: &str) -> Money {
+        Money::parse(text).unwrap()
+    }
+
+    fn wallet(id: u64, user: u64, balance: &str, held: &str) -> Wallet {
+        let mut wallet = Wallet::open(
+            id,
+            user,
+            Currency::parse("USD").unwrap(),
+            OffsetDateTime::now_utc(),
+        );
+        wallet.balance = m(balance);
+        wallet.held = m(held);
+        wallet.version = 3;
+        wallet
+    }
+
+    fn held(amount: &str) -> Payment {
+        let now = OffsetDateTime::now_utc();
+        Payment {
+            id: 9,
+            from_wallet_id: 1,
+            to_wallet_id: 2,
+            payer_id: 7,
+            payee_id: 8,
+            amount: PositiveAmount::new(m(amount)).unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            status: PaymentStatus::OnHold,
+            description: None,
+            hold_reasons: vec!["structuring".into()],
+            resolution: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn plan(
+        settlement: Settlement,
+        payee_balance: &str,
+        payee_tier: AccountTier,
+    ) -> SettlementWrite {
+        plan_settlement(
+            &held("950"),
+            &wallet(1, 7, "2050", "950"),
+            &wallet(2, 8, payee_balance, "0"),
+            &balance_cap(payee_tier),
+            4,
+            settlement,
+            &Causality::from_request(TraceId::generate()),
+            ("test", uuid::Uuid::now_v7()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_void_returns_the_hold_and_gives_the_daily_limit_back() {
+        let write = plan(Settlement::Void, "0", AccountTier::Bronze);
+        assert_eq!(write.payment.status, PaymentStatus::Failed);
+        assert!(write.refund_daily, "the amount comes off the daily total");
+        assert!(write.destination.is_none());
+        assert_eq!(
+            (write.source.0.balance, write.source.0.held),
+            (m("3000"), Money::ZERO)
+        );
+    }
+
+    #[test]
+    fn a_release_credits_the_payee_within_its_max_balance() {
+        let write = plan(Settlement::Release, "9050", AccountTier::Bronze);
+        assert_eq!(write.payment.status, PaymentStatus::Completed);
+        assert!(!write.refund_daily, "the money left: the limit stays used");
+        let (credited, _, room) = write.destination.unwrap();
+        assert_eq!(credited.balance, m("10000"), "exactly the maximum");
+        assert_eq!(room, m("9050"), "the transaction's condition on the payee");
+        assert_eq!(
+            (write.source.0.balance, write.source.0.held),
+            (m("2050"), Money::ZERO)
+        );
+    }
+
+    #[test]
+    fn a_release_above_the_payees_max_balance_returns_the_money() {
+        let write = plan(Settlement::Release, "9050.0001", AccountTier::Bronze);
+        assert_eq!(write.payment.status, PaymentStatus::Failed);
+        assert!(write.destination.is_none(), "the payee gets nothing");
+        assert!(write.refund_daily);
+        assert_eq!(
+            (write.source.0.balance, write.source.0.held),
+            (m("3000"), Money::ZERO)
+        );
+        assert!(
+            write
+                .payment
+                .resolution
+                .unwrap()
+                .contains("bronze tier's maximum balance of 10000.0000")
+        );
+        // The payee's tier decides.
+        let gold = plan(Settlement::Release, "9050.0001", AccountTier::Gold);
+        assert_eq!(gold.payment.status, PaymentStatus::Completed);
     }
 }

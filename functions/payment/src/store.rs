@@ -7,13 +7,15 @@
 //! - `PAYMENT#<id>`, `META`: the payment
 //! - `USER#<user>`, `PAY#<id>`: a copy for each party's history, newest id last
 //! - `COUNTERPARTY#<payer>`, `WALLET#<wallet>`: the payer has paid this wallet before
-//! - `DAILY#<payer>`, `<yyyy-mm-dd>`: what the payer sent that UTC day (enforces the limit)
+//! - `DAILY#<payer>`, `<yyyy-mm-dd>`: what the payer sent that UTC day (enforces the limit);
+//!   the day is the payment's `created_at` in UTC, and a hold that ends with the money back
+//!   with the payer takes its amount off that same day's total
 //! - `CUSTOMER#<user>`, `PROFILE`: the tier, learned from auth's events
 //! - `SEQUENCE#payments`, `SEQUENCE`: the payment id counter
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
@@ -40,6 +42,11 @@ pub struct TransferWrite {
     /// The payee's wallet after the credit; `None` while the payment is held.
     pub destination: Option<(Wallet, LedgerEntry)>,
     pub daily_limit: Money,
+    /// The highest balance the payee's wallet may hold before this transfer (its maximum
+    /// balance less the amount): a condition on the payee's wallet in the transaction, for a
+    /// held transfer too (a hold reserves nothing, but one the payee could not even receive
+    /// now is refused).
+    pub payee_room: Money,
     pub event: EventEnvelope,
     pub completion: Option<KeyCompletion>,
 }
@@ -48,7 +55,12 @@ pub struct TransferWrite {
 pub struct SettlementWrite {
     pub payment: Payment,
     pub source: (Wallet, Option<LedgerEntry>),
-    pub destination: Option<(Wallet, LedgerEntry)>,
+    /// The payee's wallet after the release's credit, its entry, and the highest balance it
+    /// may have held before (a condition, as at transfer time).
+    pub destination: Option<(Wallet, LedgerEntry, Money)>,
+    /// The money went back to the payer: take the amount off the daily total it was counted
+    /// in, in the same transaction (so exactly once, as the settlement itself).
+    pub refund_daily: bool,
     pub event: EventEnvelope,
     /// The consumer and event that caused it, for the inbox.
     pub cause: (&'static str, uuid::Uuid),
@@ -72,6 +84,8 @@ pub enum WriteError {
     DailyLimit,
     #[error("the event was already applied")]
     AlreadyApplied,
+    #[error("the daily total holds less than the amount to give back")]
+    DailyCounterShort,
     #[error("a wallet or the payment changed concurrently")]
     Conflict,
     #[error(transparent)]
@@ -107,6 +121,7 @@ pub struct DynamoPaymentStore {
     table: String,
     outbox_table: String,
     idempotency_table: String,
+    wallet_table: String,
     wallets: DynamoWalletStore,
 }
 
@@ -119,7 +134,12 @@ impl DynamoPaymentStore {
         idempotency_table: String,
     ) -> Self {
         DynamoPaymentStore {
-            wallets: DynamoWalletStore::new(client.clone(), wallet_table, outbox_table.clone()),
+            wallets: DynamoWalletStore::new(
+                client.clone(),
+                wallet_table.clone(),
+                outbox_table.clone(),
+            ),
+            wallet_table,
             client,
             table,
             outbox_table,
@@ -174,8 +194,42 @@ impl DynamoPaymentStore {
     }
 }
 
+impl DynamoPaymentStore {
+    /// A held transfer does not write the payee's wallet, yet it must find room there.
+    fn payee_room_check(&self, wallet_id: u64, room: Money) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.wallet_table)
+            .key("pk", s(format!("WALLET#{wallet_id}")))
+            .key("sk", s("META"))
+            .condition_expression("#balance <= :room")
+            .expression_attribute_names("#balance", "balance")
+            .expression_attribute_values(":room", money(room))
+            .build()
+            .expect("table, key and condition are set");
+        TransactWriteItem::builder().condition_check(check).build()
+    }
+
+    /// Takes a returned hold's amount off the daily total of the day the transfer was counted
+    /// under (its `created_at`, as `record_transfer` keyed it), never below zero: the total
+    /// must still hold the amount. The settlement's inbox claim and payment version make it
+    /// happen once.
+    fn daily_refund(&self, payment: &Payment) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("DAILY#{}", payment.payer_id)))
+            .key("sk", s(day(payment.created_at)))
+            .update_expression("SET #total = #total - :amount")
+            .condition_expression("#total >= :amount")
+            .expression_attribute_names("#total", "total")
+            .expression_attribute_values(":amount", money(payment.amount.money()))
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+}
+
 fn day(at: OffsetDateTime) -> String {
-    let date: Date = at.date();
+    let date: Date = at.to_offset(time::UtcOffset::UTC).date();
     format!(
         "{:04}-{:02}-{:02}",
         date.year(),
@@ -243,17 +297,13 @@ fn payment_from_item(item: &Item) -> Result<Payment, StoreError> {
     })
 }
 
-/// The failed item tells which rule the transaction refused.
-fn write_error(
-    error: TransactError,
-    daily_index: Option<usize>,
-    inbox_index: Option<usize>,
-) -> WriteError {
-    if daily_index.is_some_and(|i| error.condition_failed_at(i)) {
-        return WriteError::DailyLimit;
-    }
-    if inbox_index.is_some_and(|i| error.condition_failed_at(i)) {
-        return WriteError::AlreadyApplied;
+/// A transaction item whose failed condition means a particular refusal.
+type Rule = (usize, fn() -> WriteError);
+
+/// The failed item tells which rule the transaction refused; `rules` in order of precedence.
+fn write_error(error: TransactError, rules: &[Rule]) -> WriteError {
+    if let Some((_, rule)) = rules.iter().find(|(i, _)| error.condition_failed_at(*i)) {
+        return rule();
     }
     match error {
         // A condition failed or another transaction touched the same wallet: re-read, retry.
@@ -337,8 +387,16 @@ impl PaymentStore for DynamoPaymentStore {
         let mut items = self
             .wallets
             .movement(&write.source.0, Some(&write.source.1));
-        if let Some((wallet, entry)) = &write.destination {
-            items.extend(self.wallets.movement(wallet, Some(entry)));
+        // The payee's maximum balance, in the transaction: a credited wallet is written only
+        // over a balance that leaves room; a held transfer checks the same bound.
+        match &write.destination {
+            Some((wallet, entry)) => {
+                items.extend(
+                    self.wallets
+                        .capped_movement(wallet, Some(entry), write.payee_room),
+                );
+            }
+            None => items.push(self.payee_room_check(payment.to_wallet_id, write.payee_room)),
         }
         items.extend(self.payment_items(payment));
         let counterparty = Item::from([
@@ -370,7 +428,7 @@ impl PaymentStore for DynamoPaymentStore {
         items.extend(write.completion.map(KeyCompletion::into_transact_item));
         transact(&self.client, items)
             .await
-            .map_err(|e| write_error(e, Some(daily_index), None))
+            .map_err(|e| write_error(e, &[(daily_index, || WriteError::DailyLimit)]))
     }
 
     async fn payment(&self, id: u64) -> Result<Option<Payment>, StoreError> {
@@ -431,13 +489,18 @@ impl PaymentStore for DynamoPaymentStore {
             self.wallets
                 .movement(&write.source.0, write.source.1.as_ref()),
         );
-        if let Some((wallet, entry)) = &write.destination {
-            items.extend(self.wallets.movement(wallet, Some(entry)));
+        if let Some((wallet, entry, room)) = &write.destination {
+            items.extend(self.wallets.capped_movement(wallet, Some(entry), *room));
         }
         items.extend(self.payment_items(&write.payment));
+        let mut rules: Vec<Rule> = vec![(0, || WriteError::AlreadyApplied)];
+        if write.refund_daily {
+            rules.push((items.len(), || WriteError::DailyCounterShort));
+            items.push(self.daily_refund(&write.payment));
+        }
         items.push(outbox_put(&self.outbox_table, &write.event));
         transact(&self.client, items)
             .await
-            .map_err(|e| write_error(e, None, Some(0)))
+            .map_err(|e| write_error(e, &rules))
     }
 }

@@ -11,7 +11,6 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use finflow_shared::PositiveAmount;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
@@ -22,6 +21,7 @@ use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::idempotency::KeyCompletion;
 use finflow_shared::outbox::outbox_put;
+use finflow_shared::{Money, PositiveAmount};
 
 use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet};
 
@@ -111,6 +111,16 @@ impl DynamoWalletStore {
 
     /// The wallet item, written only if the stored version is the one the change started from.
     fn wallet_put(&self, wallet: &Wallet, require_active: bool) -> TransactWriteItem {
+        self.capped_wallet_put(wallet, require_active, None)
+    }
+
+    /// `wallet_put`, and with `cap` the stored balance must also be at most it.
+    fn capped_wallet_put(
+        &self,
+        wallet: &Wallet,
+        require_active: bool,
+        cap: Option<Money>,
+    ) -> TransactWriteItem {
         let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(wallet_item(wallet)));
@@ -131,6 +141,12 @@ impl DynamoWalletStore {
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":active", s("active"));
             }
+            if let Some(cap) = cap {
+                put = put
+                    .condition_expression(format!("{condition} AND #balance <= :cap"))
+                    .expression_attribute_names("#balance", "balance")
+                    .expression_attribute_values(":cap", money(cap));
+            }
         }
         TransactWriteItem::builder()
             .put(put.build().expect("table and item are set"))
@@ -147,6 +163,22 @@ impl DynamoWalletStore {
         entry: Option<&LedgerEntry>,
     ) -> Vec<TransactWriteItem> {
         let mut items = vec![self.wallet_put(updated, false)];
+        items.extend(
+            entry.map(|entry| self.put_item(entry_item(entry), Some("attribute_not_exists(pk)"))),
+        );
+        items
+    }
+
+    /// `movement`, for a credit that must respect a maximum balance: the wallet is written
+    /// only if its stored balance is also at most `stored_balance_at_most`, so the limit holds
+    /// in the transaction itself, not only in the rules checked beforehand.
+    pub fn capped_movement(
+        &self,
+        updated: &Wallet,
+        entry: Option<&LedgerEntry>,
+        stored_balance_at_most: Money,
+    ) -> Vec<TransactWriteItem> {
+        let mut items = vec![self.capped_wallet_put(updated, false, Some(stored_balance_at_most))];
         items.extend(
             entry.map(|entry| self.put_item(entry_item(entry), Some("attribute_not_exists(pk)"))),
         );

@@ -27,3 +27,52 @@ pub fn transfer_limits(tier: AccountTier) -> TransferLimits {
         },
     }
 }
+
+/// The most a payee's wallet may hold: the tier's `max_balance`, the same limit deposits
+/// enforce (`finflow_wallet::domain::tier_limits`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceCap {
+    pub tier: &'static str,
+    pub max_balance: Money,
+}
+
+pub fn balance_cap(tier: AccountTier) -> BalanceCap {
+    BalanceCap {
+        tier: tier.as_str(),
+        max_balance: finflow_wallet::domain::tier_limits(tier).max_balance,
+    }
+}
+
+impl BalanceCap {
+    /// The highest balance a wallet may have before receiving `amount`; `None` when the amount
+    /// alone is above the maximum.
+    pub fn room_before(&self, amount: Money) -> Option<Money> {
+        self.max_balance
+            .checked_sub(amount)
+            .ok()
+            .filter(|room| !room.is_negative())
+    }
+
+    /// Whether a wallet holding `balance` may receive `amount`.
+    pub fn admits(&self, balance: Money, amount: Money) -> bool {
+        self.room_before(amount).is_some_and(|room| balance <= room)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payee_cap_is_the_wallet_tiers_max_balance() {
+        let cap = balance_cap(AccountTier::Bronze);
+        assert_eq!(cap.max_balance.to_string(), "10000.0000");
+        let m = |s: &str| Money::parse(s).unwrap();
+        assert!(cap.admits(m("9000"), m("1000")), "exactly the maximum");
+        assert!(!cap.admits(m("9000"), m("1000.0001")));
+        assert!(!cap.admits(m("0"), m("10000.0001")));
+        assert_eq!(cap.room_before(m("10000.0001")), None);
+        assert_eq!(cap.room_before(m("250")), Some(m("9750")));
+        assert!(balance_cap(AccountTier::Gold).admits(m("10000"), m("1000")));
+    }
+}

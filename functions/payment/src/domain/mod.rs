@@ -4,6 +4,6 @@ pub mod limits;
 pub mod payment;
 pub mod transfer;
 
-pub use limits::{TransferLimits, transfer_limits};
+pub use limits::{BalanceCap, TransferLimits, balance_cap, transfer_limits};
 pub use payment::{NotOnHold, Payment};
 pub use transfer::{TransferError, TransferRequest, check_transfer, parse_amount};

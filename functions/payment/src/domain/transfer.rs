@@ -8,7 +8,7 @@ use finflow_shared::money::MoneyError;
 use finflow_shared::{Money, PositiveAmount};
 use finflow_wallet::domain::Wallet;
 
-use super::limits::TransferLimits;
+use super::limits::{BalanceCap, TransferLimits};
 
 #[derive(Debug, Clone)]
 pub struct TransferRequest {
@@ -54,6 +54,11 @@ pub enum TransferError {
     OverDailyLimit { tier: &'static str, limit: Money },
     #[error("Insufficient funds")]
     InsufficientFunds,
+    /// Worded as deposits word the same refusal (`WalletRuleError::BalanceLimit`).
+    #[error(
+        "Transfer would take the destination wallet's balance above the {tier} tier's maximum of {limit}"
+    )]
+    OverPayeeMaxBalance { tier: &'static str, limit: Money },
 }
 
 impl TransferError {
@@ -77,6 +82,14 @@ pub fn parse_amount(text: &str) -> Result<PositiveAmount, TransferError> {
 }
 
 /// Checks everything but the daily limit, which the transaction itself enforces.
+///
+/// `payee_cap` is the payee's maximum balance. The rule, for completed and held transfers
+/// alike: a transfer is refused when the payee's balance plus the amount would exceed it now.
+/// A hold reserves no room on the payee's side (held funds are not in the payee's balance, and
+/// deposits do not know about them); releasing it checks the maximum again, and a release the
+/// payee can no longer receive returns the money to the payer instead (see
+/// `Payments::settle`). The transaction conditions the payee's stored balance on the same
+/// bound, so concurrent credits cannot overshoot.
 pub fn check_transfer(
     payer: u64,
     request: &TransferRequest,
@@ -84,6 +97,7 @@ pub fn check_transfer(
     destination: Option<&Wallet>,
     limits: &TransferLimits,
     tier: &'static str,
+    payee_cap: &BalanceCap,
 ) -> Result<(), TransferError> {
     if request.from_wallet_id == request.to_wallet_id {
         return Err(TransferError::SameWallet);
@@ -117,13 +131,19 @@ pub fn check_transfer(
     if request.amount.money() > source.balance {
         return Err(TransferError::InsufficientFunds);
     }
+    if !payee_cap.admits(destination.balance, request.amount.money()) {
+        return Err(TransferError::OverPayeeMaxBalance {
+            tier: payee_cap.tier,
+            limit: payee_cap.max_balance,
+        });
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::limits::transfer_limits;
+    use crate::domain::limits::{balance_cap, transfer_limits};
     use finflow_shared::customer::AccountTier;
     use finflow_shared::jwt::Role;
     use time::OffsetDateTime;
@@ -160,6 +180,7 @@ mod tests {
             Some(destination),
             &transfer_limits(AccountTier::Bronze),
             "bronze",
+            &balance_cap(AccountTier::Bronze),
         )
     }
 
@@ -222,5 +243,39 @@ mod tests {
             Err(TransferError::CurrencyMismatch { .. })
         ));
         assert_eq!(check(&request("100"), &source, &destination), Ok(()));
+    }
+
+    #[test]
+    fn refuses_what_would_take_the_payee_above_its_max_balance() {
+        let source = wallet(1, 7, "1000");
+        let error = check(&request("100.0001"), &source, &wallet(2, 8, "9900")).unwrap_err();
+        assert_eq!(
+            error,
+            TransferError::OverPayeeMaxBalance {
+                tier: "bronze",
+                limit: Money::parse("10000").unwrap()
+            }
+        );
+        assert!(!error.is_not_found(), "a 400, like every limit");
+        assert_eq!(
+            error.to_string(),
+            "Transfer would take the destination wallet's balance above the bronze tier's maximum of 10000.0000"
+        );
+        assert_eq!(
+            check(&request("100"), &source, &wallet(2, 8, "9900")),
+            Ok(()),
+            "up to exactly the maximum"
+        );
+        // The payee's tier decides, not the payer's.
+        let gold = check_transfer(
+            7,
+            &request("100.0001"),
+            Some(&source),
+            Some(&wallet(2, 8, "9900")),
+            &transfer_limits(AccountTier::Bronze),
+            "bronze",
+            &balance_cap(AccountTier::Gold),
+        );
+        assert_eq!(gold, Ok(()));
     }
 }
