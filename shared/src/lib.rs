@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jwt;
 pub mod money;
 pub mod outbox;
+pub mod retry;
 pub mod runtime;
 pub mod telemetry;
 pub mod trace;

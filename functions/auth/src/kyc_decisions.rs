@@ -3,7 +3,6 @@
 //! status changes, the `user.kyc_updated` event that carries it on to every other service.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
@@ -11,6 +10,7 @@ use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::kyc::KycDecisionRecorded;
 use finflow_shared::events::user::UserKycUpdated;
 use finflow_shared::events::{Causality, EventEnvelope};
+use finflow_shared::retry::RetryPolicy;
 use time::OffsetDateTime;
 
 use crate::domain::KycDecisionEffect;
@@ -27,7 +27,7 @@ pub const READS: &[EventRead] = &[EventRead::whole::<KycDecisionRecorded>(&[
 ])];
 /// Concurrent changes to one user (a tier change, another decision) are rare and brief; after
 /// this many re-reads the message goes back to the queue, which retries it later.
-const MAX_ATTEMPTS: u32 = 5;
+const WRITES: RetryPolicy = RetryPolicy::new(CONSUMER, 5);
 
 pub struct KycDecisionConsumer {
     store: Arc<dyn UserStore>,
@@ -130,16 +130,11 @@ impl EventConsumer for KycDecisionConsumer {
             consumer: CONSUMER,
             event_id: envelope.event_id,
         };
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut attempts = WRITES.attempts();
+        while attempts.next().await.is_some() {
             if let Some(outcome) = self.attempt(envelope, &decision, inbox).await? {
                 return Ok(outcome);
             }
-            tracing::info!(
-                user_id = decision.user_id,
-                attempt,
-                "user changed concurrently; re-reading"
-            );
-            tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt))).await;
         }
         Err(ConsumeError::Failed(format!(
             "user {} kept changing concurrently",
@@ -339,11 +334,11 @@ mod tests {
         let user = store.user.lock().unwrap().clone();
         assert_eq!((user.kyc_status, user.version), (KycStatus::Verified, 4));
 
-        *store.conflicts_to_inject.lock().unwrap() = MAX_ATTEMPTS;
+        *store.conflicts_to_inject.lock().unwrap() = WRITES.max_attempts();
         let rejected = message(KycDecision::Rejected, 2);
         assert!(matches!(
             consumer.consume(&rejected).await,
-            Err(ConsumeError::Failed(_))
+            Err(ConsumeError::Failed(message)) if message == "user 1 kept changing concurrently"
         ));
     }
 
