@@ -11,6 +11,7 @@ use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{IdempotencyKey, IdempotencyStore, fingerprint};
+use finflow_shared::retry::RetryPolicy;
 use finflow_shared::{ApiError, ApiResult};
 use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
 use http::StatusCode;
@@ -24,7 +25,7 @@ use crate::routes::views::PaymentView;
 use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, WriteError};
 
 /// Optimistic writes retry this often when a wallet changed between read and write.
-const WRITE_ATTEMPTS: usize = 8;
+const WRITES: RetryPolicy = RetryPolicy::new("payment", 8);
 
 pub struct Payments {
     store: Arc<dyn PaymentStore>,
@@ -72,7 +73,8 @@ impl Payments {
         );
         self.idempotency
             .run("payment.transfer", caller.user_id, key, fingerprint, |completion| async move {
-                for _ in 0..WRITE_ATTEMPTS {
+                let mut attempts = WRITES.attempts();
+                while attempts.next().await.is_some() {
                     let source = self.store.wallet(request.from_wallet_id).await?;
                     let destination = self.store.wallet(request.to_wallet_id).await?;
                     let tier = self.store.tier(caller.user_id).await?;
@@ -250,7 +252,8 @@ impl Payments {
     ) -> Result<Option<Payment>, SettleError> {
         let store_error = |e: finflow_shared::dynamo::StoreError| SettleError::Store(e.to_string());
         let mut refund_daily = true;
-        for _ in 0..WRITE_ATTEMPTS {
+        let mut attempts = WRITES.attempts();
+        while attempts.next().await.is_some() {
             let payment = self
                 .store
                 .payment(payment_id)

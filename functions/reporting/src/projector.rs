@@ -33,6 +33,7 @@ use finflow_shared::events::payment::{
 };
 use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
 use finflow_shared::events::wallet::{WalletCreated, WalletDeposited, WalletStatusChanged};
+use finflow_shared::retry::RetryPolicy;
 
 use uuid::Uuid;
 
@@ -120,8 +121,10 @@ pub const READS: &[EventRead] = &[
 ];
 
 /// Attempts per message when the payment's record changed under it or a concurrent
-/// transaction wrote the same counters.
-const WRITE_ATTEMPTS: u32 = 5;
+/// transaction wrote the same counters. Every payment writes the same few counters, so
+/// contended writers wait a little longer than the default before trying again.
+const WRITES: RetryPolicy = RetryPolicy::new(CONSUMER, 5)
+    .with_backoff(Duration::from_millis(10), Duration::from_millis(40));
 
 pub struct Projector {
     store: Arc<dyn ReportingStore>,
@@ -182,7 +185,8 @@ impl EventConsumer for Projector {
             return Ok(Outcome::Ignored);
         };
         let mut keep_profile = true;
-        for attempt in 1..=WRITE_ATTEMPTS {
+        let mut attempts = WRITES.attempts();
+        while attempts.next().await.is_some() {
             let known = match fact.payment_id() {
                 Some(id) => self.store.payment(id).await.map_err(ConsumeError::failed)?,
                 None => None,
@@ -211,15 +215,13 @@ impl EventConsumer for Projector {
                 Err(ApplyError::Duplicate) => return Ok(Outcome::Duplicate),
                 // The counters still apply; only the older snapshot is left out.
                 Err(ApplyError::ProfileNewer) => keep_profile = false,
-                Err(ApplyError::PaymentChanged) => {}
-                Err(ApplyError::Conflict) => {
-                    tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
-                }
+                Err(ApplyError::PaymentChanged | ApplyError::Conflict) => {}
                 Err(ApplyError::Store(error)) => return Err(ConsumeError::failed(error)),
             }
         }
         Err(ConsumeError::failed(format!(
-            "gave up after {WRITE_ATTEMPTS} attempts on contended records"
+            "gave up after {} attempts on contended records",
+            WRITES.max_attempts()
         )))
     }
 }

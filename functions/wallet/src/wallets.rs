@@ -11,6 +11,7 @@ use finflow_shared::events::wallet::{
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{IdempotencyKey, IdempotencyStore, fingerprint};
+use finflow_shared::retry::RetryPolicy;
 use finflow_shared::{ApiError, ApiResult, PositiveAmount};
 use http::StatusCode;
 use time::OffsetDateTime;
@@ -20,7 +21,7 @@ use crate::routes::views::DepositView;
 use crate::store::{EntryPage, WalletStore, WriteError};
 
 /// Optimistic writes retry this often when another request changed the wallet first.
-const WRITE_ATTEMPTS: usize = 5;
+const WRITES: RetryPolicy = RetryPolicy::new("wallet", 5);
 
 pub struct Wallets {
     store: Arc<dyn WalletStore>,
@@ -123,7 +124,8 @@ impl Wallets {
         reason: Option<String>,
         causality: &Causality,
     ) -> ApiResult<Wallet> {
-        for _ in 0..WRITE_ATTEMPTS {
+        let mut attempts = WRITES.attempts();
+        while attempts.next().await.is_some() {
             let wallet = self.owned(caller, id).await?;
             let updated = match wallet
                 .change_status(to, caller.role, OffsetDateTime::now_utc())
@@ -176,7 +178,8 @@ impl Wallets {
         let fingerprint = fingerprint(&format!("wallet.deposit:{id}"), &request);
         self.idempotency
             .run("wallet.deposit", caller.user_id, key, fingerprint, |completion| async move {
-                for _ in 0..WRITE_ATTEMPTS {
+                let mut attempts = WRITES.attempts();
+                while attempts.next().await.is_some() {
                     let wallet = self.owned(caller, id).await?;
                     // A customer wallet has not heard of yet holds the lowest tier.
                     let tier = self.store.customer(wallet.user_id).await?.map_or(AccountTier::Bronze, |c| c.account_tier);

@@ -17,6 +17,7 @@ use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentSnapshot, PaymentVoided,
 };
+use finflow_shared::retry::RetryPolicy;
 use time::OffsetDateTime;
 
 use super::activity::ActivityChange;
@@ -52,7 +53,7 @@ pub const READS: &[EventRead] = &[
 ];
 
 /// Writes retry this often when the case or the payment's record changed since it was read.
-const WRITE_ATTEMPTS: usize = 8;
+const WRITES: RetryPolicy = RetryPolicy::new(CONSUMER, 8);
 
 /// A payment event, as monitoring reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +170,8 @@ impl AmlMonitoring {
         held_at: OffsetDateTime,
     ) -> Result<Outcome, ConsumeError> {
         let mut case_id = None;
-        for _ in 0..WRITE_ATTEMPTS {
+        let mut attempts = WRITES.attempts();
+        while attempts.next().await.is_some() {
             let watched = self
                 .store
                 .watched_payment(payment.payment_id)
@@ -234,7 +236,8 @@ impl AmlMonitoring {
         settlement: Settlement,
         inbox: (&'static str, uuid::Uuid),
     ) -> Result<Outcome, ConsumeError> {
-        for _ in 0..WRITE_ATTEMPTS {
+        let mut attempts = WRITES.attempts();
+        while attempts.next().await.is_some() {
             let watched = self
                 .store
                 .watched_payment(payment.payment_id)
