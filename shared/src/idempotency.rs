@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 
 use crate::dynamo::{Item, ItemExt, StoreError, is_condition_failure, n, s};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::retry::RetryPolicy;
 
 pub const HEADER: &str = "idempotency-key";
 /// Keys are kept at least 24 hours, as clients are promised; 48 leaves room for clock skew.
@@ -33,6 +34,8 @@ const RETENTION: time::Duration = time::Duration::hours(48);
 const LOCK_LIFETIME: time::Duration = time::Duration::seconds(30);
 /// How long a duplicate waits for the first request with its key to finish.
 const DUPLICATE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// A claim is tried again only when the record it met expired before it could be read.
+const CLAIMS: RetryPolicy = RetryPolicy::new("idempotency.claim", 2);
 
 /// A client-chosen key: 1 to 255 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,7 +228,8 @@ impl IdempotencyStore {
     ) -> Result<Claim, ApiError> {
         let pk = format!("IDEMPOTENCY#{scope}#{owner}#{}", key.0);
         // Two attempts: the second follows a record that expired between our put and get.
-        for _ in 0..2 {
+        let mut attempts = CLAIMS.attempts();
+        while attempts.next().await.is_some() {
             let now = OffsetDateTime::now_utc();
             let completion = Completion {
                 table: self.table.clone(),
