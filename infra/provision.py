@@ -44,6 +44,9 @@ LOCAL_PARAMETERS = {
     "StaffEmails": "ops@finflow.local",
     "QueueVisibilityTimeout": "2",
     "MaxReceiveCount": "3",
+    # The outbox sweeper publishes rows older than this; 10 minutes on AWS, seconds here so
+    # its system test need not wait (the stream publishes well within it).
+    "OutboxSweepGraceSeconds": "5",
     "LogLevel": "info",
     # finflow-local's gateway port serves every route, as the one API Gateway does on AWS.
     "PublicApiUrl": "http://127.0.0.1:8000",
@@ -949,7 +952,7 @@ def build_manifest(
         if not service:
             die(f"{lid}: Tags.service is missing")
         env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
-        http_routes, sqs_sources, stream_sources = [], [], []
+        http_routes, sqs_sources, stream_sources, schedules = [], [], [], []
         for ev_name, ev in (props.get("Events") or {}).items():
             et, ep = ev.get("Type"), ev.get("Properties", {}) or {}
             if et in ("HttpApi", "Api"):
@@ -985,6 +988,13 @@ def build_manifest(
                 if ep.get("FilterCriteria"):
                     src["filter_patterns"] = filter_patterns(ep)
                 stream_sources.append(src)
+            elif et == "Schedule":
+                # finflow-local runs the function on it (rate expressions only).
+                schedules.append({
+                    "name": ev_name,
+                    "expression": str(resolver.resolve(ep["Schedule"])),
+                    "enabled": is_true(resolver.resolve(ep.get("Enabled", True))),
+                })
             else:
                 log(f"warning: {lid}.{ev_name}: event type {et} is not run locally")
         functions[lid] = {
@@ -994,6 +1004,7 @@ def build_manifest(
             "http_routes": http_routes,
             "sqs_sources": sqs_sources,
             "stream_sources": stream_sources,
+            "schedules": schedules,
         }
 
     manifest: dict[str, Any] = {

@@ -8,7 +8,7 @@ use axum::Router;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 use crate::consumer::{EventConsumer, consume_batch};
-use crate::outbox::OutboxRelay;
+use crate::outbox::{OutboxRelay, OutboxSweeper, sweep_metrics};
 
 /// Serves an HTTP app behind API Gateway.
 pub async fn run_http(app: Router) -> Result<(), Error> {
@@ -29,6 +29,21 @@ pub async fn run_relay(relay: Arc<OutboxRelay>) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<StreamEvent>| {
         let relay = relay.clone();
         async move { Ok::<_, Error>(relay.relay(event.payload).await) }
+    }))
+    .await
+}
+
+/// Runs the outbox sweeper on its schedule (an EventBridge scheduled event, whose content it
+/// ignores). Answers the sweep's figures, and prints them as embedded metrics.
+pub async fn run_sweeper(sweeper: Arc<OutboxSweeper>) -> Result<(), Error> {
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let sweeper = sweeper.clone();
+        async move {
+            let now = time::OffsetDateTime::now_utc();
+            let report = sweeper.sweep(now).await?;
+            println!("{}", sweep_metrics(&report, now));
+            Ok::<_, Error>(report)
+        }
     }))
     .await
 }

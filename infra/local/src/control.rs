@@ -1,9 +1,11 @@
-//! The runner's control port: readiness for scripts and tests, and the fault switch.
+//! The runner's control port: readiness for scripts and tests, the fault switch (test-only
+//! faults: failed publishes, dropped stream records) and running a scheduled function now.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,11 +13,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::faults::FaultSwitch;
+use crate::schedules::ScheduledFunction;
 
 #[derive(Clone)]
 pub struct ControlState {
     pub ready: Arc<AtomicBool>,
     pub faults: Arc<FaultSwitch>,
+    /// Scheduled functions by binary name, once every function is built.
+    pub schedules: Arc<OnceLock<BTreeMap<String, Arc<ScheduledFunction>>>>,
 }
 
 pub fn router(state: ControlState) -> Router {
@@ -25,6 +30,8 @@ pub fn router(state: ControlState) -> Router {
             "/faults/publish",
             post(set_publish_faults).get(publish_faults),
         )
+        .route("/faults/stream", post(set_stream_faults).get(stream_faults))
+        .route("/schedules/{binary}/run", post(run_schedule))
         .with_state(state)
 }
 
@@ -55,4 +62,51 @@ async fn set_publish_faults(
 async fn publish_faults(State(state): State<ControlState>) -> Json<Value> {
     let (armed, injected) = state.faults.status();
     Json(json!({ "fail_next": armed, "injected": injected }))
+}
+
+#[derive(Deserialize)]
+struct StreamFaults {
+    drop_next: u32,
+}
+
+/// Test-only: the stream poller drops the next `drop_next` new outbox records.
+async fn set_stream_faults(
+    State(state): State<ControlState>,
+    Json(body): Json<StreamFaults>,
+) -> Json<Value> {
+    state.faults.drop_next_stream_records(body.drop_next);
+    tracing::warn!(drop_next = body.drop_next, "stream record drops armed");
+    stream_faults(State(state)).await
+}
+
+async fn stream_faults(State(state): State<ControlState>) -> Json<Value> {
+    let (armed, dropped) = state.faults.stream_status();
+    Json(json!({ "drop_next": armed, "dropped": dropped }))
+}
+
+/// Runs a scheduled function now and answers what it returned.
+async fn run_schedule(
+    State(state): State<ControlState>,
+    Path(binary): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let Some(schedules) = state.schedules.get() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "the runner is still starting" })),
+        );
+    };
+    let Some(function) = schedules.get(&binary) else {
+        let known: Vec<&String> = schedules.keys().collect();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no scheduled function {binary}"), "scheduled": known })),
+        );
+    };
+    match function.run("control port").await {
+        Ok(answer) => (StatusCode::OK, Json(answer)),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": error })),
+        ),
+    }
 }

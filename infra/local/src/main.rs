@@ -1,18 +1,20 @@
 //! `finflow-local`: runs every function of template.yaml as a native process against the
 //! emulator. HTTP functions are served on the seed's ports through the same routers Lambda
 //! serves; consumers get their queues with Lambda's batch semantics; the outbox relay reads
-//! the outbox table's stream. A function the runner cannot run is an error, not a gap.
+//! the outbox table's stream; scheduled functions run on their rate. A function the runner
+//! cannot run is an error, not a gap.
 
 mod control;
 mod faults;
 mod manifest;
+mod schedules;
 mod sqs_poller;
 mod stream_poller;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use aws_config::SdkConfig;
 use axum::Router;
@@ -20,10 +22,11 @@ use finflow_shared::config::{ConfigError, Env, PlatformConfig, aws_sdk_config};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::events::EventBridgePublisher;
 use finflow_shared::http::into_app;
-use finflow_shared::outbox::OutboxRelay;
+use finflow_shared::outbox::{DynamoOutboxRows, OutboxRelay, OutboxSweeper, sweep_grace};
 
 use crate::faults::{FaultSwitch, FaultyPublisher};
 use crate::manifest::Manifest;
+use crate::schedules::{Job, ScheduledFunction};
 
 /// Serves every route of every service, as the one API Gateway does on AWS; health checks
 /// reach upstream services through it (template parameter PublicApiUrl).
@@ -98,12 +101,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let faults = Arc::new(FaultSwitch::default());
     let ready = Arc::new(AtomicBool::new(false));
 
+    let schedules = Arc::new(OnceLock::new());
+
     let control = tokio::net::TcpListener::bind(("127.0.0.1", options.control_port)).await?;
     let control_app = control::router(control::ControlState {
         ready: ready.clone(),
         faults: faults.clone(),
+        schedules: schedules.clone(),
     });
     tokio::spawn(async move { axum::serve(control, control_app).await });
+
+    let mut scheduled: BTreeMap<String, Arc<ScheduledFunction>> = BTreeMap::new();
 
     let mut apis: BTreeMap<&'static str, Router> = BTreeMap::new();
     for (logical_id, function) in &manifest.functions {
@@ -140,7 +148,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 )),
                 switch: faults.clone(),
             };
-            let relay = Arc::new(OutboxRelay::new(Arc::new(publisher)));
+            let rows =
+                DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), platform.outbox_table);
+            let relay = Arc::new(OutboxRelay::new(Arc::new(publisher), Arc::new(rows)));
             for source in &function.stream_sources {
                 let client = aws_sdk_dynamodbstreams::Client::new(&sdk);
                 tokio::spawn(stream_poller::run(
@@ -149,8 +159,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     manifest.region.clone(),
                     client,
                     relay.clone(),
+                    faults.clone(),
                 ));
             }
+        } else if let Some(job) = scheduled_job(binary, &sdk, &env) {
+            let function = Arc::new(ScheduledFunction::new(binary.to_owned(), job?));
+            for schedule in function_schedules(logical_id, &function, &manifest)? {
+                tokio::spawn(schedule);
+            }
+            scheduled.insert(binary.to_owned(), function);
         } else {
             return Err(format!("{logical_id}: no local handler for binary {binary}").into());
         }
@@ -163,12 +180,69 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         serve(service, port, into_app(service, routes)).await?;
     }
     serve("gateway", GATEWAY_PORT, into_app("gateway", gateway)).await?;
+    schedules
+        .set(scheduled)
+        .map_err(|_| "the scheduled functions are set twice")?;
 
     ready.store(true, Ordering::SeqCst);
     tracing::info!(endpoint = %manifest.endpoint, control_port = options.control_port, "FinFlow is running locally; Ctrl-C stops it");
     shutdown_signal().await?;
     tracing::info!("stopping");
     Ok(())
+}
+
+/// Scheduled functions, by binary name: what one invocation does.
+fn scheduled_job(binary: &str, sdk: &SdkConfig, env: &Env) -> Option<Result<Job, ConfigError>> {
+    if binary != "outbox-sweeper" {
+        return None;
+    }
+    let build = || -> Result<Job, ConfigError> {
+        let platform = PlatformConfig::load(env)?;
+        let publisher = EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(sdk),
+            platform.event_bus_name,
+        );
+        let rows = DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(sdk), platform.outbox_table);
+        let sweeper = Arc::new(OutboxSweeper::new(
+            Arc::new(publisher),
+            Arc::new(rows),
+            sweep_grace(env)?,
+        ));
+        Ok(Arc::new(move || {
+            let sweeper = sweeper.clone();
+            Box::pin(async move {
+                let report = sweeper
+                    .sweep(time::OffsetDateTime::now_utc())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(serde_json::to_value(report).expect("a sweep report serializes"))
+            })
+        }))
+    };
+    Some(build())
+}
+
+/// The timed runs of a scheduled function's enabled `Schedule` events.
+fn function_schedules(
+    logical_id: &str,
+    function: &Arc<ScheduledFunction>,
+    manifest: &Manifest,
+) -> Result<Vec<impl std::future::Future<Output = ()> + use<>>, String> {
+    let mut runs = Vec::new();
+    for schedule in manifest.functions[logical_id]
+        .schedules
+        .iter()
+        .filter(|s| s.enabled)
+    {
+        let period = schedules::rate(&schedule.expression)
+            .map_err(|e| format!("{logical_id}.{}: {e}", schedule.name))?;
+        runs.push(schedules::every(
+            function.clone(),
+            schedule.expression.clone(),
+            period,
+        ));
+    }
+    Ok(runs)
 }
 
 /// Ctrl-C from a terminal, or SIGTERM from a script or supervisor.

@@ -22,6 +22,8 @@ pub struct Function {
     pub sqs_sources: Vec<SqsSource>,
     #[serde(default)]
     pub stream_sources: Vec<StreamSource>,
+    #[serde(default)]
+    pub schedules: Vec<Schedule>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +41,14 @@ pub struct StreamSource {
     pub stream_arn: String,
     pub batch_size: i32,
     pub starting_position: String,
+}
+
+/// A SAM `Schedule` event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Schedule {
+    pub name: String,
+    pub expression: String,
+    pub enabled: bool,
 }
 
 impl Manifest {

@@ -1,6 +1,7 @@
 //! Feeds a DynamoDB stream to the outbox relay as Lambda's stream event source mapping does:
 //! records in order, and on a reported failure the same records again (after a pause) before
-//! anything newer, so one shard never skips an event.
+//! anything newer, so one shard never skips an event. Unless a test armed the fault switch to
+//! drop new records (`POST /faults/stream`), simulating a stream that lost them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use base64::Engine;
 use finflow_shared::outbox::OutboxRelay;
 use serde_json::{Value, json};
 
+use crate::faults::FaultSwitch;
 use crate::manifest::StreamSource;
 
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
@@ -22,6 +24,7 @@ pub async fn run(
     region: String,
     client: aws_sdk_dynamodbstreams::Client,
     relay: Arc<OutboxRelay>,
+    faults: Arc<FaultSwitch>,
 ) {
     tracing::info!(%function, table = %source.table, "reading stream");
     let mut iterator = loop {
@@ -47,6 +50,7 @@ pub async fn run(
             match output {
                 Ok(output) => {
                     pending = output.records.unwrap_or_default();
+                    pending.retain(|record| !dropped_by_fault(&function, record, &faults));
                     if let Some(next) = output.next_shard_iterator {
                         iterator = next;
                     }
@@ -110,6 +114,25 @@ pub async fn run(
             }
         }
     }
+}
+
+/// Whether the fault switch drops this new record (taken once per record, when it is read).
+fn dropped_by_fault(function: &str, record: &Record, faults: &FaultSwitch) -> bool {
+    if record.event_name().map(|n| n.as_str()) != Some("INSERT") {
+        return false;
+    }
+    let key = record
+        .dynamodb()
+        .and_then(|d| d.keys())
+        .and_then(|keys| keys.get("pk"))
+        .and_then(|pk| pk.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let dropped = faults.take_stream_drop(&key);
+    if dropped {
+        tracing::warn!(%function, pk = %key, "stream record dropped (fault injected)");
+    }
+    dropped
 }
 
 /// An iterator after `after` when given, else at the source's starting position.

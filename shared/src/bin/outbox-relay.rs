@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use finflow_shared::config::{Env, PlatformConfig, aws_sdk_config};
 use finflow_shared::events::EventBridgePublisher;
-use finflow_shared::outbox::OutboxRelay;
+use finflow_shared::outbox::{DynamoOutboxRows, OutboxRelay};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -15,5 +15,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         aws_sdk_eventbridge::Client::new(&sdk),
         config.event_bus_name,
     );
-    finflow_shared::runtime::run_relay(Arc::new(OutboxRelay::new(Arc::new(publisher)))).await
+    let rows = DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), config.outbox_table);
+    finflow_shared::runtime::run_relay(Arc::new(OutboxRelay::new(
+        Arc::new(publisher),
+        Arc::new(rows),
+    )))
+    .await
 }
