@@ -46,9 +46,11 @@ pub fn render(log: &str, trace_id: &str) -> Result<String, String> {
             offset(request.at)
         ));
     }
+    // The relay publishes an event as soon as it is committed; the outbox sweeper publishes
+    // one whose stream record was lost, late.
     let published: Vec<&Line> = lines
         .iter()
-        .filter(|l| l.json["message"] == "event published")
+        .filter(|l| l.json["message"] == "event published" || l.json["message"] == "event swept")
         .collect();
     let roots: Vec<&&Line> = published
         .iter()
@@ -78,8 +80,13 @@ fn render_event(
     offset: &dyn Fn(OffsetDateTime) -> String,
 ) {
     let event_id = field(&event.json, "event_id").unwrap_or_default();
+    let how = if event.json["message"] == "event swept" {
+        "swept from the outbox of"
+    } else {
+        "published by"
+    };
     out.push_str(&format!(
-        "{indent}{} {} published by {} at {} [{}]\n",
+        "{indent}{} {} {how} {} at {} [{}]\n",
         if last { "└─" } else { "├─" },
         field(&event.json, "event_type").unwrap_or("?"),
         field(&event.json, "producer").unwrap_or("?"),
@@ -143,5 +150,17 @@ POST /api/kyc/submit → 201 (12.5 ms) at +0.0 ms
 ";
         assert_eq!(tree, expected);
         assert!(render(LOG, "missing").is_err());
+    }
+
+    #[test]
+    fn an_event_the_sweeper_published_late_is_in_the_tree() {
+        let log = r#"{"timestamp":"2026-11-24T16:46:47.400000Z","message":"request handled","status":201,"latency_ms":3.0,"span":{"method":"POST","path":"/api/auth/register","trace_id":"t2","name":"request"}}
+{"timestamp":"2026-11-24T16:46:57.400000Z","message":"event swept","trace_id":"t2","event_id":"e9","event_type":"user.created","causation_id":null,"producer":"auth"}
+{"timestamp":"2026-11-24T16:46:57.450000Z","message":"event consumed","outcome":"Applied","span":{"consumer":"wallet.customers","event_id":"e9","trace_id":"t2","name":"event"}}"#;
+        let tree = render(log, "t2").unwrap();
+        assert!(
+            tree.contains("└─ user.created swept from the outbox of auth at +10000.0 ms [e9]\n   └─ wallet.customers: Applied"),
+            "{tree}"
+        );
     }
 }
