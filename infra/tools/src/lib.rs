@@ -1,5 +1,6 @@
 //! The parts of the `finflow` command that the system tests also call in-process.
 
+pub mod bench;
 pub mod replay;
 mod table_diff;
 

@@ -10,6 +10,7 @@
 //! (`contracts.rs`); `finflow contracts release` records the schemas as released.
 //! `finflow replay reporting` rebuilds reporting's projection from the event archive and
 //! compares it with the live one (`--restore` writes it back).
+//! `finflow bench` prints transfer latency, throughput and cascade lags of a running platform.
 
 mod contracts;
 mod crates;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,6 +52,9 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     if command == "replay" {
         return replay_command(rest);
+    }
+    if command == "bench" {
+        return bench_command(rest);
     }
     if command != "cascade" {
         return Err(USAGE.into());
@@ -110,6 +114,32 @@ fn replay_command(args: &[String]) -> Result<String, String> {
             "{report}the rebuilt projection differs from the live one"
         ))
     }
+}
+
+/// `finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]`.
+fn bench_command(args: &[String]) -> Result<String, String> {
+    let mut options = finflow_tools::bench::Options::default();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut number = || -> Result<usize, String> {
+            rest.next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("{arg} takes a number\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--pairs" => options.pairs = number()?,
+            "--transfers" => options.transfers = number()?,
+            "--concurrency" => options.concurrency = number()?,
+            "--api" => options.api = rest.next().ok_or(USAGE)?.clone(),
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let figures = runtime.block_on(finflow_tools::bench::run(&options))?;
+    Ok(figures.to_string())
 }
 
 /// `finflow trace <id> [--log PATH]`; the log defaults to the one `infra/test` keeps.
