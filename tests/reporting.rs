@@ -596,3 +596,39 @@ async fn health_shows_its_resources_and_upstreams() {
         }
     }
 }
+
+/// The local gateway (port 8000, one API like API Gateway) answers `/health` for the whole
+/// platform: every service's own report, and ok only when every service is.
+#[tokio::test]
+async fn the_gateway_health_gathers_every_service() {
+    let platform = Platform::connect().await;
+    let (report, _) = eventually("the platform to be healthy", CASCADE_TIMEOUT, || async {
+        let response = platform
+            .http
+            .get("http://127.0.0.1:8000/health")
+            .send()
+            .await
+            .ok()?;
+        let ok = response.status() == 200;
+        let report: Value = response.json().await.ok()?;
+        (ok && report["status"] == "ok").then_some(report)
+    })
+    .await;
+    let services: Vec<&String> = report["services"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        services,
+        [
+            "auth",
+            "kyc",
+            "notification",
+            "payment",
+            "reporting",
+            "wallet"
+        ],
+        "{report}"
+    );
+    for (name, service) in report["services"].as_object().unwrap() {
+        assert_eq!(service["service"], name.as_str(), "{service}");
+        assert_eq!(service["status"], "ok", "{service}");
+    }
+}

@@ -6,6 +6,7 @@
 
 mod control;
 mod faults;
+mod gateway_health;
 mod manifest;
 mod schedules;
 mod sqs_poller;
@@ -174,11 +175,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut gateway = Router::new();
+    let mut services = Vec::new();
     for (service, routes) in apis {
         let (_, port) = service_port(service)?;
         gateway = gateway.merge(routes.clone());
+        services.push((service, routes.clone()));
         serve(service, port, into_app(service, routes)).await?;
     }
+    let gateway = gateway.merge(gateway_health::route(services));
     serve("gateway", GATEWAY_PORT, into_app("gateway", gateway)).await?;
     schedules
         .set(scheduled)
