@@ -149,15 +149,47 @@ pub fn encode_cursor(last_key: Option<&Item>) -> Option<String> {
     Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sk))
 }
 
-/// The sort key a cursor stands for, if it is one of ours for keys starting with `prefix`.
-pub fn decode_cursor(cursor: &str, prefix: &str) -> Option<String> {
+/// A cursor the list never issued: malformed, or made for another list. Every list endpoint
+/// answers it alike, a 422 on the field `cursor`, through `From<BadCursor> for ApiError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the cursor is not one this list returned")]
+pub struct BadCursor;
+
+impl From<BadCursor> for crate::error::ApiError {
+    fn from(_: BadCursor) -> Self {
+        crate::error::ApiError::invalid_field("cursor", "is not a cursor this list returned")
+    }
+}
+
+/// Why a store could not list a page.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error(transparent)]
+    BadCursor(#[from] BadCursor),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ListError> for crate::error::ApiError {
+    fn from(error: ListError) -> Self {
+        match error {
+            ListError::BadCursor(bad) => bad.into(),
+            ListError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// The sort key a cursor stands for, if it is one of ours for keys starting with `prefix`;
+/// anything else is a `BadCursor`.
+pub fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, BadCursor> {
     use base64::Engine;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
-        .ok()?;
+        .map_err(|_| BadCursor)?;
     String::from_utf8(bytes)
         .ok()
         .filter(|sk| sk.starts_with(prefix))
+        .ok_or(BadCursor)
 }
 
 /// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses.
@@ -230,5 +262,56 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<
             _ => Err(StoreError::sdk(SdkError::ServiceError(context)).into()),
         },
         Err(other) => Err(StoreError::sdk(other).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn last_key(sk: &str) -> Item {
+        HashMap::from([("pk".to_owned(), s("USER#1")), ("sk".to_owned(), s(sk))])
+    }
+
+    #[test]
+    fn a_cursor_decodes_to_the_sort_key_it_was_made_from() {
+        let cursor = encode_cursor(Some(&last_key("TX#0042"))).unwrap();
+        assert_eq!(decode_cursor(&cursor, "TX#"), Ok("TX#0042".to_owned()));
+    }
+
+    #[test]
+    fn malformed_and_foreign_cursors_are_bad() {
+        let foreign = encode_cursor(Some(&last_key("PAY#7"))).unwrap();
+        assert_eq!(decode_cursor(&foreign, "TX#"), Err(BadCursor));
+        assert_eq!(decode_cursor("not-a-cursor", "TX#"), Err(BadCursor));
+        assert_eq!(decode_cursor("", "TX#"), Err(BadCursor));
+        assert_eq!(decode_cursor("//==", "TX#"), Err(BadCursor));
+        // Valid base64 of bytes that are not UTF-8.
+        assert_eq!(decode_cursor("_w", "TX#"), Err(BadCursor));
+    }
+
+    #[test]
+    fn a_bad_cursor_is_a_422_on_the_cursor_field() {
+        for error in [
+            ApiError::from(BadCursor),
+            ListError::BadCursor(BadCursor).into(),
+        ] {
+            let problem = error.to_problem();
+            assert_eq!(problem.status, 422);
+            assert_eq!(
+                problem.errors,
+                vec![crate::FieldError::new(
+                    "cursor",
+                    "is not a cursor this list returned"
+                )]
+            );
+        }
+    }
+
+    #[test]
+    fn a_store_failure_while_listing_stays_internal() {
+        let error: ApiError = ListError::Store(StoreError::Sdk("throttled".into())).into();
+        assert_eq!(error.to_problem().status, 500);
     }
 }

@@ -5,11 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use finflow_shared::dynamo::StoreError;
+use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use uuid::Uuid;
 
 use crate::domain::{Channel, Record};
-use crate::store::{ListError, NotificationStore, RecordOutcome, RecordPage, StoredPreferences};
+use crate::store::{NotificationStore, RecordOutcome, RecordPage, StoredPreferences};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -90,7 +90,7 @@ impl NotificationStore for MemoryStore {
         mine.reverse();
         let start = match cursor {
             None => 0,
-            Some(cursor) => cursor.parse::<usize>().map_err(|_| ListError::BadCursor)?,
+            Some(cursor) => cursor.parse::<usize>().map_err(|_| BadCursor)?,
         };
         let end = (start + limit as usize).min(mine.len());
         Ok(RecordPage {

@@ -10,7 +10,7 @@ use finflow_shared::{ApiError, ApiResult};
 use time::OffsetDateTime;
 
 use crate::domain::Preferences;
-use crate::store::{ListError, NotificationStore, RecordPage, StoredPreferences};
+use crate::store::{NotificationStore, RecordPage, StoredPreferences};
 
 pub struct Notifications {
     store: Arc<dyn NotificationStore>,
@@ -54,14 +54,6 @@ impl Notifications {
         limit: i32,
         cursor: Option<&str>,
     ) -> ApiResult<RecordPage> {
-        self.store
-            .list(caller.user_id, limit, cursor)
-            .await
-            .map_err(|error| match error {
-                ListError::BadCursor => {
-                    ApiError::invalid_field("cursor", "is not a cursor this list returned")
-                }
-                ListError::Store(error) => error.into(),
-            })
+        Ok(self.store.list(caller.user_id, limit, cursor).await?)
     }
 }

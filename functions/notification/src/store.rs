@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, n, s,
-    timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item, n,
+    s, timestamp, transact,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -43,14 +43,6 @@ pub enum RecordOutcome {
     Recorded,
     /// The inbox already held the event: another delivery recorded it.
     AlreadyRecorded,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ListError {
-    #[error("the cursor is not one this list returned")]
-    BadCursor,
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 #[async_trait]
@@ -311,7 +303,7 @@ impl NotificationStore for DynamoNotificationStore {
             .scan_index_forward(false)
             .limit(limit);
         if let Some(cursor) = cursor {
-            let sk = decode_cursor(cursor, NOTIFICATION_PREFIX).ok_or(ListError::BadCursor)?;
+            let sk = decode_cursor(cursor, NOTIFICATION_PREFIX)?;
             query = query
                 .exclusive_start_key("pk", s(&pk))
                 .exclusive_start_key("sk", s(sk));

@@ -20,8 +20,8 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
-    next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
+    money, n, next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::PaymentStatus;
@@ -112,7 +112,7 @@ pub trait PaymentStore: Send + Sync {
         status: Option<PaymentStatus>,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<PaymentPage, StoreError>;
+    ) -> Result<PaymentPage, ListError>;
     async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError>;
 }
 
@@ -195,6 +195,49 @@ impl DynamoPaymentStore {
 }
 
 impl DynamoPaymentStore {
+    /// A page of the user's payments, newest first, after the sort key `start`.
+    async fn history_from(
+        &self,
+        user: u64,
+        status: Option<PaymentStatus>,
+        limit: i32,
+        start: Option<String>,
+    ) -> Result<PaymentPage, StoreError> {
+        let pk = format!("USER#{user}");
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s("PAY#"))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(limit);
+        if let Some(status) = status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if let Some(sk) = start {
+            query = query
+                .exclusive_start_key("pk", s(&pk))
+                .exclusive_start_key("sk", s(sk));
+        }
+        let output = query.send().await.map_err(StoreError::sdk)?;
+        let payments = output
+            .items()
+            .iter()
+            .map(payment_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = encode_cursor(output.last_evaluated_key());
+        Ok(PaymentPage {
+            payments,
+            next_cursor,
+        })
+    }
+
     /// A held transfer does not write the payee's wallet, yet it must find room there.
     fn payee_room_check(&self, wallet_id: u64, room: Money) -> TransactWriteItem {
         let check = ConditionCheck::builder()
@@ -354,7 +397,7 @@ impl PaymentStore for DynamoPaymentStore {
         to_wallet: u64,
         since: OffsetDateTime,
     ) -> Result<RecentActivity, StoreError> {
-        let history = self.history(payer, None, 50, None).await?;
+        let history = self.history_from(payer, None, 50, None).await?;
         let recent: Vec<&Payment> = history
             .payments
             .iter()
@@ -442,41 +485,9 @@ impl PaymentStore for DynamoPaymentStore {
         status: Option<PaymentStatus>,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<PaymentPage, StoreError> {
-        let pk = format!("USER#{user}");
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s("PAY#"))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(limit);
-        if let Some(status) = status {
-            query = query
-                .filter_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str()));
-        }
-        let start = cursor.and_then(|c| decode_cursor(c, "PAY#"));
-        if let Some(sk) = start {
-            query = query
-                .exclusive_start_key("pk", s(&pk))
-                .exclusive_start_key("sk", s(sk));
-        }
-        let output = query.send().await.map_err(StoreError::sdk)?;
-        let payments = output
-            .items()
-            .iter()
-            .map(payment_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = encode_cursor(output.last_evaluated_key());
-        Ok(PaymentPage {
-            payments,
-            next_cursor,
-        })
+    ) -> Result<PaymentPage, ListError> {
+        let start = cursor.map(|c| decode_cursor(c, "PAY#")).transpose()?;
+        Ok(self.history_from(user, status, limit, start).await?)
     }
 
     async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError> {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use finflow_shared::dynamo::StoreError;
+use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use finflow_shared::events::user::UserSnapshot;
 use uuid::Uuid;
 
@@ -143,7 +143,11 @@ impl ReportingStore for MemoryReportingStore {
         })
     }
 
-    async fn held(&self, limit: i32, _cursor: Option<&str>) -> Result<HeldPage, StoreError> {
+    async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, ListError> {
+        // One page holds every held payment here, so no cursor is ever issued.
+        if cursor.is_some() {
+            return Err(BadCursor.into());
+        }
         let state = self.state.lock().unwrap();
         Ok(HeldPage {
             payments: state

@@ -21,8 +21,8 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n, s,
-    transact,
+    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
+    money, n, s, transact,
 };
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
@@ -61,7 +61,7 @@ pub trait ReportingStore: Send + Sync {
     async fn volumes(&self, period: Period) -> Result<Vec<DayVolume>, StoreError>;
     async fn user(&self, user_id: u64) -> Result<UserAnalytics, StoreError>;
     async fn totals(&self) -> Result<Totals, StoreError>;
-    async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, StoreError>;
+    async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, ListError>;
 }
 
 /// The key of a counter's item.
@@ -412,7 +412,7 @@ impl ReportingStore for DynamoReportingStore {
         Ok(totals)
     }
 
-    async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, StoreError> {
+    async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, ListError> {
         let mut query = self
             .client
             .query()
@@ -421,7 +421,8 @@ impl ReportingStore for DynamoReportingStore {
             .expression_attribute_values(":pk", s("HELD"))
             .expression_attribute_values(":prefix", s("PAYMENT#"))
             .limit(limit);
-        if let Some(sk) = cursor.and_then(|c| decode_cursor(c, "PAYMENT#")) {
+        if let Some(cursor) = cursor {
+            let sk = decode_cursor(cursor, "PAYMENT#")?;
             query = query
                 .exclusive_start_key("pk", s("HELD"))
                 .exclusive_start_key("sk", s(sk));

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
-    next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
+    money, n, next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
@@ -87,7 +87,7 @@ pub trait WalletStore: Send + Sync {
         wallet_id: u64,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<EntryPage, StoreError>;
+    ) -> Result<EntryPage, ListError>;
 }
 
 pub struct DynamoWalletStore {
@@ -438,7 +438,7 @@ impl WalletStore for DynamoWalletStore {
         wallet_id: u64,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<EntryPage, StoreError> {
+    ) -> Result<EntryPage, ListError> {
         let pk = format!("WALLET#{wallet_id}");
         let mut query = self
             .client
@@ -449,7 +449,8 @@ impl WalletStore for DynamoWalletStore {
             .expression_attribute_values(":prefix", s("TX#"))
             .scan_index_forward(false)
             .limit(limit);
-        if let Some(sk) = cursor.and_then(|c| decode_cursor(c, "TX#")) {
+        if let Some(cursor) = cursor {
+            let sk = decode_cursor(cursor, "TX#")?;
             query = query
                 .exclusive_start_key("pk", s(&pk))
                 .exclusive_start_key("sk", AttributeValue::S(sk));

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use finflow_shared::dynamo::StoreError;
+use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use finflow_shared::events::EventEnvelope;
 use uuid::Uuid;
 
@@ -70,9 +70,12 @@ impl AmlStore for MemoryAmlStore {
         status: Option<CaseStatus>,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<CasePage, StoreError> {
+    ) -> Result<CasePage, ListError> {
         let state = self.state.lock().unwrap();
-        let before: u64 = cursor.and_then(|c| c.parse().ok()).unwrap_or(u64::MAX);
+        let before: u64 = match cursor {
+            None => u64::MAX,
+            Some(cursor) => cursor.parse().map_err(|_| BadCursor)?,
+        };
         let matching: Vec<AmlCase> = state
             .cases
             .values()

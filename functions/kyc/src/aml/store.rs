@@ -19,8 +19,8 @@ use finflow_shared::PositiveAmount;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, decode_cursor, encode_cursor, get_item, money, n,
-    next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
+    money, n, next_sequence_value, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
@@ -124,7 +124,7 @@ pub trait AmlStore: Send + Sync {
         status: Option<CaseStatus>,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<CasePage, StoreError>;
+    ) -> Result<CasePage, ListError>;
     /// What AML knows of the payment; `WatchedPayment::unknown` when nothing yet.
     async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError>;
     async fn activity(&self, user_id: u64) -> Result<UserActivity, StoreError>;
@@ -460,7 +460,7 @@ impl AmlStore for DynamoAmlStore {
         status: Option<CaseStatus>,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<CasePage, StoreError> {
+    ) -> Result<CasePage, ListError> {
         let pk = list_pk(status);
         let mut query = self
             .client
@@ -472,7 +472,8 @@ impl AmlStore for DynamoAmlStore {
             .scan_index_forward(false)
             .consistent_read(true)
             .limit(limit);
-        if let Some(sk) = cursor.and_then(|c| decode_cursor(c, CASE_PREFIX)) {
+        if let Some(cursor) = cursor {
+            let sk = decode_cursor(cursor, CASE_PREFIX)?;
             query = query
                 .exclusive_start_key("pk", s(&pk))
                 .exclusive_start_key("sk", s(sk));
