@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 
@@ -190,6 +191,57 @@ pub fn decode_cursor(cursor: &str, prefix: &str) -> Result<String, BadCursor> {
         .ok()
         .filter(|sk| sk.starts_with(prefix))
         .ok_or(BadCursor)
+}
+
+/// The Query for the first page of partition `pk`'s items whose sort keys start with
+/// `prefix`, at most `limit` of them; callers add the order, consistency and any filter.
+pub fn first_page_query(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    prefix: &str,
+    limit: i32,
+) -> QueryFluentBuilder {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+        .expression_attribute_values(":pk", s(pk))
+        .expression_attribute_values(":prefix", s(prefix))
+        .limit(limit)
+}
+
+/// The Query for the page of a list that resumes after `cursor` (the first page without one);
+/// a cursor this list never issued is a `BadCursor`.
+pub fn page_query(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    prefix: &str,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<QueryFluentBuilder, BadCursor> {
+    let query = first_page_query(client, table, pk, prefix, limit);
+    Ok(match cursor {
+        Some(cursor) => query
+            .exclusive_start_key("pk", s(pk))
+            .exclusive_start_key("sk", s(decode_cursor(cursor, prefix)?)),
+        None => query,
+    })
+}
+
+/// Sends a page query: its items decoded by `decode`, and the cursor of the next page.
+pub async fn fetch_page<T>(
+    query: QueryFluentBuilder,
+    decode: impl Fn(&Item) -> Result<T, StoreError>,
+) -> Result<(Vec<T>, Option<String>), StoreError> {
+    let output = query.send().await.map_err(StoreError::sdk)?;
+    let items = output
+        .items()
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((items, encode_cursor(output.last_evaluated_key())))
 }
 
 /// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses.

@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item, n,
-    s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, n, page_query, s,
+    timestamp, transact,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -293,30 +293,18 @@ impl NotificationStore for DynamoNotificationStore {
         cursor: Option<&str>,
     ) -> Result<RecordPage, ListError> {
         let pk = user_pk(user_id);
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(NOTIFICATION_PREFIX))
-            .scan_index_forward(false)
-            .limit(limit);
-        if let Some(cursor) = cursor {
-            let sk = decode_cursor(cursor, NOTIFICATION_PREFIX)?;
-            query = query
-                .exclusive_start_key("pk", s(&pk))
-                .exclusive_start_key("sk", s(sk));
-        }
-        let output = query.send().await.map_err(StoreError::sdk)?;
-        let records = output
-            .items()
-            .iter()
-            .map(record_of)
-            .collect::<Result<Vec<_>, _>>()?;
+        let query = page_query(
+            &self.client,
+            &self.table,
+            &pk,
+            NOTIFICATION_PREFIX,
+            limit,
+            cursor,
+        )?;
+        let (records, next_cursor) = fetch_page(query.scan_index_forward(false), record_of).await?;
         Ok(RecordPage {
             records,
-            next_cursor: encode_cursor(output.last_evaluated_key()),
+            next_cursor,
         })
     }
 }

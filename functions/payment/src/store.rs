@@ -15,13 +15,14 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
-    money, n, next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, first_page_query, get_item,
+    money, n, next_sequence_value, page_query, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::PaymentStatus;
@@ -185,7 +186,7 @@ impl DynamoPaymentStore {
             let copy = payment_item(
                 payment,
                 format!("USER#{user}"),
-                format!("PAY#{:020}", payment.id),
+                format!("{PAYMENTS_PREFIX}{:020}", payment.id),
                 Some(role),
             );
             items.push(self.put(copy, None));
@@ -194,44 +195,14 @@ impl DynamoPaymentStore {
     }
 }
 
+/// Sort keys of a user's copies of their payments, under `USER#<id>`.
+const PAYMENTS_PREFIX: &str = "PAY#";
+
 impl DynamoPaymentStore {
-    /// A page of the user's payments, newest first, after the sort key `start`.
-    async fn history_from(
-        &self,
-        user: u64,
-        status: Option<PaymentStatus>,
-        limit: i32,
-        start: Option<String>,
-    ) -> Result<PaymentPage, StoreError> {
-        let pk = format!("USER#{user}");
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s("PAY#"))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(limit);
-        if let Some(status) = status {
-            query = query
-                .filter_expression("#status = :status")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str()));
-        }
-        if let Some(sk) = start {
-            query = query
-                .exclusive_start_key("pk", s(&pk))
-                .exclusive_start_key("sk", s(sk));
-        }
-        let output = query.send().await.map_err(StoreError::sdk)?;
-        let payments = output
-            .items()
-            .iter()
-            .map(payment_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = encode_cursor(output.last_evaluated_key());
+    /// Sends a query of the user's payments (`USER#<id>`, `PAY#...`), newest first.
+    async fn newest_payments(&self, query: QueryFluentBuilder) -> Result<PaymentPage, StoreError> {
+        let query = query.scan_index_forward(false).consistent_read(true);
+        let (payments, next_cursor) = fetch_page(query, payment_from_item).await?;
         Ok(PaymentPage {
             payments,
             next_cursor,
@@ -397,7 +368,14 @@ impl PaymentStore for DynamoPaymentStore {
         to_wallet: u64,
         since: OffsetDateTime,
     ) -> Result<RecentActivity, StoreError> {
-        let history = self.history_from(payer, None, 50, None).await?;
+        let query = first_page_query(
+            &self.client,
+            &self.table,
+            &format!("USER#{payer}"),
+            PAYMENTS_PREFIX,
+            50,
+        );
+        let history = self.newest_payments(query).await?;
         let recent: Vec<&Payment> = history
             .payments
             .iter()
@@ -486,8 +464,22 @@ impl PaymentStore for DynamoPaymentStore {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<PaymentPage, ListError> {
-        let start = cursor.map(|c| decode_cursor(c, "PAY#")).transpose()?;
-        Ok(self.history_from(user, status, limit, start).await?)
+        let pk = format!("USER#{user}");
+        let mut query = page_query(
+            &self.client,
+            &self.table,
+            &pk,
+            PAYMENTS_PREFIX,
+            limit,
+            cursor,
+        )?;
+        if let Some(status) = status {
+            query = query
+                .filter_expression("#status = :status")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        Ok(self.newest_payments(query).await?)
     }
 
     async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError> {

@@ -21,8 +21,8 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
-    money, n, s, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, money, n,
+    page_query, s, transact,
 };
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
@@ -413,29 +413,11 @@ impl ReportingStore for DynamoReportingStore {
     }
 
     async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, ListError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s("HELD"))
-            .expression_attribute_values(":prefix", s("PAYMENT#"))
-            .limit(limit);
-        if let Some(cursor) = cursor {
-            let sk = decode_cursor(cursor, "PAYMENT#")?;
-            query = query
-                .exclusive_start_key("pk", s("HELD"))
-                .exclusive_start_key("sk", s(sk));
-        }
-        let output = query.send().await.map_err(StoreError::sdk)?;
-        let payments = output
-            .items()
-            .iter()
-            .map(record_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
+        let query = page_query(&self.client, &self.table, "HELD", "PAYMENT#", limit, cursor)?;
+        let (payments, next_cursor) = fetch_page(query, record_from_item).await?;
         Ok(HeldPage {
             payments,
-            next_cursor: encode_cursor(output.last_evaluated_key()),
+            next_cursor,
         })
     }
 }

@@ -10,12 +10,12 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
-    money, n, next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, money, n,
+    next_sequence_value, page_query, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
@@ -440,28 +440,9 @@ impl WalletStore for DynamoWalletStore {
         cursor: Option<&str>,
     ) -> Result<EntryPage, ListError> {
         let pk = format!("WALLET#{wallet_id}");
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s("TX#"))
-            .scan_index_forward(false)
-            .limit(limit);
-        if let Some(cursor) = cursor {
-            let sk = decode_cursor(cursor, "TX#")?;
-            query = query
-                .exclusive_start_key("pk", s(&pk))
-                .exclusive_start_key("sk", AttributeValue::S(sk));
-        }
-        let output = query.send().await.map_err(StoreError::sdk)?;
-        let entries = output
-            .items()
-            .iter()
-            .map(entry_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = encode_cursor(output.last_evaluated_key());
+        let query = page_query(&self.client, &self.table, &pk, "TX#", limit, cursor)?;
+        let (entries, next_cursor) =
+            fetch_page(query.scan_index_forward(false), entry_from_item).await?;
         Ok(EntryPage {
             entries,
             next_cursor,

@@ -19,8 +19,8 @@ use finflow_shared::PositiveAmount;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, decode_cursor, encode_cursor, get_item,
-    money, n, next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, money, n,
+    next_sequence_value, page_query, s, timestamp, transact,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
@@ -462,32 +462,13 @@ impl AmlStore for DynamoAmlStore {
         cursor: Option<&str>,
     ) -> Result<CasePage, ListError> {
         let pk = list_pk(status);
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(&pk))
-            .expression_attribute_values(":prefix", s(CASE_PREFIX))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(limit);
-        if let Some(cursor) = cursor {
-            let sk = decode_cursor(cursor, CASE_PREFIX)?;
-            query = query
-                .exclusive_start_key("pk", s(&pk))
-                .exclusive_start_key("sk", s(sk));
-        }
-        let output = query.send().await.map_err(StoreError::sdk)?;
-        let cases = output
-            .items()
-            .iter()
-            .map(case_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(CasePage {
-            cases,
-            next_cursor: encode_cursor(output.last_evaluated_key()),
-        })
+        let query = page_query(&self.client, &self.table, &pk, CASE_PREFIX, limit, cursor)?;
+        let (cases, next_cursor) = fetch_page(
+            query.scan_index_forward(false).consistent_read(true),
+            case_from_item,
+        )
+        .await?;
+        Ok(CasePage { cases, next_cursor })
     }
 
     async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError> {
