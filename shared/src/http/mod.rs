@@ -11,5 +11,5 @@ pub use app::{PAGES, into_app};
 pub use caller::Caller;
 pub use input::{BODY_LIMIT, Input, parse_json};
 pub use path_id::PathId;
-pub use query::QueryParams;
+pub use query::{QueryParams, page_size};
 pub use trace_layer::TRACE_HEADER;

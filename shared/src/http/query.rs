@@ -21,3 +21,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
             })
     }
 }
+
+/// The `limit` of a list request: `default` when absent, and every list answers a size outside
+/// 1..=100 alike, with a 422 on `limit`.
+pub fn page_size(limit: Option<i32>, default: i32) -> Result<i32, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=100).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid_field(
+            "limit",
+            "must be between 1 and 100",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_size_defaults_and_stays_within_one_to_a_hundred() {
+        assert_eq!(page_size(None, 20).unwrap(), 20);
+        assert_eq!(page_size(Some(1), 20).unwrap(), 1);
+        assert_eq!(page_size(Some(100), 20).unwrap(), 100);
+        for bad in [0, -1, 101] {
+            assert!(matches!(
+                page_size(Some(bad), 20),
+                Err(ApiError::Validation(errors)) if errors[0].field == "limit"
+            ));
+        }
+    }
+}

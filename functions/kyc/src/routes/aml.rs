@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use finflow_shared::events::Causality;
-use finflow_shared::http::{Caller, Input, PathId, QueryParams};
+use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
 use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
 use serde::Deserialize;
@@ -44,13 +44,7 @@ async fn list(
                 .ok_or_else(|| ApiError::invalid_field("status", "must be one of open, resolved"))
         })
         .transpose()?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
+    let limit = page_size(query.limit, 20)?;
     let page = state
         .cases
         .list(&caller, status, limit, query.cursor.as_deref())

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use finflow_shared::http::{Caller, Input, QueryParams};
-use finflow_shared::{ApiError, ApiResult};
+use finflow_shared::ApiResult;
+use finflow_shared::http::{Caller, Input, QueryParams, page_size};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -70,13 +70,7 @@ async fn list(
     caller: Caller,
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Json<Value>> {
-    let limit = page.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
+    let limit = page_size(page.limit, 20)?;
     let page = state
         .notifications
         .list(&caller, limit, page.cursor.as_deref())

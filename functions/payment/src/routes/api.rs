@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use finflow_shared::currency::Currency;
 use finflow_shared::events::Causality;
 use finflow_shared::events::payment::PaymentStatus;
-use finflow_shared::http::{Caller, Input, PathId, QueryParams};
+use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
 use finflow_shared::idempotency::MaybeIdempotencyKey;
 use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
@@ -110,13 +110,7 @@ async fn history(
             })
         })
         .transpose()?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
+    let limit = page_size(query.limit, 20)?;
     let page = state
         .payments
         .history(&caller, status, limit, query.cursor.as_deref())

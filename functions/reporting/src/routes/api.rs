@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentStatus;
-use finflow_shared::http::{Caller, PathId, QueryParams};
+use finflow_shared::http::{Caller, PathId, QueryParams, page_size};
 use finflow_shared::{ApiError, ApiResult};
 use http::header::{ACCEPT, CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue};
@@ -183,13 +183,7 @@ async fn compliance(
     QueryParams(page): QueryParams<PageParams>,
 ) -> ApiResult<Json<Value>> {
     staff_only(&caller, "compliance")?;
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
+    let limit = page_size(page.limit, 50)?;
     let compliance = state
         .reports
         .compliance(&caller, limit, page.cursor.as_deref())

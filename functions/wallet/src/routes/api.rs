@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use finflow_shared::currency::Currency;
 use finflow_shared::events::Causality;
 use finflow_shared::events::wallet::WalletStatus;
-use finflow_shared::http::{Caller, Input, PathId, QueryParams};
+use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
 use finflow_shared::idempotency::MaybeIdempotencyKey;
 use finflow_shared::money::{MAX, SCALE};
 use finflow_shared::trace::TraceId;
@@ -105,13 +105,7 @@ async fn transactions(
     PathId(id): PathId,
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Json<Value>> {
-    let limit = page.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field(
-            "limit",
-            "must be between 1 and 100",
-        ));
-    }
+    let limit = page_size(page.limit, 20)?;
     let (wallet, page) = state
         .wallets
         .entries(&caller, id, limit, page.cursor.as_deref())
