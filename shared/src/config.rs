@@ -110,11 +110,21 @@ impl PlatformConfig {
 
 /// Loads the AWS SDK configuration once per cold start. The SDK itself honours
 /// `AWS_ENDPOINT_URL` (and per-service `AWS_ENDPOINT_URL_DYNAMODB` and so on), which is how the
-/// same code talks to AWS, moto, DynamoDB Local or LocalStack.
+/// same code talks to AWS, moto, DynamoDB Local or LocalStack. When `FINFLOW_FAULTS` names a
+/// fault plan (only the local runner sets it), every AWS call goes through
+/// [`crate::aws_faults`].
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
-        .await
+        .await;
+    match Env::process().optional(crate::aws_faults::ENV) {
+        Some(plan_file) => crate::aws_faults::inject(
+            config,
+            plan_file.into(),
+            Env::process().optional("AWS_LAMBDA_FUNCTION_NAME"),
+        ),
+        None => config,
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! problem+json mapping, tokens, configuration, the event envelope, the outbox, consumers and
 //! their inbox, health, logging, and the Lambda entry points.
 
+pub mod aws_faults;
 pub mod config;
 pub mod consumer;
 pub mod contracts;
@@ -20,6 +21,7 @@ pub mod retry;
 pub mod runtime;
 pub mod telemetry;
 pub mod trace;
+pub mod transaction;
 pub mod user_projection;
 
 pub use error::{ApiError, ApiResult, FieldError};
