@@ -4,6 +4,8 @@
 //! Consumers are idempotent by event id through the inbox: a marker written in the same
 //! transaction as the consumer's own change.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -15,6 +17,7 @@ use uuid::Uuid;
 use crate::contracts::EventRead;
 use crate::dynamo::{n, s};
 use crate::events::EventEnvelope;
+use crate::transaction::Witness;
 
 /// How long a consumer remembers an event id. SQS keeps a message at most 14 days, and an
 /// archive replay is told apart by its replay name, so 30 days covers every redelivery.
@@ -148,19 +151,26 @@ async fn consume_message(
     .await
 }
 
-/// The inbox marker for `event_id`, to write in the same transaction as the consumer's change.
-/// Its condition fails when the event was already processed.
-pub fn inbox_claim(table: &str, consumer: &str, event_id: Uuid) -> TransactWriteItem {
+/// The inbox marker for `event_id`, to write in the same transaction as the consumer's change:
+/// the transaction's witness, so a redelivery, a retried call or a re-plan meets
+/// [`TransactError::AlreadyCommitted`](crate::transaction::TransactError::AlreadyCommitted)
+/// once the event was applied.
+pub fn inbox_claim(table: &str, consumer: &str, event_id: Uuid) -> Witness {
     let now = OffsetDateTime::now_utc();
+    let pk = s(format!("INBOX#{consumer}#{event_id}"));
     let put = Put::builder()
         .table_name(table)
-        .item("pk", s(format!("INBOX#{consumer}#{event_id}")))
+        .item("pk", pk.clone())
         .item("processed_at", n(now.unix_timestamp()))
         .item("expires_at", n((now + INBOX_RETENTION).unix_timestamp()))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .expect("table, item and condition are set");
-    TransactWriteItem::builder().put(put).build()
+    Witness::created(
+        TransactWriteItem::builder().put(put).build(),
+        table,
+        HashMap::from([("pk".to_owned(), pk)]),
+    )
 }
 
 #[cfg(test)]

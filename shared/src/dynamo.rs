@@ -1,5 +1,5 @@
-//! DynamoDB helpers: reading typed attributes, atomic counters, and transactions whose
-//! cancellation reasons say which condition failed.
+//! DynamoDB helpers: reading typed attributes, atomic counters, pages and cursors. Writes
+//! that must commit at most once go through [`crate::transaction`].
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -7,8 +7,7 @@ use std::str::FromStr;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use crate::money::Money;
 use time::OffsetDateTime;
@@ -269,52 +268,6 @@ pub async fn next_sequence_value(
         .and_then(|value| value.as_n().ok())
         .and_then(|value| value.parse().ok())
         .ok_or_else(|| StoreError::Sdk("sequence update returned no value".into()))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TransactError {
-    /// The transaction was cancelled; `reasons[i]` is the code for item `i` ("None" when that
-    /// item was fine, "ConditionalCheckFailed" when its condition failed).
-    #[error("transaction cancelled: {reasons:?}")]
-    Cancelled { reasons: Vec<String> },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl TransactError {
-    pub fn condition_failed_at(&self, index: usize) -> bool {
-        matches!(self, TransactError::Cancelled { reasons } if reasons.get(index).map(String::as_str) == Some("ConditionalCheckFailed"))
-    }
-
-    /// Cancelled only because of conditions, never because of a conflict or throttling.
-    pub fn only_conditions_failed(&self) -> bool {
-        matches!(self, TransactError::Cancelled { reasons } if reasons.iter().all(|r| r == "None" || r == "ConditionalCheckFailed"))
-    }
-}
-
-/// Runs one all-or-nothing write.
-pub async fn transact(client: &Client, items: Vec<TransactWriteItem>) -> Result<(), TransactError> {
-    match client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(SdkError::ServiceError(context)) => match context.err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                Err(TransactError::Cancelled {
-                    reasons: cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .map(|reason| reason.code().unwrap_or("None").to_owned())
-                        .collect(),
-                })
-            }
-            _ => Err(StoreError::sdk(SdkError::ServiceError(context)).into()),
-        },
-        Err(other) => Err(StoreError::sdk(other).into()),
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! `Idempotency-Key`, the one mechanism every API that moves money or creates resources uses.
+//! Requests that change state run here: `Idempotency-Key`, and the receipt that makes every
+//! such request commit at most once, keyed or not.
 //!
 //! Semantics follow Stripe's: the first request with a key executes; a later request with the
 //! same key and the same body gets the first response replayed, status code included; the same
@@ -6,13 +7,20 @@
 //! waits for the first's outcome and replays it (a 409 if that takes too long). A key belongs
 //! to its caller and its operation, and is kept 48 hours.
 //!
-//! The record that marks a key completed is written in the same DynamoDB transaction as the
-//! effect (`Completion::with_response`), so an effect can never commit without its key, nor a
-//! key without its effect.
+//! Every request, with a key or without, writes its answer, the **receipt**, in the same
+//! DynamoDB transaction as its effect ([`Completion::receipt`]). The receipt is that
+//! transaction's [`Witness`](crate::transaction::Witness): an effect never commits without it,
+//! nor it without the effect, and however often the transaction is sent (a lost answer, the
+//! SDK's retries, a re-plan after a conflict) it commits once. An attempt that finds the receipt
+//! already written answers [`Executed::Earlier`], and the client gets the first answer. With a
+//! key the receipt is the key's record (its condition: still held by this request, not yet
+//! completed); without one, a record of its own (condition: not yet written), kept a day.
 
 use std::future::Future;
 
 use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
@@ -26,10 +34,13 @@ use time::OffsetDateTime;
 use crate::dynamo::{Item, ItemExt, StoreError, is_condition_failure, n, s};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::retry::RetryPolicy;
+use crate::transaction::{TransactError, Witness, transact};
 
 pub const HEADER: &str = "idempotency-key";
 /// Keys are kept at least 24 hours, as clients are promised; 48 leaves room for clock skew.
 const RETENTION: time::Duration = time::Duration::hours(48);
+/// A request without a key keeps its receipt long enough for every retry of its own calls.
+const RECEIPT_RETENTION: time::Duration = time::Duration::hours(24);
 /// A request that has held its key this long without finishing is presumed dead.
 const LOCK_LIFETIME: time::Duration = time::Duration::seconds(30);
 /// How long a duplicate waits for the first request with its key to finish.
@@ -87,63 +98,102 @@ pub fn fingerprint(operation: &str, request: &impl Serialize) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The right to execute a keyed request, held until it completes.
+/// The right to execute a request, and the receipt its transaction writes.
 #[derive(Debug, Clone)]
 pub struct Completion {
     table: String,
     pk: String,
+    /// Set for a keyed request: the key's record, claimed before executing.
+    claim: Option<KeyClaim>,
+}
+
+#[derive(Debug, Clone)]
+struct KeyClaim {
     fingerprint: String,
     lock_token: String,
 }
 
-/// The write that marks a key completed with its response; a store adds it to the
-/// transaction of the effect. Opaque, so stores' ports need no AWS types.
+/// What the operation of [`IdempotencyStore::run`] did.
 #[derive(Debug, Clone)]
-pub struct KeyCompletion(TransactWriteItem);
-
-impl KeyCompletion {
-    pub fn into_transact_item(self) -> TransactWriteItem {
-        self.0
-    }
+pub enum Executed {
+    /// It committed now, with this answer (also in its receipt).
+    Now(StatusCode, Value),
+    /// An earlier attempt of this request committed; its receipt holds the answer.
+    Earlier,
 }
 
 impl Completion {
-    /// Marks the key completed with this response, inside the effect's own transaction.
-    pub fn with_response(&self, status: StatusCode, body: &Value) -> KeyCompletion {
-        KeyCompletion(
-            TransactWriteItem::builder()
-                .put(self.completed_put(status, body, false))
-                .build(),
-        )
+    /// The receipt of this request with its answer: the witness of the effect's transaction.
+    pub fn receipt(&self, status: StatusCode, body: &Value) -> Witness {
+        self.witness(status, body, false)
     }
 
-    fn completed_put(&self, status: StatusCode, body: &Value, problem: bool) -> Put {
-        Put::builder()
+    fn witness(&self, status: StatusCode, body: &Value, problem: bool) -> Witness {
+        let key = HashMap::from([("pk".to_owned(), s(&self.pk))]);
+        let put = Put::builder()
             .table_name(&self.table)
             .item("pk", s(&self.pk))
             .item("state", s("completed"))
-            .item("fingerprint", s(&self.fingerprint))
-            .item("lock_token", s(&self.lock_token))
             .item("response_status", n(status.as_u16()))
             .item("response_body", s(body.to_string()))
-            .item("response_is_problem", AttributeValue::Bool(problem))
+            .item("response_is_problem", AttributeValue::Bool(problem));
+        let Some(claim) = &self.claim else {
+            let put = put
+                .item(
+                    "expires_at",
+                    n((OffsetDateTime::now_utc() + RECEIPT_RETENTION).unix_timestamp()),
+                )
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .expect("table, item and condition are set");
+            return Witness::created(
+                TransactWriteItem::builder().put(put).build(),
+                &self.table,
+                key,
+            );
+        };
+        let put = put
+            .item("fingerprint", s(&claim.fingerprint))
+            .item("lock_token", s(&claim.lock_token))
             .item(
                 "expires_at",
                 n((OffsetDateTime::now_utc() + RETENTION).unix_timestamp()),
             )
-            .condition_expression("lock_token = :token")
-            .expression_attribute_values(":token", s(&self.lock_token))
+            .condition_expression("lock_token = :token AND #state = :in_progress")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":token", s(&claim.lock_token))
+            .expression_attribute_values(":in_progress", s("in_progress"))
             .build()
-            .expect("table, item and condition are set")
+            .expect("table, item and condition are set");
+        Witness::updated(
+            TransactWriteItem::builder().put(put).build(),
+            &self.table,
+            key,
+            vec![
+                ("state".to_owned(), s("completed")),
+                ("lock_token".to_owned(), s(&claim.lock_token)),
+            ],
+        )
     }
 }
 
-/// A response stored under a key.
+/// A response stored in a receipt.
 #[derive(Debug, Clone)]
 pub struct StoredResponse {
     pub status: StatusCode,
     pub body: Value,
     pub is_problem: bool,
+    /// Answered to a later request with the same key (said in `Idempotent-Replayed`).
+    pub replayed: bool,
+}
+
+impl StoredResponse {
+    fn replayed(self) -> Self {
+        StoredResponse {
+            replayed: true,
+            ..self
+        }
+    }
 }
 
 impl IntoResponse for StoredResponse {
@@ -156,7 +206,9 @@ impl IntoResponse for StoredResponse {
         let mut response = (self.status, self.body.to_string()).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        if self.replayed {
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
         response
     }
 }
@@ -180,10 +232,11 @@ impl IdempotencyStore {
         }
     }
 
-    /// Runs `operation` once per key. `operation` gets the `Completion` to write in its own
-    /// transaction (when the client sent a key) and answers with a status and JSON body.
-    /// A client error (4xx) is stored and replayed like a success; a server error frees the
-    /// key so the client may retry.
+    /// Runs `operation` at most once per request, and once per key. `operation` gets the
+    /// [`Completion`] whose receipt its transaction must carry, and answers with a status and
+    /// JSON body, or [`Executed::Earlier`] when its transaction found the receipt written (the
+    /// first answer is then read back and returned). With a key, a client error (4xx) is stored
+    /// and replayed like a success, and a server error frees the key so the client may retry.
     pub async fn run<F, Fut>(
         &self,
         scope: &str,
@@ -193,30 +246,80 @@ impl IdempotencyStore {
         operation: F,
     ) -> Result<Response, ApiError>
     where
-        F: FnOnce(Option<Completion>) -> Fut,
-        Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
+        F: FnOnce(Completion) -> Fut,
+        Fut: Future<Output = Result<Executed, ApiError>>,
     {
         let Some(key) = key else {
-            let (status, body) = operation(None).await?;
-            return Ok((status, axum::Json(body)).into_response());
+            let receipt = Completion {
+                table: self.table.clone(),
+                pk: format!("RECEIPT#{scope}#{owner}#{}", uuid::Uuid::now_v7().simple()),
+                claim: None,
+            };
+            return match operation(receipt.clone()).await? {
+                Executed::Now(status, body) => Ok((status, axum::Json(body)).into_response()),
+                Executed::Earlier => Ok(self.first_answer(&receipt).await?.into_response()),
+            };
         };
         let completion = match self.claim(scope, owner, &key, fingerprint).await? {
-            Claim::Replay(stored) => return Ok(stored.into_response()),
+            Claim::Replay(stored) => return Ok(stored.replayed().into_response()),
             Claim::Execute(completion) => completion,
         };
-        match operation(Some(completion.clone())).await {
-            Ok((status, body)) => Ok((status, axum::Json(body)).into_response()),
+        match operation(completion.clone()).await {
+            Ok(Executed::Now(status, body)) => Ok((status, axum::Json(body)).into_response()),
+            Ok(Executed::Earlier) => Ok(self.first_answer(&completion).await?.into_response()),
             Err(error) if error.status().is_client_error() => {
                 let problem = serde_json::to_value(error.to_problem()).expect("problems serialize");
-                self.store_outcome(&completion, error.status(), &problem)
-                    .await?;
-                Err(error)
+                match self
+                    .store_outcome(&completion, error.status(), &problem)
+                    .await
+                {
+                    // This request's effect committed in an attempt whose answer was lost.
+                    Err(TransactError::AlreadyCommitted) => {
+                        Ok(self.first_answer(&completion).await?.into_response())
+                    }
+                    Err(other) => Err(ApiError::internal(other)),
+                    Ok(()) => Err(error),
+                }
             }
             Err(error) => {
                 self.release(&completion).await;
                 Err(error)
             }
         }
+    }
+
+    /// Runs a request that takes no `Idempotency-Key` at most once, with its receipt.
+    pub async fn once<F, Fut>(
+        &self,
+        scope: &str,
+        owner: u64,
+        operation: F,
+    ) -> Result<Response, ApiError>
+    where
+        F: FnOnce(Completion) -> Fut,
+        Fut: Future<Output = Result<Executed, ApiError>>,
+    {
+        self.run(scope, owner, None, String::new(), operation).await
+    }
+
+    /// The answer a receipt holds.
+    async fn first_answer(&self, completion: &Completion) -> Result<StoredResponse, ApiError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&completion.pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::sdk)?
+            .item
+            .ok_or_else(|| ApiError::internal("a committed request's receipt is missing"))?;
+        let stored = stored_response(&item)?;
+        Ok(match completion.claim {
+            Some(_) => stored.replayed(),
+            None => stored,
+        })
     }
 
     async fn claim(
@@ -231,11 +334,14 @@ impl IdempotencyStore {
         let mut attempts = CLAIMS.attempts();
         while attempts.next().await.is_some() {
             let now = OffsetDateTime::now_utc();
+            let lock_token = uuid::Uuid::new_v4().simple().to_string();
             let completion = Completion {
                 table: self.table.clone(),
                 pk: pk.clone(),
-                fingerprint: fingerprint.clone(),
-                lock_token: uuid::Uuid::new_v4().simple().to_string(),
+                claim: Some(KeyClaim {
+                    fingerprint: fingerprint.clone(),
+                    lock_token: lock_token.clone(),
+                }),
             };
             let claimed = self
                 .client
@@ -244,7 +350,7 @@ impl IdempotencyStore {
                 .item("pk", s(&pk))
                 .item("state", s("in_progress"))
                 .item("fingerprint", s(&fingerprint))
-                .item("lock_token", s(&completion.lock_token))
+                .item("lock_token", s(&lock_token))
                 .item("locked_until", n((now + LOCK_LIFETIME).unix_timestamp()))
                 .item("expires_at", n((now + RETENTION).unix_timestamp()))
                 .condition_expression(
@@ -271,6 +377,12 @@ impl IdempotencyStore {
                 .map_err(StoreError::sdk)?
                 .item;
             let Some(existing) = existing else { continue };
+            // Our own claim, applied by an attempt whose answer was lost.
+            if existing.optional_string("lock_token").as_deref() == Some(lock_token.as_str())
+                && existing.optional_string("state").as_deref() == Some("in_progress")
+            {
+                return Ok(Claim::Execute(completion));
+            }
             return match existing_claim(&existing, &fingerprint) {
                 Err(ApiError::Conflict(_)) => self.await_outcome(&pk, &fingerprint).await,
                 other => other,
@@ -316,21 +428,19 @@ impl IdempotencyStore {
         completion: &Completion,
         status: StatusCode,
         body: &Value,
-    ) -> Result<(), ApiError> {
-        self.client
-            .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(completion.completed_put(status, body, true))
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(StoreError::sdk)?;
-        Ok(())
+    ) -> Result<(), TransactError> {
+        transact(
+            &self.client,
+            completion.witness(status, body, true),
+            Vec::new(),
+        )
+        .await
     }
 
     async fn release(&self, completion: &Completion) {
+        let Some(claim) = &completion.claim else {
+            return;
+        };
         let released = self
             .client
             .delete_item()
@@ -338,7 +448,7 @@ impl IdempotencyStore {
             .key("pk", s(&completion.pk))
             .condition_expression("lock_token = :token AND #state = :in_progress")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":token", s(&completion.lock_token))
+            .expression_attribute_values(":token", s(&claim.lock_token))
             .expression_attribute_values(":in_progress", s("in_progress"))
             .send()
             .await;
@@ -361,17 +471,21 @@ fn existing_claim(existing: &Item, fingerprint: &str) -> Result<Claim, ApiError>
             "A request with this Idempotency-Key is still in progress".into(),
         ));
     }
-    let status: u16 = existing.number("response_status")?;
-    let body =
-        serde_json::from_str(&existing.string("response_body")?).map_err(ApiError::internal)?;
-    Ok(Claim::Replay(StoredResponse {
+    stored_response(existing).map(Claim::Replay)
+}
+
+fn stored_response(item: &Item) -> Result<StoredResponse, ApiError> {
+    let status: u16 = item.number("response_status")?;
+    let body = serde_json::from_str(&item.string("response_body")?).map_err(ApiError::internal)?;
+    Ok(StoredResponse {
         status: StatusCode::from_u16(status).map_err(ApiError::internal)?,
         body,
         is_problem: matches!(
-            existing.get("response_is_problem"),
+            item.get("response_is_problem"),
             Some(AttributeValue::Bool(true))
         ),
-    }))
+        replayed: false,
+    })
 }
 
 #[cfg(test)]

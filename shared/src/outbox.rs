@@ -9,6 +9,7 @@
 //! mark removes; the scheduled [`OutboxSweeper`] publishes what that index still holds after a
 //! grace period.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 use crate::config::{ConfigError, Env};
 use crate::dynamo::{Item, StoreError, is_condition_failure, n, s};
 use crate::events::{EventEnvelope, EventPublisher};
+use crate::transaction::Witness;
 
 /// Published events stay a week for diagnosis, then expire.
 const RETENTION: time::Duration = time::Duration::days(7);
@@ -67,6 +69,17 @@ pub fn outbox_put(table: &str, event: &EventEnvelope) -> TransactWriteItem {
         .build()
         .expect("table, item and condition are set");
     TransactWriteItem::builder().put(put).build()
+}
+
+/// The event's outbox row as the [`Witness`] of the transaction that records it, for a write
+/// planned once: only that plan carries this event id, so a row that exists after a lost
+/// answer is this very write, committed.
+pub fn outbox_witness(table: &str, event: &EventEnvelope) -> Witness {
+    Witness::created(
+        outbox_put(table, event),
+        table,
+        HashMap::from([("pk".to_owned(), s(outbox_key(event.event_id)))]),
+    )
 }
 
 fn unix_millis(at: OffsetDateTime) -> i64 {

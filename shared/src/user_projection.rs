@@ -11,9 +11,10 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
 use crate::contracts::{EventRead, Field};
-use crate::dynamo::{TransactError, n, s, transact};
+use crate::dynamo::{n, s};
 use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
 use crate::events::{EnvelopeError, EventEnvelope};
+use crate::transaction::{TransactError, transact};
 
 /// The KYC statuses and tiers the owning services branch on: wallet creation and transfers
 /// need `verified`, and each tier has its own wallet, deposit and transfer limits. A new value
@@ -138,14 +139,14 @@ impl EventConsumer for UserProjection {
         let snapshot = snapshot?;
         let claim = || inbox_claim(&self.idempotency_table, self.consumer, event.event_id);
         let failed = |e: TransactError| ConsumeError::Failed(e.to_string());
-        match transact(&self.client, vec![claim(), self.snapshot_update(&snapshot)]).await {
+        match transact(&self.client, claim(), vec![self.snapshot_update(&snapshot)]).await {
             Ok(()) => Ok(Outcome::Applied),
-            Err(e) if e.condition_failed_at(0) => Ok(Outcome::Duplicate),
-            Err(e) if e.condition_failed_at(1) => {
+            Err(TransactError::AlreadyCommitted) => Ok(Outcome::Duplicate),
+            Err(e) if e.condition_failed_at(0) => {
                 // Stale: remember the event so a redelivery is recognised, change nothing.
-                match transact(&self.client, vec![claim()]).await {
+                match transact(&self.client, claim(), Vec::new()).await {
                     Ok(()) => Ok(Outcome::Ignored),
-                    Err(e) if e.condition_failed_at(0) => Ok(Outcome::Duplicate),
+                    Err(TransactError::AlreadyCommitted) => Ok(Outcome::Duplicate),
                     Err(e) => Err(failed(e)),
                 }
             }

@@ -90,7 +90,8 @@ impl Accounts {
             causality,
         );
         match self.store.create_user(&user, &event).await {
-            Ok(()) => {
+            // Committed, now or by an attempt whose answer was lost: this user either way.
+            Ok(()) | Err(WriteError::AlreadyCommitted) => {
                 tracing::info!(user_id = user.id, "user registered");
                 Ok(user)
             }
@@ -253,7 +254,7 @@ impl Accounts {
             causality,
         );
         match self.store.update_user(&updated, &event).await {
-            Ok(()) => {
+            Ok(()) | Err(WriteError::AlreadyCommitted) => {
                 tracing::info!(user_id = id, tier = tier.as_str(), "account tier changed");
                 Ok(updated)
             }

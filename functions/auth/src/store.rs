@@ -12,12 +12,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, get_item, is_condition_failure, n,
-    next_sequence_value, s, timestamp, transact,
+    Item, ItemExt, StoreError, get_item, is_condition_failure, n, next_sequence_value, s, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::jwt::Role;
-use finflow_shared::outbox::outbox_put;
+use finflow_shared::outbox::{outbox_put, outbox_witness};
+use finflow_shared::transaction::{TransactError, transact};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,6 +30,9 @@ pub enum WriteError {
     /// Someone else changed the record first; the caller may re-read and retry.
     #[error("the record changed concurrently")]
     Conflict,
+    /// This very write committed in an attempt whose answer was lost.
+    #[error("the write committed already")]
+    AlreadyCommitted,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -212,18 +215,23 @@ impl UserStore for DynamoUserStore {
         let items = vec![
             TransactWriteItem::builder().put(claim_email).build(),
             TransactWriteItem::builder().put(profile).build(),
-            outbox_put(&self.outbox_table, event),
         ];
-        transact(&self.client, items)
-            .await
-            .map_err(|error| match error {
-                e if e.condition_failed_at(0) => WriteError::EmailTaken,
-                e if e.only_conditions_failed() => WriteError::Conflict,
-                TransactError::Cancelled { reasons } => {
-                    WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
-                }
-                TransactError::Store(e) => WriteError::Store(e),
-            })
+        // One plan per registration: its event's outbox row witnesses it.
+        transact(
+            &self.client,
+            outbox_witness(&self.outbox_table, event),
+            items,
+        )
+        .await
+        .map_err(|error| match error {
+            TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
+            e if e.condition_failed_at(0) => WriteError::EmailTaken,
+            e if e.is_conflict() => WriteError::Conflict,
+            TransactError::Cancelled { reasons } => {
+                WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
+            }
+            TransactError::Store(e) => WriteError::Store(e),
+        })
     }
 
     async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError> {
@@ -241,19 +249,21 @@ impl UserStore for DynamoUserStore {
     }
 
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError> {
-        let items = vec![
-            self.versioned_user_put(updated),
-            outbox_put(&self.outbox_table, event),
-        ];
-        transact(&self.client, items)
-            .await
-            .map_err(|error| match error {
-                e if e.only_conditions_failed() => WriteError::Conflict,
-                TransactError::Cancelled { reasons } => {
-                    WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
-                }
-                TransactError::Store(e) => WriteError::Store(e),
-            })
+        let items = vec![self.versioned_user_put(updated)];
+        transact(
+            &self.client,
+            outbox_witness(&self.outbox_table, event),
+            items,
+        )
+        .await
+        .map_err(|error| match error {
+            TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
+            e if e.is_conflict() => WriteError::Conflict,
+            TransactError::Cancelled { reasons } => {
+                WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
+            }
+            TransactError::Store(e) => WriteError::Store(e),
+        })
     }
 
     async fn update_user_for_event(
@@ -262,16 +272,14 @@ impl UserStore for DynamoUserStore {
         event: Option<&EventEnvelope>,
         inbox: InboxMarker,
     ) -> Result<(), EventWriteError> {
-        let mut items = vec![
-            inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id),
-            self.versioned_user_put(updated),
-        ];
+        let mut items = vec![self.versioned_user_put(updated)];
         items.extend(event.map(|event| outbox_put(&self.outbox_table, event)));
-        transact(&self.client, items)
+        let inbox = inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id);
+        transact(&self.client, inbox, items)
             .await
             .map_err(|error| match error {
-                e if e.condition_failed_at(0) => EventWriteError::AlreadyProcessed,
-                e if e.only_conditions_failed() => EventWriteError::Conflict,
+                TransactError::AlreadyCommitted => EventWriteError::AlreadyProcessed,
+                e if e.is_conflict() => EventWriteError::Conflict,
                 TransactError::Cancelled { reasons } => {
                     EventWriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
                 }
@@ -281,9 +289,9 @@ impl UserStore for DynamoUserStore {
 
     async fn mark_processed(&self, inbox: InboxMarker) -> Result<bool, StoreError> {
         let claim = inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id);
-        match transact(&self.client, vec![claim]).await {
+        match transact(&self.client, claim, Vec::new()).await {
             Ok(()) => Ok(true),
-            Err(e) if e.condition_failed_at(0) => Ok(false),
+            Err(TransactError::AlreadyCommitted) => Ok(false),
             Err(TransactError::Store(e)) => Err(e),
             Err(e) => Err(StoreError::Sdk(e.to_string())),
         }
@@ -300,7 +308,9 @@ impl UserStore for DynamoUserStore {
             .item("refresh_token_hash", s(&session.refresh_token_hash))
             .item("expires_at", n(session.expires_at.unix_timestamp()))
             .item("revoked", AttributeValue::Bool(session.revoked))
-            .condition_expression("attribute_not_exists(pk)")
+            // A retried put whose first attempt was applied meets its own session.
+            .condition_expression("attribute_not_exists(pk) OR refresh_token_hash = :hash")
+            .expression_attribute_values(":hash", s(&session.refresh_token_hash))
             .send()
             .await
             .map_err(StoreError::sdk)?;
@@ -327,7 +337,10 @@ impl UserStore for DynamoUserStore {
             .key("pk", s(format!("SESSION#{id}")))
             .key("sk", s("SESSION"))
             .update_expression("SET refresh_token_hash = :new")
-            .condition_expression("refresh_token_hash = :current AND revoked = :false")
+            // `:new` too: a retried rotation whose first attempt was applied is not a reuse.
+            .condition_expression(
+                "(refresh_token_hash = :current OR refresh_token_hash = :new) AND revoked = :false",
+            )
             .expression_attribute_values(":new", s(new_hash))
             .expression_attribute_values(":current", s(current_hash))
             .expression_attribute_values(":false", AttributeValue::Bool(false))

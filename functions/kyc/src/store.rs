@@ -12,12 +12,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, TransactError, get_item, n, next_sequence_value, s, timestamp,
-    transact,
+    Item, ItemExt, StoreError, get_item, n, next_sequence_value, s, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};
-use finflow_shared::outbox::outbox_put;
+use finflow_shared::outbox::outbox_witness;
+use finflow_shared::transaction::{TransactError, transact};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,6 +30,9 @@ pub enum WriteError {
     /// Another decision for the user (or on the submission) was recorded first.
     #[error("the record changed concurrently")]
     Conflict,
+    /// This very write committed in an attempt whose answer was lost.
+    #[error("the write committed already")]
+    AlreadyCommitted,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -138,17 +141,22 @@ impl DynamoKycStore {
         let items = vec![
             self.put(submission_item(submission), submission_condition),
             self.profile_put(applicant),
-            outbox_put(&self.outbox_table, event),
         ];
-        transact(&self.client, items)
-            .await
-            .map_err(|error| match error {
-                e if e.only_conditions_failed() => WriteError::Conflict,
-                TransactError::Cancelled { reasons } => {
-                    WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
-                }
-                TransactError::Store(e) => WriteError::Store(e),
-            })
+        // One plan per request: its event's outbox row witnesses it.
+        transact(
+            &self.client,
+            outbox_witness(&self.outbox_table, event),
+            items,
+        )
+        .await
+        .map_err(|error| match error {
+            TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
+            e if e.is_conflict() => WriteError::Conflict,
+            TransactError::Cancelled { reasons } => {
+                WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
+            }
+            TransactError::Store(e) => WriteError::Store(e),
+        })
     }
 }
 
@@ -366,17 +374,18 @@ impl KycStore for DynamoKycStore {
         let failed = |e: TransactError| StoreError::Sdk(e.to_string());
         match transact(
             &self.client,
-            vec![claim(), self.put(registration, Condition::New)],
+            claim(),
+            vec![self.put(registration, Condition::New)],
         )
         .await
         {
             Ok(()) => Ok(RegistrationOutcome::Recorded),
-            Err(e) if e.condition_failed_at(0) => Ok(RegistrationOutcome::Duplicate),
-            Err(e) if e.condition_failed_at(1) => {
+            Err(TransactError::AlreadyCommitted) => Ok(RegistrationOutcome::Duplicate),
+            Err(e) if e.condition_failed_at(0) => {
                 // Known already: remember the event so a redelivery is recognised.
-                match transact(&self.client, vec![claim()]).await {
+                match transact(&self.client, claim(), Vec::new()).await {
                     Ok(()) => Ok(RegistrationOutcome::AlreadyKnown),
-                    Err(e) if e.condition_failed_at(0) => Ok(RegistrationOutcome::Duplicate),
+                    Err(TransactError::AlreadyCommitted) => Ok(RegistrationOutcome::Duplicate),
                     Err(e) => Err(failed(e)),
                 }
             }

@@ -55,15 +55,20 @@ impl Submissions {
         let submission = Submission::submit(id, &applicant, document, OffsetDateTime::now_utc());
         let updated = applicant.after_decision(id, submission.status);
         let event = EventEnvelope::new(&submission.decision_event(updated.sequence), causality);
-        self.store
+        match self
+            .store
             .save_submission(&updated, &submission, &event)
             .await
-            .map_err(|error| match error {
-                WriteError::Conflict => ApiError::Conflict(
+        {
+            // Committed, now or by an attempt whose answer was lost: this plan either way.
+            Ok(()) | Err(WriteError::AlreadyCommitted) => {}
+            Err(WriteError::Conflict) => {
+                return Err(ApiError::Conflict(
                     "Another KYC submission for this user was recorded at the same time".into(),
-                ),
-                WriteError::Store(error) => error.into(),
-            })?;
+                ));
+            }
+            Err(WriteError::Store(error)) => return Err(error.into()),
+        }
         tracing::info!(
             user_id = submission.user_id,
             submission_id = id,
@@ -122,15 +127,15 @@ impl Submissions {
         let applicant = self.store.applicant(submission.user_id).await?;
         let updated = applicant.after_decision(submission_id, reviewed.status);
         let event = EventEnvelope::new(&reviewed.decision_event(updated.sequence), causality);
-        self.store
-            .save_review(&updated, &reviewed, &event)
-            .await
-            .map_err(|error| match error {
-                WriteError::Conflict => {
-                    ApiError::Conflict("The submission was decided concurrently".into())
-                }
-                WriteError::Store(error) => error.into(),
-            })?;
+        match self.store.save_review(&updated, &reviewed, &event).await {
+            Ok(()) | Err(WriteError::AlreadyCommitted) => {}
+            Err(WriteError::Conflict) => {
+                return Err(ApiError::Conflict(
+                    "The submission was decided concurrently".into(),
+                ));
+            }
+            Err(WriteError::Store(error)) => return Err(error.into()),
+        }
         tracing::info!(
             user_id = reviewed.user_id,
             submission_id,

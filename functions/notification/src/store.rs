@@ -16,9 +16,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, n, page_query, s,
-    timestamp, transact,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, n, page_query, s, timestamp,
 };
+use finflow_shared::transaction::{TransactError, transact};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -267,18 +267,18 @@ impl NotificationStore for DynamoNotificationStore {
         event_id: Uuid,
         records: &[Record],
     ) -> Result<RecordOutcome, StoreError> {
-        let mut items = vec![inbox_claim(&self.inbox_table, consumer, event_id)];
-        items.extend(records.iter().map(|record| {
+        let inbox = inbox_claim(&self.inbox_table, consumer, event_id);
+        let items = records.iter().map(|record| {
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(record_item(record)))
                 .build()
                 .expect("table and item are set");
             TransactWriteItem::builder().put(put).build()
-        }));
-        match transact(&self.client, items).await {
+        });
+        match transact(&self.client, inbox, items.collect()).await {
             Ok(()) => Ok(RecordOutcome::Recorded),
-            Err(error) if error.condition_failed_at(0) => Ok(RecordOutcome::AlreadyRecorded),
+            Err(TransactError::AlreadyCommitted) => Ok(RecordOutcome::AlreadyRecorded),
             Err(TransactError::Cancelled { reasons }) => Err(StoreError::Sdk(format!(
                 "transaction cancelled: {reasons:?}"
             ))),

@@ -10,8 +10,9 @@ use finflow_shared::events::payment::{
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
-use finflow_shared::idempotency::{IdempotencyKey, IdempotencyStore, fingerprint};
+use finflow_shared::idempotency::{Executed, IdempotencyKey, IdempotencyStore, fingerprint};
 use finflow_shared::retry::RetryPolicy;
+use finflow_shared::transaction::Witness;
 use finflow_shared::{ApiError, ApiResult};
 use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
 use http::StatusCode;
@@ -72,7 +73,7 @@ impl Payments {
             }),
         );
         self.idempotency
-            .run("payment.transfer", caller.user_id, key, fingerprint, |completion| async move {
+            .run("payment.transfer", caller.user_id, key, fingerprint, |receipt| async move {
                 let mut attempts = WRITES.attempts();
                 while attempts.next().await.is_some() {
                     let source = self.store.wallet(request.from_wallet_id).await?;
@@ -115,21 +116,21 @@ impl Payments {
                         created_at: now,
                         updated_at: now,
                     };
-                    let write = self.plan_transfer(&payment, &source, &destination, limits.daily, &payee_cap, causality, now).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                     let body = serde_json::to_value(PaymentView::from(&payment)).expect("views serialize");
-                    let write = TransferWrite { completion: completion.as_ref().map(|c| c.with_response(StatusCode::CREATED, &body)), ..write };
+                    let write = self.plan_transfer(&payment, &source, &destination, limits.daily, &payee_cap, causality, receipt.receipt(StatusCode::CREATED, &body), now).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                     match self.store.record_transfer(write).await {
                         Ok(()) => {
                             tracing::info!(payment_id = payment.id, status = payment.status.as_str(), amount = %payment.amount, "transfer recorded");
-                            return Ok((StatusCode::CREATED, body));
+                            return Ok(Executed::Now(StatusCode::CREATED, body));
                         }
+                        Err(WriteError::AlreadyApplied) => return Ok(Executed::Earlier),
                         Err(WriteError::DailyLimit) => {
                             return Err(transfer_error(TransferError::OverDailyLimit { tier: tier.as_str(), limit: limits.daily }));
                         }
                         // Also a payee whose balance grew meanwhile: the re-read refuses it.
                         Err(WriteError::Conflict) => continue,
                         Err(WriteError::Store(error)) => return Err(error.into()),
-                        Err(WriteError::AlreadyApplied | WriteError::DailyCounterShort) => return Err(ApiError::internal("unexpected inbox conflict")),
+                        Err(WriteError::DailyCounterShort) => return Err(ApiError::internal("unexpected daily counter refund")),
                     }
                 }
                 Err(ApiError::Conflict("The wallets are busy with other transfers; retry".into()))
@@ -146,6 +147,7 @@ impl Payments {
         daily_limit: finflow_shared::Money,
         payee_cap: &BalanceCap,
         causality: &Causality,
+        receipt: Witness,
         now: OffsetDateTime,
     ) -> Result<TransferWrite, WalletRuleError> {
         let payee_room =
@@ -186,7 +188,7 @@ impl Payments {
                 daily_limit,
                 payee_room,
                 event,
-                completion: None,
+                receipt,
             });
         }
         let debited = source.debit(payment.amount, now)?;
@@ -209,7 +211,7 @@ impl Payments {
                 },
                 causality,
             ),
-            completion: None,
+            receipt,
         })
     }
 

@@ -21,13 +21,13 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, first_page_query, get_item,
-    money, n, next_sequence_value, page_query, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, fetch_page, first_page_query, get_item, money, n,
+    next_sequence_value, page_query, s, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::PaymentStatus;
-use finflow_shared::idempotency::KeyCompletion;
 use finflow_shared::outbox::outbox_put;
+use finflow_shared::transaction::{TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
 use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
@@ -49,7 +49,8 @@ pub struct TransferWrite {
     /// now is refused).
     pub payee_room: Money,
     pub event: EventEnvelope,
-    pub completion: Option<KeyCompletion>,
+    /// The request's receipt, the transaction's witness.
+    pub receipt: Witness,
 }
 
 /// The end of a hold, fully decided.
@@ -83,7 +84,8 @@ pub struct PaymentPage {
 pub enum WriteError {
     #[error("the daily limit would be exceeded")]
     DailyLimit,
-    #[error("the event was already applied")]
+    /// An earlier attempt of this operation committed (its receipt or inbox marker exists).
+    #[error("the operation was already applied")]
     AlreadyApplied,
     #[error("the daily total holds less than the amount to give back")]
     DailyCounterShort,
@@ -320,17 +322,9 @@ fn write_error(error: TransactError, rules: &[Rule]) -> WriteError {
         return rule();
     }
     match error {
+        TransactError::AlreadyCommitted => WriteError::AlreadyApplied,
         // A condition failed or another transaction touched the same wallet: re-read, retry.
-        TransactError::Cancelled { reasons }
-            if reasons.iter().all(|r| {
-                matches!(
-                    r.as_str(),
-                    "None" | "ConditionalCheckFailed" | "TransactionConflict"
-                )
-            }) =>
-        {
-            WriteError::Conflict
-        }
+        error if error.is_conflict() => WriteError::Conflict,
         TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!(
             "transaction cancelled: {reasons:?}"
         ))),
@@ -446,8 +440,7 @@ impl PaymentStore for DynamoPaymentStore {
         let daily_index = items.len();
         items.push(TransactWriteItem::builder().update(daily).build());
         items.push(outbox_put(&self.outbox_table, &write.event));
-        items.extend(write.completion.map(KeyCompletion::into_transact_item));
-        transact(&self.client, items)
+        transact(&self.client, write.receipt, items)
             .await
             .map_err(|e| write_error(e, &[(daily_index, || WriteError::DailyLimit)]))
     }
@@ -483,26 +476,21 @@ impl PaymentStore for DynamoPaymentStore {
     }
 
     async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError> {
-        let mut items = vec![inbox_claim(
-            &self.idempotency_table,
-            write.cause.0,
-            write.cause.1,
-        )];
-        items.extend(
-            self.wallets
-                .movement(&write.source.0, write.source.1.as_ref()),
-        );
+        let inbox = inbox_claim(&self.idempotency_table, write.cause.0, write.cause.1);
+        let mut items = self
+            .wallets
+            .movement(&write.source.0, write.source.1.as_ref());
         if let Some((wallet, entry, room)) = &write.destination {
             items.extend(self.wallets.capped_movement(wallet, Some(entry), *room));
         }
         items.extend(self.payment_items(&write.payment));
-        let mut rules: Vec<Rule> = vec![(0, || WriteError::AlreadyApplied)];
+        let mut rules: Vec<Rule> = Vec::new();
         if write.refund_daily {
             rules.push((items.len(), || WriteError::DailyCounterShort));
             items.push(self.daily_refund(&write.payment));
         }
         items.push(outbox_put(&self.outbox_table, &write.event));
-        transact(&self.client, items)
+        transact(&self.client, inbox, items)
             .await
             .map_err(|e| write_error(e, &rules))
     }

@@ -21,11 +21,11 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, money, n,
-    page_query, s, transact,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, n, page_query, s,
 };
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
+use finflow_shared::transaction::{TransactError, transact};
 use uuid::Uuid;
 
 use crate::domain::aggregates::is_amount;
@@ -305,7 +305,8 @@ impl ReportingStore for DynamoReportingStore {
     }
 
     async fn apply(&self, inbox: (&'static str, Uuid), plan: &Plan) -> Result<(), ApplyError> {
-        let mut items = vec![inbox_claim(&self.inbox_table, inbox.0, inbox.1)];
+        let inbox = inbox_claim(&self.inbox_table, inbox.0, inbox.1);
+        let mut items = Vec::new();
         let mut payment_at = None;
         let mut profile_at = None;
         if let Some(write) = &plan.payment {
@@ -322,21 +323,17 @@ impl ReportingStore for DynamoReportingStore {
         for (counter, deltas) in &plan.adds {
             items.push(self.counter_write(counter, deltas));
         }
-        transact(&self.client, items)
+        transact(&self.client, inbox, items)
             .await
             .map_err(|error| match error {
-                e if e.condition_failed_at(0) => ApplyError::Duplicate,
+                TransactError::AlreadyCommitted => ApplyError::Duplicate,
                 e if payment_at.is_some_and(|i| e.condition_failed_at(i)) => {
                     ApplyError::PaymentChanged
                 }
                 e if profile_at.is_some_and(|i| e.condition_failed_at(i)) => {
                     ApplyError::ProfileNewer
                 }
-                TransactError::Cancelled { reasons }
-                    if reasons.iter().any(|r| r == "TransactionConflict") =>
-                {
-                    ApplyError::Conflict
-                }
+                e if e.is_conflict() => ApplyError::Conflict,
                 TransactError::Cancelled { reasons } => ApplyError::Store(StoreError::Sdk(
                     format!("transaction cancelled: {reasons:?}"),
                 )),

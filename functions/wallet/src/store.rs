@@ -14,13 +14,13 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, money, n,
-    next_sequence_value, page_query, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, n, next_sequence_value,
+    page_query, s, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
-use finflow_shared::idempotency::KeyCompletion;
 use finflow_shared::outbox::outbox_put;
+use finflow_shared::transaction::{TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
 
 use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet};
@@ -43,6 +43,9 @@ pub enum WriteError {
     NotAllowed,
     #[error("the record changed concurrently")]
     Conflict,
+    /// An earlier attempt of this request committed (its receipt exists).
+    #[error("the request committed already")]
+    AlreadyCommitted,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -63,6 +66,7 @@ pub trait WalletStore: Send + Sync {
         wallet: &Wallet,
         max_wallets: u32,
         event: &EventEnvelope,
+        receipt: Witness,
     ) -> Result<(), WriteError>;
     async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError>;
     async fn wallets_of(&self, user_id: u64) -> Result<Vec<Wallet>, StoreError>;
@@ -72,15 +76,16 @@ pub trait WalletStore: Send + Sync {
         previous: &Wallet,
         updated: &Wallet,
         event: &EventEnvelope,
+        receipt: Witness,
     ) -> Result<(), WriteError>;
     /// Saves a deposit made on version `updated.version - 1`, with its ledger entry, event and
-    /// idempotency record, in one transaction.
+    /// the request's receipt, in one transaction.
     async fn save_deposit(
         &self,
         updated: &Wallet,
         entry: &LedgerEntry,
         event: &EventEnvelope,
-        completion: Option<KeyCompletion>,
+        receipt: Witness,
     ) -> Result<(), WriteError>;
     async fn entries(
         &self,
@@ -276,13 +281,8 @@ fn entry_from_item(item: &Item) -> Result<LedgerEntry, StoreError> {
 
 fn cancelled(error: TransactError) -> WriteError {
     match error {
-        TransactError::Cancelled { reasons }
-            if reasons
-                .iter()
-                .all(|r| r == "None" || r == "ConditionalCheckFailed") =>
-        {
-            WriteError::Conflict
-        }
+        TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
+        error if error.is_conflict() => WriteError::Conflict,
         TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!(
             "transaction cancelled: {reasons:?}"
         ))),
@@ -315,6 +315,7 @@ impl WalletStore for DynamoWalletStore {
         wallet: &Wallet,
         max_wallets: u32,
         event: &EventEnvelope,
+        receipt: Witness,
     ) -> Result<(), WriteError> {
         let customer = format!("CUSTOMER#{}", wallet.user_id);
         let count = Update::builder()
@@ -345,15 +346,17 @@ impl WalletStore for DynamoWalletStore {
             self.wallet_put(wallet, false),
             outbox_put(&self.outbox_table, event),
         ];
-        transact(&self.client, items).await.map_err(|error| {
-            if error.condition_failed_at(1) {
-                WriteError::CurrencyTaken
-            } else if error.condition_failed_at(0) {
-                WriteError::NotAllowed
-            } else {
-                cancelled(error)
-            }
-        })
+        transact(&self.client, receipt, items)
+            .await
+            .map_err(|error| {
+                if error.condition_failed_at(1) {
+                    WriteError::CurrencyTaken
+                } else if error.condition_failed_at(0) {
+                    WriteError::NotAllowed
+                } else {
+                    cancelled(error)
+                }
+            })
     }
 
     async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
@@ -389,6 +392,7 @@ impl WalletStore for DynamoWalletStore {
         previous: &Wallet,
         updated: &Wallet,
         event: &EventEnvelope,
+        receipt: Witness,
     ) -> Result<(), WriteError> {
         let mut items = vec![
             self.wallet_put(updated, false),
@@ -414,7 +418,9 @@ impl WalletStore for DynamoWalletStore {
             items.push(TransactWriteItem::builder().delete(release).build());
             items.push(TransactWriteItem::builder().update(uncount).build());
         }
-        transact(&self.client, items).await.map_err(cancelled)
+        transact(&self.client, receipt, items)
+            .await
+            .map_err(cancelled)
     }
 
     async fn save_deposit(
@@ -422,15 +428,16 @@ impl WalletStore for DynamoWalletStore {
         updated: &Wallet,
         entry: &LedgerEntry,
         event: &EventEnvelope,
-        completion: Option<KeyCompletion>,
+        receipt: Witness,
     ) -> Result<(), WriteError> {
-        let mut items = vec![
+        let items = vec![
             self.wallet_put(updated, true),
             self.put_item(entry_item(entry), Some("attribute_not_exists(pk)")),
             outbox_put(&self.outbox_table, event),
         ];
-        items.extend(completion.map(KeyCompletion::into_transact_item));
-        transact(&self.client, items).await.map_err(cancelled)
+        transact(&self.client, receipt, items)
+            .await
+            .map_err(cancelled)
     }
 
     async fn entries(

@@ -10,14 +10,14 @@ use finflow_shared::events::wallet::{
 };
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
-use finflow_shared::idempotency::{IdempotencyKey, IdempotencyStore, fingerprint};
+use finflow_shared::idempotency::{Executed, IdempotencyKey, IdempotencyStore, fingerprint};
 use finflow_shared::retry::RetryPolicy;
 use finflow_shared::{ApiError, ApiResult, PositiveAmount};
 use http::StatusCode;
 use time::OffsetDateTime;
 
 use crate::domain::{EntryKind, LedgerEntry, StatusChange, Wallet, WalletRuleError, tier_limits};
-use crate::routes::views::DepositView;
+use crate::routes::views::{DepositView, WalletView};
 use crate::store::{EntryPage, WalletStore, WriteError};
 
 /// Optimistic writes retry this often when another request changed the wallet first.
@@ -38,67 +38,75 @@ impl Wallets {
         Wallets { store, idempotency }
     }
 
+    /// Opens a wallet in `currency`: 201 with the wallet, once per request.
     pub async fn open(
         &self,
         caller: &Caller,
         currency: Currency,
         causality: &Causality,
-    ) -> ApiResult<Wallet> {
-        let customer = self.store.customer(caller.user_id).await?;
-        let kyc_status = customer
-            .as_ref()
-            .map_or(KycStatus::Pending, |c| c.kyc_status);
-        if kyc_status != KycStatus::Verified {
-            return Err(ApiError::Forbidden(format!(
-                "KYC verification required. Current status: {}",
-                kyc_status.as_str()
-            )));
-        }
-        let customer = customer.expect("a verified customer is known");
-        let limits = tier_limits(customer.account_tier);
-        if customer.open_wallets >= limits.max_wallets {
-            return Err(wallet_limit(
-                customer.account_tier.as_str(),
-                limits.max_wallets,
-            ));
-        }
-        let wallet = Wallet::open(
-            self.store.allocate_wallet_id().await?,
-            caller.user_id,
-            currency,
-            OffsetDateTime::now_utc(),
-        );
-        let event = EventEnvelope::new(
-            &WalletCreated {
-                wallet_id: wallet.id,
-                user_id: wallet.user_id,
-                currency,
-                status: wallet.status,
-            },
-            causality,
-        );
-        match self
-            .store
-            .create_wallet(&wallet, limits.max_wallets, &event)
+    ) -> ApiResult<Response> {
+        self.idempotency
+            .once("wallet.open", caller.user_id, |receipt| async move {
+                let customer = self.store.customer(caller.user_id).await?;
+                let kyc_status = customer
+                    .as_ref()
+                    .map_or(KycStatus::Pending, |c| c.kyc_status);
+                if kyc_status != KycStatus::Verified {
+                    return Err(ApiError::Forbidden(format!(
+                        "KYC verification required. Current status: {}",
+                        kyc_status.as_str()
+                    )));
+                }
+                let customer = customer.expect("a verified customer is known");
+                let limits = tier_limits(customer.account_tier);
+                if customer.open_wallets >= limits.max_wallets {
+                    return Err(wallet_limit(
+                        customer.account_tier.as_str(),
+                        limits.max_wallets,
+                    ));
+                }
+                let wallet = Wallet::open(
+                    self.store.allocate_wallet_id().await?,
+                    caller.user_id,
+                    currency,
+                    OffsetDateTime::now_utc(),
+                );
+                let event = EventEnvelope::new(
+                    &WalletCreated {
+                        wallet_id: wallet.id,
+                        user_id: wallet.user_id,
+                        currency,
+                        status: wallet.status,
+                    },
+                    causality,
+                );
+                let body = view(WalletView::from(&wallet));
+                let receipt = receipt.receipt(StatusCode::CREATED, &body);
+                match self
+                    .store
+                    .create_wallet(&wallet, limits.max_wallets, &event, receipt)
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(wallet_id = wallet.id, currency = %currency, "wallet opened");
+                        Ok(Executed::Now(StatusCode::CREATED, body))
+                    }
+                    Err(WriteError::AlreadyCommitted) => Ok(Executed::Earlier),
+                    Err(WriteError::CurrencyTaken) => Err(ApiError::Conflict(format!(
+                        "You already have an open {currency} wallet"
+                    ))),
+                    // Lost a race with another open or a downgrade between our read and write.
+                    Err(WriteError::NotAllowed) => Err(wallet_limit(
+                        customer.account_tier.as_str(),
+                        limits.max_wallets,
+                    )),
+                    Err(WriteError::Conflict) => Err(ApiError::Conflict(
+                        "The wallet changed concurrently; retry".into(),
+                    )),
+                    Err(WriteError::Store(error)) => Err(error.into()),
+                }
+            })
             .await
-        {
-            Ok(()) => {
-                tracing::info!(wallet_id = wallet.id, currency = %currency, "wallet opened");
-                Ok(wallet)
-            }
-            Err(WriteError::CurrencyTaken) => Err(ApiError::Conflict(format!(
-                "You already have an open {currency} wallet"
-            ))),
-            // Lost a race with another open or a downgrade between our read and write.
-            Err(WriteError::NotAllowed) => Err(wallet_limit(
-                customer.account_tier.as_str(),
-                limits.max_wallets,
-            )),
-            Err(WriteError::Conflict) => Err(ApiError::Conflict(
-                "The wallet changed concurrently; retry".into(),
-            )),
-            Err(WriteError::Store(error)) => Err(error.into()),
-        }
     }
 
     /// The wallet, if the caller owns it or is staff. Anyone else learns nothing, not even
@@ -116,6 +124,7 @@ impl Wallets {
         Ok(self.store.wallets_of(user_id).await?)
     }
 
+    /// Changes the wallet's status: 200 with the wallet, once per request.
     pub async fn change_status(
         &self,
         caller: &Caller,
@@ -123,45 +132,65 @@ impl Wallets {
         to: WalletStatus,
         reason: Option<String>,
         causality: &Causality,
-    ) -> ApiResult<Wallet> {
-        let mut attempts = WRITES.attempts();
-        while attempts.next().await.is_some() {
-            let wallet = self.owned(caller, id).await?;
-            let updated = match wallet
-                .change_status(to, caller.role, OffsetDateTime::now_utc())
-                .map_err(rule_error)?
-            {
-                StatusChange::Unchanged => return Ok(wallet),
-                StatusChange::Changed(updated) => updated,
-            };
-            let event = EventEnvelope::new(
-                &WalletStatusChanged {
-                    wallet_id: id,
-                    user_id: wallet.user_id,
-                    currency: wallet.currency,
-                    previous_status: wallet.status,
-                    status: to,
-                    changed_by: caller.user_id,
-                    reason: reason.clone(),
-                },
-                causality,
-            );
-            match self.store.save_status(&wallet, &updated, &event).await {
-                Ok(()) => {
-                    tracing::info!(
-                        wallet_id = id,
-                        from = wallet.status.as_str(),
-                        to = to.as_str(),
-                        "wallet status changed"
+    ) -> ApiResult<Response> {
+        self.idempotency
+            .once("wallet.status", caller.user_id, |receipt| async move {
+                let mut attempts = WRITES.attempts();
+                while attempts.next().await.is_some() {
+                    let wallet = self.owned(caller, id).await?;
+                    let updated = match wallet
+                        .change_status(to, caller.role, OffsetDateTime::now_utc())
+                        .map_err(rule_error)?
+                    {
+                        StatusChange::Unchanged => {
+                            return Ok(Executed::Now(
+                                StatusCode::OK,
+                                view(WalletView::from(&wallet)),
+                            ));
+                        }
+                        StatusChange::Changed(updated) => updated,
+                    };
+                    let event = EventEnvelope::new(
+                        &WalletStatusChanged {
+                            wallet_id: id,
+                            user_id: wallet.user_id,
+                            currency: wallet.currency,
+                            previous_status: wallet.status,
+                            status: to,
+                            changed_by: caller.user_id,
+                            reason: reason.clone(),
+                        },
+                        causality,
                     );
-                    return Ok(updated);
+                    let body = view(WalletView::from(&updated));
+                    let written = self
+                        .store
+                        .save_status(
+                            &wallet,
+                            &updated,
+                            &event,
+                            receipt.receipt(StatusCode::OK, &body),
+                        )
+                        .await;
+                    match written {
+                        Ok(()) => {
+                            tracing::info!(
+                                wallet_id = id,
+                                from = wallet.status.as_str(),
+                                to = to.as_str(),
+                                "wallet status changed"
+                            );
+                            return Ok(Executed::Now(StatusCode::OK, body));
+                        }
+                        Err(WriteError::AlreadyCommitted) => return Ok(Executed::Earlier),
+                        Err(WriteError::Conflict) => continue,
+                        Err(WriteError::Store(error)) => return Err(error.into()),
+                        Err(other) => return Err(ApiError::internal(other)),
+                    }
                 }
-                Err(WriteError::Conflict) => continue,
-                Err(WriteError::Store(error)) => return Err(error.into()),
-                Err(other) => return Err(ApiError::internal(other)),
-            }
-        }
-        Err(busy())
+                Err(busy())
+            })
+            .await
     }
 
     /// Credits the wallet once per idempotency key.
@@ -177,7 +206,7 @@ impl Wallets {
             serde_json::json!({ "amount": deposit.amount, "reference": deposit.reference });
         let fingerprint = fingerprint(&format!("wallet.deposit:{id}"), &request);
         self.idempotency
-            .run("wallet.deposit", caller.user_id, key, fingerprint, |completion| async move {
+            .run("wallet.deposit", caller.user_id, key, fingerprint, |receipt| async move {
                 let mut attempts = WRITES.attempts();
                 while attempts.next().await.is_some() {
                     let wallet = self.owned(caller, id).await?;
@@ -209,13 +238,14 @@ impl Wallets {
                         },
                         causality,
                     );
-                    let body = serde_json::to_value(DepositView::new(&updated, &entry)).expect("views serialize");
-                    let receipt = completion.as_ref().map(|c| c.with_response(StatusCode::OK, &body));
-                    match self.store.save_deposit(&updated, &entry, &event, receipt).await {
+                    let body = view(DepositView::new(&updated, &entry));
+                    let written = self.store.save_deposit(&updated, &entry, &event, receipt.receipt(StatusCode::OK, &body)).await;
+                    match written {
                         Ok(()) => {
                             tracing::info!(wallet_id = id, amount = %deposit.amount, "deposit credited");
-                            return Ok((StatusCode::OK, body));
+                            return Ok(Executed::Now(StatusCode::OK, body));
                         }
+                        Err(WriteError::AlreadyCommitted) => return Ok(Executed::Earlier),
                         Err(WriteError::Conflict) => continue,
                         Err(WriteError::Store(error)) => return Err(error.into()),
                         Err(other) => return Err(ApiError::internal(other)),
@@ -237,6 +267,10 @@ impl Wallets {
         let page = self.store.entries(id, limit, cursor).await?;
         Ok((wallet, page))
     }
+}
+
+fn view(view: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(view).expect("views serialize")
 }
 
 fn wallet_limit(tier: &str, max: u32) -> ApiError {

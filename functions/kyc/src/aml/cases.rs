@@ -62,16 +62,17 @@ impl AmlCases {
                 .expect("a resolved case carries its decision"),
             causality,
         );
-        self.store
-            .save_resolution(&resolved, &event)
-            .await
-            .map_err(|error| match error {
-                // Every change to an open case resolves it, so a changed case is decided.
-                AmlWriteError::Conflict | AmlWriteError::AlreadyApplied => {
-                    ApiError::Conflict(format!("AML case {id} was resolved concurrently"))
-                }
-                AmlWriteError::Store(error) => error.into(),
-            })?;
+        match self.store.save_resolution(&resolved, &event).await {
+            // Committed, now or by an attempt whose answer was lost: this resolution either way.
+            Ok(()) | Err(AmlWriteError::AlreadyApplied) => {}
+            // Every change to an open case resolves it, so a changed case is decided.
+            Err(AmlWriteError::Conflict) => {
+                return Err(ApiError::Conflict(format!(
+                    "AML case {id} was resolved concurrently"
+                )));
+            }
+            Err(AmlWriteError::Store(error)) => return Err(error.into()),
+        }
         tracing::info!(
             case_id = id,
             payment_id = resolved.payment.payment_id,

@@ -19,12 +19,13 @@ use finflow_shared::PositiveAmount;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, TransactError, fetch_page, get_item, money, n,
-    next_sequence_value, page_query, s, timestamp, transact,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, n, next_sequence_value,
+    page_query, s, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
-use finflow_shared::outbox::outbox_put;
+use finflow_shared::outbox::outbox_witness;
+use finflow_shared::transaction::{TransactError, transact};
 use uuid::Uuid;
 
 use super::activity::{ActivityChange, DayActivity, UserActivity};
@@ -282,22 +283,11 @@ fn watched_from_item(item: &Item) -> Result<WatchedPayment, StoreError> {
 }
 
 /// The cancellation tells which rule the transaction refused.
-fn write_error(error: TransactError, inbox_index: Option<usize>) -> AmlWriteError {
-    if inbox_index.is_some_and(|i| error.condition_failed_at(i)) {
-        return AmlWriteError::AlreadyApplied;
-    }
+fn write_error(error: TransactError) -> AmlWriteError {
     match error {
+        TransactError::AlreadyCommitted => AmlWriteError::AlreadyApplied,
         // A guard failed, or another transaction touched the same items: re-read and retry.
-        TransactError::Cancelled { reasons }
-            if reasons.iter().all(|r| {
-                matches!(
-                    r.as_str(),
-                    "None" | "ConditionalCheckFailed" | "TransactionConflict"
-                )
-            }) =>
-        {
-            AmlWriteError::Conflict
-        }
+        error if error.is_conflict() => AmlWriteError::Conflict,
         TransactError::Cancelled { reasons } => AmlWriteError::Store(StoreError::Sdk(format!(
             "transaction cancelled: {reasons:?}"
         ))),
@@ -522,7 +512,8 @@ impl AmlStore for DynamoAmlStore {
     }
 
     async fn record(&self, write: MonitoringWrite) -> Result<(), AmlWriteError> {
-        let mut items = vec![inbox_claim(&self.inbox_table, write.inbox.0, write.inbox.1)];
+        let inbox = inbox_claim(&self.inbox_table, write.inbox.0, write.inbox.1);
+        let mut items = Vec::new();
         if let Some(activity) = &write.activity {
             items.extend(self.activity_items(activity));
         }
@@ -532,9 +523,9 @@ impl AmlStore for DynamoAmlStore {
         if let Some(change) = &write.case {
             items.extend(self.case_items(change));
         }
-        transact(&self.client, items)
+        transact(&self.client, inbox, items)
             .await
-            .map_err(|e| write_error(e, Some(0)))
+            .map_err(write_error)
     }
 
     async fn save_resolution(
@@ -542,14 +533,18 @@ impl AmlStore for DynamoAmlStore {
         case: &AmlCase,
         event: &EventEnvelope,
     ) -> Result<(), AmlWriteError> {
-        let mut items = self.case_items(&CaseChange {
+        let items = self.case_items(&CaseChange {
             case: case.clone(),
             previous: Some(CaseStatus::Open),
         });
-        items.push(outbox_put(&self.outbox_table, event));
-        transact(&self.client, items)
-            .await
-            .map_err(|e| write_error(e, None))
+        // One plan per request: its event's outbox row witnesses it.
+        transact(
+            &self.client,
+            outbox_witness(&self.outbox_table, event),
+            items,
+        )
+        .await
+        .map_err(write_error)
     }
 }
 
@@ -624,24 +619,29 @@ mod tests {
     }
 
     #[test]
-    fn only_the_inbox_marks_a_duplicate() {
+    fn only_a_committed_witness_marks_a_duplicate() {
         let cancelled = |reasons: &[&str]| TransactError::Cancelled {
             reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
         };
         assert!(matches!(
-            write_error(cancelled(&["ConditionalCheckFailed", "None"]), Some(0)),
+            write_error(TransactError::AlreadyCommitted),
             AmlWriteError::AlreadyApplied
         ));
         assert!(matches!(
-            write_error(cancelled(&["None", "ConditionalCheckFailed"]), Some(0)),
+            write_error(cancelled(&["None", "ConditionalCheckFailed"])),
             AmlWriteError::Conflict
         ));
         assert!(matches!(
-            write_error(cancelled(&["None", "TransactionConflict"]), None),
+            write_error(cancelled(&["None", "TransactionConflict"])),
+            AmlWriteError::Conflict
+        ));
+        // Throttled inside the transaction: nothing applied, worth another try.
+        assert!(matches!(
+            write_error(cancelled(&["ThrottlingError"])),
             AmlWriteError::Conflict
         ));
         assert!(matches!(
-            write_error(cancelled(&["ThrottlingError"]), None),
+            write_error(cancelled(&["ValidationError"])),
             AmlWriteError::Store(_)
         ));
     }

@@ -1,7 +1,6 @@
 //! Wallet's API route group.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -43,14 +42,13 @@ async fn create(
     caller: Caller,
     trace_id: TraceId,
     Input(body): Input<CreateBody>,
-) -> ApiResult<(StatusCode, Json<WalletView>)> {
+) -> ApiResult<Response> {
     let currency = Currency::parse(&body.currency)
         .map_err(|message| ApiError::invalid_field("currency", message))?;
-    let wallet = state
+    state
         .wallets
         .open(&caller, currency, &Causality::from_request(trace_id))
-        .await?;
-    Ok((StatusCode::CREATED, Json(WalletView::from(&wallet))))
+        .await
 }
 
 async fn precision() -> Json<Value> {
@@ -135,7 +133,7 @@ async fn change_status(
     trace_id: TraceId,
     PathId(id): PathId,
     Input(body): Input<StatusBody>,
-) -> ApiResult<Json<WalletView>> {
+) -> ApiResult<Response> {
     let (status, reason) = match body {
         StatusBody::Bare(status) => (status, None),
         StatusBody::Object { status, reason } => (status, reason),
@@ -143,7 +141,7 @@ async fn change_status(
     let status = WalletStatus::parse(&status).ok_or_else(|| {
         ApiError::invalid_field("status", "must be one of active, frozen, closed")
     })?;
-    let wallet = state
+    state
         .wallets
         .change_status(
             &caller,
@@ -152,8 +150,7 @@ async fn change_status(
             reason,
             &Causality::from_request(trace_id),
         )
-        .await?;
-    Ok(Json(WalletView::from(&wallet)))
+        .await
 }
 
 #[derive(Deserialize)]
