@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod browser;
 pub mod contracts;
 pub mod events;
+pub mod faults;
 pub mod openapi;
 pub mod payments;
 pub mod wallets;

@@ -19,13 +19,14 @@ use std::sync::{Arc, OnceLock};
 
 use aws_config::SdkConfig;
 use axum::Router;
+use finflow_shared::aws_faults;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig, aws_sdk_config};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::events::EventBridgePublisher;
 use finflow_shared::http::into_app;
 use finflow_shared::outbox::{DynamoOutboxRows, OutboxRelay, OutboxSweeper, sweep_grace};
 
-use crate::faults::{FaultSwitch, FaultyPublisher};
+use crate::faults::{AwsFaults, ConsumerCrashes, FaultSwitch, FaultyPublisher};
 use crate::manifest::Manifest;
 use crate::schedules::{Job, ScheduledFunction};
 
@@ -98,8 +99,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     finflow_shared::telemetry::init("finflow-local");
     let options = options();
     let manifest = Manifest::load(&options.manifest)?;
-    let sdk = aws_sdk_config().await;
+    // The runner's own calls (the pollers, playing Lambda's part) never meet injected faults;
+    // the functions' calls go through the plan the control port arms (`/faults/aws`).
+    let runner_sdk = aws_sdk_config().await;
+    let aws_faults = Arc::new(AwsFaults::new(
+        options
+            .manifest
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("aws-faults.json"),
+    )?);
     let faults = Arc::new(FaultSwitch::default());
+    let crashes = Arc::new(ConsumerCrashes::default());
     let ready = Arc::new(AtomicBool::new(false));
 
     let schedules = Arc::new(OnceLock::new());
@@ -108,6 +119,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let control_app = control::router(control::ControlState {
         ready: ready.clone(),
         faults: faults.clone(),
+        aws_faults: aws_faults.clone(),
+        crashes: crashes.clone(),
         schedules: schedules.clone(),
     });
     tokio::spawn(async move { axum::serve(control, control_app).await });
@@ -117,6 +130,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut apis: BTreeMap<&'static str, Router> = BTreeMap::new();
     for (logical_id, function) in &manifest.functions {
         let env = Env::from_map(function.environment.clone());
+        let sdk = aws_faults::inject(
+            runner_sdk.clone(),
+            aws_faults.plan_file.clone(),
+            Some(logical_id.clone()),
+        );
         let binary = function.binary.as_str();
         let routes = HTTP_FUNCTIONS
             .iter()
@@ -131,13 +149,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         } else if let Some(consumer) = consumer {
             let consumer = consumer?;
             for source in &function.sqs_sources {
-                let client = aws_sdk_sqs::Client::new(&sdk);
+                let client = aws_sdk_sqs::Client::new(&runner_sdk);
                 tokio::spawn(sqs_poller::run(
                     logical_id.clone(),
                     source.clone(),
                     manifest.region.clone(),
                     client,
                     consumer.clone(),
+                    crashes.clone(),
                 ));
             }
         } else if binary == "outbox-relay" {
@@ -153,7 +172,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), platform.outbox_table);
             let relay = Arc::new(OutboxRelay::new(Arc::new(publisher), Arc::new(rows)));
             for source in &function.stream_sources {
-                let client = aws_sdk_dynamodbstreams::Client::new(&sdk);
+                let client = aws_sdk_dynamodbstreams::Client::new(&runner_sdk);
                 tokio::spawn(stream_poller::run(
                     logical_id.clone(),
                     source.clone(),

@@ -10,6 +10,7 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use finflow_shared::consumer::{EventConsumer, consume_batch};
 
+use crate::faults::ConsumerCrashes;
 use crate::manifest::SqsSource;
 
 pub async fn run(
@@ -18,6 +19,7 @@ pub async fn run(
     region: String,
     client: aws_sdk_sqs::Client,
     consumer: Arc<dyn EventConsumer>,
+    crashes: Arc<ConsumerCrashes>,
 ) {
     tracing::info!(%function, queue = %source.queue, "polling queue");
     loop {
@@ -47,6 +49,11 @@ pub async fn run(
             .map(|m| lambda_message(m, &source, &region))
             .collect();
         let response = consume_batch(consumer.as_ref(), batch).await;
+        if crashes.crash_now(&function) {
+            // The batch ran; its answer is lost. SQS delivers it again, as after a timeout.
+            tracing::warn!(%function, messages = messages.len(), "consumer crash injected");
+            continue;
+        }
         let failed: HashSet<String> = response
             .batch_item_failures
             .into_iter()

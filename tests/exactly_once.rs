@@ -1,0 +1,289 @@
+//! Exactly once under the faults AWS really has. Each test injects one kind of fault into one
+//! function's AWS calls (`tests/support/faults.rs`), makes one request as a client would, and
+//! checks that it changed exactly what one successful call changes and answered as the first
+//! call did. Before the fix, a transfer or a deposit whose transaction committed but whose
+//! answer was lost moved the money twice.
+//!
+//! The fault plan is one for the whole platform, so the tests take turns.
+
+use std::sync::LazyLock;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use finflow_system_tests::events::{CASCADE_TIMEOUT, wallet_customer};
+use finflow_system_tests::faults::{self, injected_into};
+use finflow_system_tests::payments::{funded_wallet, transfer, wallet};
+use finflow_system_tests::wallets::{WALLET, deposit};
+use finflow_system_tests::{
+    AUTH, Platform, eventually, expect_json, register_and_login, unique_email,
+};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+static ONE_PLAN_AT_A_TIME: LazyLock<Mutex<()>> = LazyLock::new(|| Mutex::new(()));
+
+const TRANSACT: &str = "dynamodb:TransactWriteItems";
+
+/// Every way an applied call's answer is lost.
+const LOST_ANSWERS: [&str; 3] = ["internal_error", "timeout", "reset"];
+
+fn lose_one_answer(function: &str, lose_as: &str) -> Value {
+    let mut plan = faults::only(function, TRANSACT, "commit_then_lose", 1);
+    plan["rules"][0]["lose_as"] = json!(lose_as);
+    plan
+}
+
+/// Envelopes of `event_type` in the outbox whose data `matches`, over every page.
+async fn outbox_rows(
+    platform: &Platform,
+    event_type: &str,
+    matches: impl Fn(&Value) -> bool,
+) -> Vec<Value> {
+    let mut rows = Vec::new();
+    let mut start = None;
+    loop {
+        let page = platform
+            .dynamo
+            .scan()
+            .table_name(platform.table("OutboxTable"))
+            .filter_expression("event_type = :type")
+            .expression_attribute_values(":type", AttributeValue::S(event_type.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("the outbox scans");
+        rows.extend(
+            page.items()
+                .iter()
+                .filter_map(|item| serde_json::from_str(item.get("envelope")?.as_s().ok()?).ok())
+                .filter(|envelope: &Value| matches(&envelope["data"])),
+        );
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return rows;
+        }
+    }
+}
+
+async fn payments_between(platform: &Platform, from: u64, to: u64) -> Vec<Value> {
+    outbox_rows(platform, "payment.completed", |data| {
+        data["from_wallet_id"] == from && data["to_wallet_id"] == to
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_transfer_whose_committed_answer_is_lost_moves_money_once() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    for (round, lose_as) in LOST_ANSWERS.iter().enumerate() {
+        for keyed in [false, true] {
+            let (alice, from) = funded_wallet(&platform, "lost-transfer-a", "USD", "100").await;
+            let (bob, to) = funded_wallet(&platform, "lost-transfer-b", "USD", "0").await;
+            let key = keyed.then(|| uuid::Uuid::new_v4().to_string());
+            let before = injected_into(&platform, "PaymentApiFunction", TRANSACT);
+
+            faults::arm(&platform, lose_one_answer("PaymentApiFunction", lose_as)).await;
+            let first = transfer(&platform, &alice, from, to, json!("10.00"), key.as_deref()).await;
+            faults::disarm(&platform).await;
+            let first = expect_json(first, 201).await;
+
+            let case = format!("round {round}: {lose_as}, keyed: {keyed}");
+            assert_eq!(
+                injected_into(&platform, "PaymentApiFunction", TRANSACT),
+                before + 1,
+                "{case}: the fault fired once"
+            );
+            assert_eq!(
+                wallet(&platform, &alice, from).await["balance"],
+                "90.0000",
+                "{case}"
+            );
+            assert_eq!(
+                wallet(&platform, &bob, to).await["balance"],
+                "10.0000",
+                "{case}"
+            );
+            let events = payments_between(&platform, from, to).await;
+            assert_eq!(
+                events.len(),
+                1,
+                "{case}: one payment, one event: {events:#?}"
+            );
+            assert_eq!(
+                events[0]["data"]["payment_id"], first["id"],
+                "{case}: the client got the payment that committed"
+            );
+            if let Some(key) = &key {
+                let again = transfer(&platform, &alice, from, to, json!("10.00"), Some(key)).await;
+                assert_eq!(again.headers()["idempotent-replayed"], "true");
+                assert_eq!(
+                    expect_json(again, 201).await,
+                    first,
+                    "{case}: the first answer"
+                );
+                assert_eq!(wallet(&platform, &alice, from).await["balance"], "90.0000");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deposit_whose_committed_answer_is_lost_credits_once() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    for lose_as in LOST_ANSWERS {
+        for keyed in [false, true] {
+            let (alice, wallet_id) = funded_wallet(&platform, "lost-deposit", "USD", "0").await;
+            let key = keyed.then(|| uuid::Uuid::new_v4().to_string());
+
+            faults::arm(&platform, lose_one_answer("WalletApiFunction", lose_as)).await;
+            let first = deposit(&platform, &alice, wallet_id, json!("10.00"), key.as_deref()).await;
+            faults::disarm(&platform).await;
+            let first = expect_json(first, 200).await;
+
+            let case = format!("{lose_as}, keyed: {keyed}");
+            assert_eq!(first["wallet"]["balance"], "10.0000", "{case}: {first}");
+            assert_eq!(
+                wallet(&platform, &alice, wallet_id).await["balance"],
+                "10.0000",
+                "{case}: credited once"
+            );
+            let credits = outbox_rows(&platform, "wallet.deposited", |data| {
+                data["wallet_id"] == wallet_id
+            })
+            .await;
+            assert_eq!(credits.len(), 1, "{case}: {credits:#?}");
+            if let Some(key) = &key {
+                let again = deposit(&platform, &alice, wallet_id, json!("10.00"), Some(key)).await;
+                assert_eq!(
+                    expect_json(again, 200).await,
+                    first,
+                    "{case}: the first answer"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn conflicts_and_throttling_are_retried_and_move_money_once() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    let (alice, from) = funded_wallet(&platform, "busy-a", "USD", "100").await;
+    let (bob, to) = funded_wallet(&platform, "busy-b", "USD", "0").await;
+    let plan = json!({"seed": 3, "rules": [
+        {"function": "PaymentApiFunction", "operation": TRANSACT,
+         "fault": "transaction_conflict", "probability": 1.0, "max": 2},
+        {"function": "PaymentApiFunction", "operation": "dynamodb:*",
+         "fault": "throttle", "probability": 1.0, "max": 2},
+    ]});
+    faults::arm(&platform, plan).await;
+    let answer = transfer(&platform, &alice, from, to, json!("7.50"), None).await;
+    faults::disarm(&platform).await;
+    expect_json(answer, 201).await;
+    assert_eq!(wallet(&platform, &alice, from).await["balance"], "92.5000");
+    assert_eq!(wallet(&platform, &bob, to).await["balance"], "7.5000");
+    assert_eq!(payments_between(&platform, from, to).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_registration_whose_committed_answer_is_lost_registers_once_with_a_201() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    let email = unique_email("lost-registration");
+    faults::arm(
+        &platform,
+        lose_one_answer("AuthSessionFunction", "internal_error"),
+    )
+    .await;
+    let answer = platform
+        .http
+        .post(format!("{AUTH}/api/auth/register"))
+        .json(&json!({ "email": email, "password": "correct-horse-42", "name": "Lost" }))
+        .send()
+        .await
+        .unwrap();
+    faults::disarm(&platform).await;
+    let user = expect_json(answer, 201).await;
+    let created = outbox_rows(&platform, "user.created", |data| {
+        data["user_id"] == user["id"]
+    })
+    .await;
+    assert_eq!(created.len(), 1, "{created:#?}");
+}
+
+#[tokio::test]
+async fn a_freeze_whose_committed_answer_is_lost_announces_once() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    let (alice, wallet_id) = funded_wallet(&platform, "lost-freeze", "USD", "5").await;
+    faults::arm(&platform, lose_one_answer("WalletApiFunction", "timeout")).await;
+    let answer = platform
+        .http
+        .put(format!("{WALLET}/api/wallet/{wallet_id}/status"))
+        .bearer_auth(&alice.access_token)
+        .json(&json!("frozen"))
+        .send()
+        .await
+        .unwrap();
+    faults::disarm(&platform).await;
+    assert_eq!(expect_json(answer, 200).await["status"], "frozen");
+    let changes = outbox_rows(&platform, "wallet.status_changed", |data| {
+        data["wallet_id"] == wallet_id
+    })
+    .await;
+    assert_eq!(changes.len(), 1, "{changes:#?}");
+}
+
+#[tokio::test]
+async fn a_consumer_whose_committed_answer_is_lost_applies_the_event_once() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    let before = injected_into(&platform, "WalletUserEventsFunction", TRANSACT);
+    faults::arm(
+        &platform,
+        lose_one_answer("WalletUserEventsFunction", "reset"),
+    )
+    .await;
+    let account = register_and_login(&platform, "lost-consumer").await;
+    let (customer, _) = wallet_customer(&platform, account.id, 1).await;
+    let (_, _) = eventually("the fault to fire", CASCADE_TIMEOUT, || async {
+        (injected_into(&platform, "WalletUserEventsFunction", TRANSACT) > before).then_some(())
+    })
+    .await;
+    faults::disarm(&platform).await;
+    assert_eq!(customer["version"].as_n().unwrap(), "1");
+    // Nothing went to the dead-letter queue: the lost answer was resolved, not retried forever.
+    let dlq = platform.queue("WalletUserEventsDLQ");
+    let depth = platform
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&dlq.url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let depth = depth
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(depth, "0");
+}
+
+#[tokio::test]
+async fn an_event_published_but_answered_as_failed_reaches_its_consumer_once() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    for fault in ["commit_then_lose", "partial_failure"] {
+        faults::arm(
+            &platform,
+            faults::only("OutboxRelayFunction", "events:PutEvents", fault, 1),
+        )
+        .await;
+        let account = register_and_login(&platform, "lost-publish").await;
+        let (customer, _) = wallet_customer(&platform, account.id, 1).await;
+        faults::disarm(&platform).await;
+        assert_eq!(customer["version"].as_n().unwrap(), "1", "{fault}");
+    }
+}
