@@ -3,9 +3,9 @@
 //! `kyc.decision_recorded` event through the outbox; auth turns it into the user's
 //! `kyc_status`. KYC learns each user's registration time from `user.created`.
 //!
-//! Its AML part screens transfers for payment (`aml::screening`), watches payment's events
-//! (each payer's velocity state, a case per held payment), and lets compliance officers
-//! resolve cases, which payment carries out through `aml.case_resolved`.
+//! Its AML part watches payment's events (each payer's velocity state, a case per held payment,
+//! opened when payment's own screening holds a transfer), and lets compliance officers resolve
+//! cases, which payment carries out through `aml.case_resolved`.
 
 pub mod aml;
 pub mod domain;

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::response::Response;
-use finflow_kyc::aml::screening::{TransferFacts, WINDOW_MINUTES, screen};
+use finflow_shared::customer::AccountTier;
+use finflow_shared::dynamo::StoreError;
 use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentStatus, PaymentVoided,
 };
@@ -12,15 +13,15 @@ use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{Executed, IdempotencyKey, IdempotencyStore, fingerprint};
 use finflow_shared::retry::RetryPolicy;
-use finflow_shared::transaction::Witness;
 use finflow_shared::{ApiError, ApiResult};
-use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
+use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet};
 use http::StatusCode;
 use time::OffsetDateTime;
 
+use crate::domain::screening::WINDOW_MINUTES;
 use crate::domain::{
-    BalanceCap, Payment, TransferError, TransferRequest, balance_cap, check_transfer,
-    transfer_limits,
+    BalanceCap, Payment, TransferError, TransferReads, TransferRequest, balance_cap,
+    decide_transfer, transfer_limits,
 };
 use crate::routes::views::PaymentView;
 use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, WriteError};
@@ -57,7 +58,9 @@ impl Payments {
         Payments { store, idempotency }
     }
 
-    /// Moves money once per idempotency key: COMPLETED, or ON_HOLD when AML screening flags it.
+    /// Moves money at most once per request and once per idempotency key: read, decide
+    /// ([`decide_transfer`]: COMPLETED, or ON_HOLD when AML screening flags it), write; a
+    /// wallet changed in between is read again and the transfer decided anew.
     pub async fn transfer(
         &self,
         caller: &Caller,
@@ -72,65 +75,43 @@ impl Payments {
                 "currency": request.currency, "description": request.description,
             }),
         );
+        let request = &request;
         self.idempotency
             .run("payment.transfer", caller.user_id, key, fingerprint, |receipt| async move {
                 let mut attempts = WRITES.attempts();
                 while attempts.next().await.is_some() {
-                    let source = self.store.wallet(request.from_wallet_id).await?;
-                    let destination = self.store.wallet(request.to_wallet_id).await?;
-                    let tier = self.store.tier(caller.user_id).await?;
-                    let limits = transfer_limits(tier);
-                    // The payee's own tier sets how much its wallet may hold.
-                    let payee_cap = match &destination {
-                        Some(wallet) => balance_cap(self.store.tier(wallet.user_id).await?),
-                        None => balance_cap(finflow_shared::customer::AccountTier::Bronze),
-                    };
-                    check_transfer(caller.user_id, &request, source.as_ref(), destination.as_ref(), &limits, tier.as_str(), &payee_cap).map_err(transfer_error)?;
-                    let (source, destination) = (source.expect("checked"), destination.expect("checked"));
                     let now = OffsetDateTime::now_utc();
-                    let activity = self
-                        .store
-                        .recent_activity(caller.user_id, destination.id, now - time::Duration::minutes(WINDOW_MINUTES))
-                        .await?;
-                    let reasons = screen(&TransferFacts {
-                        amount: request.amount.money(),
-                        per_transaction_limit: limits.per_transaction,
-                        daily_limit: limits.daily,
-                        recent_count: activity.count,
-                        recent_total: activity.total,
-                        new_counterparty: activity.new_counterparty,
-                    });
-                    let payment = Payment {
-                        id: self.store.allocate_payment_id().await?,
-                        from_wallet_id: source.id,
-                        to_wallet_id: destination.id,
-                        payer_id: source.user_id,
-                        payee_id: destination.user_id,
-                        amount: request.amount,
-                        currency: request.currency,
-                        status: if reasons.is_empty() { PaymentStatus::Completed } else { PaymentStatus::OnHold },
-                        description: request.description.clone(),
-                        hold_reasons: reasons.clone(),
-                        resolution: None,
-                        version: 1,
-                        created_at: now,
-                        updated_at: now,
+                    let reads = self.read_transfer(caller.user_id, request, now).await?;
+                    let allowed = decide_transfer(caller.user_id, request, &reads, now)
+                        .map_err(transfer_error)?;
+                    let plan = allowed.numbered(self.store.allocate_payment_id().await?);
+                    let body = serde_json::to_value(PaymentView::from(&plan.payment))
+                        .expect("views serialize");
+                    let event = transfer_event(&plan.payment, causality);
+                    let (payment_id, status) = (plan.payment.id, plan.payment.status);
+                    let write = TransferWrite {
+                        plan,
+                        event,
+                        receipt: receipt.receipt(StatusCode::CREATED, &body),
                     };
-                    let body = serde_json::to_value(PaymentView::from(&payment)).expect("views serialize");
-                    let write = self.plan_transfer(&payment, &source, &destination, limits.daily, &payee_cap, causality, receipt.receipt(StatusCode::CREATED, &body), now).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                     match self.store.record_transfer(write).await {
                         Ok(()) => {
-                            tracing::info!(payment_id = payment.id, status = payment.status.as_str(), amount = %payment.amount, "transfer recorded");
+                            tracing::info!(payment_id, status = status.as_str(), amount = %request.amount, "transfer recorded");
                             return Ok(Executed::Now(StatusCode::CREATED, body));
                         }
                         Err(WriteError::AlreadyApplied) => return Ok(Executed::Earlier),
                         Err(WriteError::DailyLimit) => {
-                            return Err(transfer_error(TransferError::OverDailyLimit { tier: tier.as_str(), limit: limits.daily }));
+                            return Err(transfer_error(TransferError::OverDailyLimit {
+                                tier: reads.payer_tier.as_str(),
+                                limit: transfer_limits(reads.payer_tier).daily,
+                            }));
                         }
                         // Also a payee whose balance grew meanwhile: the re-read refuses it.
                         Err(WriteError::Conflict) => continue,
                         Err(WriteError::Store(error)) => return Err(error.into()),
-                        Err(WriteError::DailyCounterShort) => return Err(ApiError::internal("unexpected daily counter refund")),
+                        Err(WriteError::DailyCounterShort) => {
+                            return Err(ApiError::internal("unexpected daily counter refund"));
+                        }
                     }
                 }
                 Err(ApiError::Conflict("The wallets are busy with other transfers; retry".into()))
@@ -138,80 +119,33 @@ impl Payments {
             .await
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn plan_transfer(
+    /// What a transfer is decided on. Independent reads go out together; only the payee's
+    /// tier waits, for the payee.
+    async fn read_transfer(
         &self,
-        payment: &Payment,
-        source: &Wallet,
-        destination: &Wallet,
-        daily_limit: finflow_shared::Money,
-        payee_cap: &BalanceCap,
-        causality: &Causality,
-        receipt: Witness,
+        payer: u64,
+        request: &TransferRequest,
         now: OffsetDateTime,
-    ) -> Result<TransferWrite, WalletRuleError> {
-        let payee_room =
-            payee_cap
-                .room_before(payment.amount.money())
-                .ok_or(WalletRuleError::BalanceLimit {
-                    tier: payee_cap.tier,
-                    limit: payee_cap.max_balance,
-                })?;
-        let reference = payment.id.to_string();
-        let entry = |wallet: &Wallet, kind: EntryKind, description: &str| LedgerEntry {
-            id: uuid::Uuid::now_v7().to_string(),
-            wallet_id: wallet.id,
-            kind,
-            amount: payment.amount,
-            balance_after: wallet.balance,
-            reference_type: "payment".into(),
-            reference_id: reference.clone(),
-            description: Some(description.to_owned()),
-            created_at: now,
+    ) -> Result<TransferReads, StoreError> {
+        let since = now - time::Duration::minutes(WINDOW_MINUTES);
+        let (source, destination, payer_tier, activity) = tokio::try_join!(
+            self.store.wallet(request.from_wallet_id),
+            self.store.wallet(request.to_wallet_id),
+            self.store.tier(payer),
+            self.store
+                .recent_activity(payer, request.to_wallet_id, since),
+        )?;
+        // A payee payment has not heard of yet holds the lowest tier.
+        let payee_tier = match &destination {
+            Some(wallet) => self.store.tier(wallet.user_id).await?,
+            None => AccountTier::Bronze,
         };
-        if payment.status == PaymentStatus::OnHold {
-            let held = source.hold(payment.amount, now)?;
-            let event = EventEnvelope::new(
-                &PaymentOnHold {
-                    payment: payment.snapshot(),
-                    reasons: payment.hold_reasons.clone(),
-                },
-                causality,
-            );
-            return Ok(TransferWrite {
-                payment: payment.clone(),
-                source: (
-                    held.clone(),
-                    entry(&held, EntryKind::Debit, "held for compliance review"),
-                ),
-                destination: None,
-                daily_limit,
-                payee_room,
-                event,
-                receipt,
-            });
-        }
-        let debited = source.debit(payment.amount, now)?;
-        let credited = destination.credit(payment.amount, now)?;
-        Ok(TransferWrite {
-            payment: payment.clone(),
-            source: (
-                debited.clone(),
-                entry(&debited, EntryKind::Debit, "transfer sent"),
-            ),
-            destination: Some((
-                credited.clone(),
-                entry(&credited, EntryKind::Credit, "transfer received"),
-            )),
-            daily_limit,
-            payee_room,
-            event: EventEnvelope::new(
-                &PaymentCompleted {
-                    payment: payment.snapshot(),
-                },
-                causality,
-            ),
-            receipt,
+        Ok(TransferReads {
+            source,
+            destination,
+            payer_tier,
+            payee_tier,
+            activity,
         })
     }
 
@@ -438,6 +372,26 @@ fn plan_settlement(
         payment: settled,
         cause,
     })
+}
+
+/// The event a transfer announces: completed, or on hold with the reasons.
+fn transfer_event(payment: &Payment, causality: &Causality) -> EventEnvelope {
+    if payment.status == PaymentStatus::OnHold {
+        EventEnvelope::new(
+            &PaymentOnHold {
+                payment: payment.snapshot(),
+                reasons: payment.hold_reasons.clone(),
+            },
+            causality,
+        )
+    } else {
+        EventEnvelope::new(
+            &PaymentCompleted {
+                payment: payment.snapshot(),
+            },
+            causality,
+        )
+    }
 }
 
 fn transfer_error(error: TransferError) -> ApiError {

@@ -33,21 +33,12 @@ use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
 use time::{Date, OffsetDateTime};
 
-use crate::domain::Payment;
+use crate::domain::{Payment, RecentActivity, TransferPlan};
 
-/// A transfer, fully decided: every item its transaction writes.
+/// A transfer, fully decided, with its event and the request's receipt: every item its
+/// transaction writes.
 pub struct TransferWrite {
-    pub payment: Payment,
-    /// The payer's wallet after the debit (or hold), with its ledger entry.
-    pub source: (Wallet, LedgerEntry),
-    /// The payee's wallet after the credit; `None` while the payment is held.
-    pub destination: Option<(Wallet, LedgerEntry)>,
-    pub daily_limit: Money,
-    /// The highest balance the payee's wallet may hold before this transfer (its maximum
-    /// balance less the amount): a condition on the payee's wallet in the transaction, for a
-    /// held transfer too (a hold reserves nothing, but one the payee could not even receive
-    /// now is refused).
-    pub payee_room: Money,
+    pub plan: TransferPlan,
     pub event: EventEnvelope,
     /// The request's receipt, the transaction's witness.
     pub receipt: Witness,
@@ -66,13 +57,6 @@ pub struct SettlementWrite {
     pub event: EventEnvelope,
     /// The consumer and event that caused it, for the inbox.
     pub cause: (&'static str, uuid::Uuid),
-}
-
-/// What screening needs from the payer's history.
-pub struct RecentActivity {
-    pub count: u32,
-    pub total: Money,
-    pub new_counterparty: bool,
 }
 
 pub struct PaymentPage {
@@ -398,20 +382,22 @@ impl PaymentStore for DynamoPaymentStore {
     }
 
     async fn record_transfer(&self, write: TransferWrite) -> Result<(), WriteError> {
-        let payment = &write.payment;
+        let plan = &write.plan;
+        let payment = &plan.payment;
         let mut items = self
             .wallets
-            .movement(&write.source.0, Some(&write.source.1));
+            .movement(&plan.source.wallet, Some(&plan.source.entry));
         // The payee's maximum balance, in the transaction: a credited wallet is written only
         // over a balance that leaves room; a held transfer checks the same bound.
-        match &write.destination {
-            Some((wallet, entry)) => {
-                items.extend(
-                    self.wallets
-                        .capped_movement(wallet, Some(entry), write.payee_room),
-                );
+        match &plan.destination {
+            Some(credit) => {
+                items.extend(self.wallets.capped_movement(
+                    &credit.wallet,
+                    Some(&credit.entry),
+                    plan.payee_room,
+                ));
             }
-            None => items.push(self.payee_room_check(payment.to_wallet_id, write.payee_room)),
+            None => items.push(self.payee_room_check(payment.to_wallet_id, plan.payee_room)),
         }
         items.extend(self.payment_items(payment));
         let counterparty = Item::from([
@@ -422,7 +408,7 @@ impl PaymentStore for DynamoPaymentStore {
         items.push(self.put(counterparty, None));
         // The limit is enforced by the transaction itself, so concurrent transfers cannot
         // together exceed it.
-        let remaining = write
+        let remaining = plan
             .daily_limit
             .checked_sub(payment.amount.money())
             .map_err(|e| WriteError::Store(StoreError::Sdk(e.to_string())))?;

@@ -1,7 +1,8 @@
-//! Anti-money-laundering: pre-transfer screening rules (pure, used by payment), and the
-//! compliance side that watches payments and manages cases: monitoring consumes payment's
-//! events (velocity state, a case per hold, closed by the payment's end), and staff resolve
-//! cases, which payment carries out through `aml.case_resolved`.
+//! Anti-money-laundering, the compliance side: monitoring consumes payment's events (velocity
+//! state, a case per hold, closed by the payment's end), and staff resolve cases, which payment
+//! carries out through `aml.case_resolved`. The pre-transfer screening rules run where they
+//! apply, in payment (`finflow_payment::domain::screening`): changing them redeploys payment
+//! alone, and payment links nothing of this service.
 
 pub mod activity;
 pub mod case;
@@ -9,5 +10,4 @@ pub mod cases;
 #[cfg(test)]
 mod memory;
 pub mod monitoring;
-pub mod screening;
 pub mod store;

@@ -2,8 +2,12 @@
 
 pub mod limits;
 pub mod payment;
+pub mod screening;
 pub mod transfer;
 
 pub use limits::{BalanceCap, TransferLimits, balance_cap, transfer_limits};
 pub use payment::{NotOnHold, Payment};
-pub use transfer::{TransferError, TransferRequest, check_transfer, parse_amount};
+pub use transfer::{
+    AllowedTransfer, Movement, RecentActivity, TransferError, TransferPlan, TransferReads,
+    TransferRequest, decide_transfer, parse_amount,
+};

@@ -1,14 +1,20 @@
-//! The rules a transfer must pass before any money moves. Checked against the wallets as read;
-//! the transaction that follows is conditional on exactly those versions, so nothing can
-//! change in between.
+//! The transfer decision: from what was read, the full write or a refusal. Pure: the use case
+//! reads, [`decide_transfer`] decides (the rules, the tier limits, AML screening, the new
+//! balances), the store writes exactly that. The transaction that follows is conditional on
+//! the versions and bounds read here, so nothing can change in between unnoticed.
 
 use finflow_shared::currency::Currency;
+use finflow_shared::customer::AccountTier;
+use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::money::MoneyError;
 use finflow_shared::{Money, PositiveAmount};
-use finflow_wallet::domain::Wallet;
+use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
+use time::OffsetDateTime;
 
-use super::limits::{BalanceCap, TransferLimits};
+use super::limits::{BalanceCap, TransferLimits, balance_cap, transfer_limits};
+use super::payment::Payment;
+use super::screening::{TransferFacts, screen};
 
 #[derive(Debug, Clone)]
 pub struct TransferRequest {
@@ -59,6 +65,9 @@ pub enum TransferError {
         "Transfer would take the destination wallet's balance above the {tier} tier's maximum of {limit}"
     )]
     OverPayeeMaxBalance { tier: &'static str, limit: Money },
+    /// A wallet's own rule refused the movement (an amount beyond DECIMAL(20,4), say).
+    #[error(transparent)]
+    Wallet(#[from] WalletRuleError),
 }
 
 impl TransferError {
@@ -81,6 +90,181 @@ pub fn parse_amount(text: &str) -> Result<PositiveAmount, TransferError> {
     PositiveAmount::new(money).map_err(|_| TransferError::AmountNotPositive)
 }
 
+/// What the payer sent in the last `screening::WINDOW_MINUTES`, for screening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecentActivity {
+    pub count: u32,
+    pub total: Money,
+    pub new_counterparty: bool,
+}
+
+/// What a transfer is decided on, as read from payment's own records.
+#[derive(Debug, Clone)]
+pub struct TransferReads {
+    pub source: Option<Wallet>,
+    pub destination: Option<Wallet>,
+    pub payer_tier: AccountTier,
+    /// Sets the most the payee's wallet may hold.
+    pub payee_tier: AccountTier,
+    pub activity: RecentActivity,
+}
+
+/// One wallet's side of a transfer: the wallet after it, and the ledger entry that says why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Movement {
+    pub wallet: Wallet,
+    pub entry: LedgerEntry,
+}
+
+/// A transfer the rules allow: its outcome and new balances, not yet numbered.
+#[derive(Debug, Clone)]
+pub struct AllowedTransfer {
+    payer: u64,
+    request: TransferRequest,
+    source: Wallet,
+    destination: Wallet,
+    /// The payee's wallet after the credit; `None` while screening holds the money.
+    credited: Option<Wallet>,
+    /// Why screening holds it; empty when it completes.
+    hold_reasons: Vec<String>,
+    daily_limit: Money,
+    payee_room: Money,
+    now: OffsetDateTime,
+}
+
+/// A transfer decided: every item its transaction writes but the event and the receipt.
+#[derive(Debug, Clone)]
+pub struct TransferPlan {
+    pub payment: Payment,
+    /// The payer's wallet after the debit (or the hold).
+    pub source: Movement,
+    /// The payee's wallet after the credit; `None` while the payment is held.
+    pub destination: Option<Movement>,
+    /// The payer's daily limit, which the transaction's counter enforces.
+    pub daily_limit: Money,
+    /// The highest balance the payee's wallet may hold before this transfer (its maximum
+    /// balance less the amount): a condition on the payee's wallet in the transaction, for a
+    /// held transfer too (a hold reserves nothing, but one the payee could not even receive
+    /// now is refused).
+    pub payee_room: Money,
+}
+
+/// Decides a transfer from what was read: a refusal, or the transfer as it will be written
+/// (COMPLETED, or ON_HOLD when AML screening flags it).
+pub fn decide_transfer(
+    payer: u64,
+    request: &TransferRequest,
+    reads: &TransferReads,
+    now: OffsetDateTime,
+) -> Result<AllowedTransfer, TransferError> {
+    let limits = transfer_limits(reads.payer_tier);
+    let payee_cap = balance_cap(reads.payee_tier);
+    check_transfer(
+        payer,
+        request,
+        reads.source.as_ref(),
+        reads.destination.as_ref(),
+        &limits,
+        reads.payer_tier.as_str(),
+        &payee_cap,
+    )?;
+    let (Some(source), Some(destination)) = (&reads.source, &reads.destination) else {
+        unreachable!("check_transfer refuses a missing wallet");
+    };
+    let amount = request.amount;
+    let payee_room =
+        payee_cap
+            .room_before(amount.money())
+            .ok_or(WalletRuleError::BalanceLimit {
+                tier: payee_cap.tier,
+                limit: payee_cap.max_balance,
+            })?;
+    let hold_reasons = screen(&TransferFacts {
+        amount: amount.money(),
+        per_transaction_limit: limits.per_transaction,
+        daily_limit: limits.daily,
+        recent_count: reads.activity.count,
+        recent_total: reads.activity.total,
+        new_counterparty: reads.activity.new_counterparty,
+    });
+    let (source_after, credited) = if hold_reasons.is_empty() {
+        (
+            source.debit(amount, now)?,
+            Some(destination.credit(amount, now)?),
+        )
+    } else {
+        (source.hold(amount, now)?, None)
+    };
+    Ok(AllowedTransfer {
+        payer,
+        request: request.clone(),
+        source: source_after,
+        destination: destination.clone(),
+        credited,
+        hold_reasons,
+        daily_limit: limits.daily,
+        payee_room,
+        now,
+    })
+}
+
+impl AllowedTransfer {
+    /// The transfer as payment `id`: the payment and its ledger entries.
+    pub fn numbered(self, id: u64) -> TransferPlan {
+        let held = self.credited.is_none();
+        let payment = Payment {
+            id,
+            from_wallet_id: self.source.id,
+            to_wallet_id: self.destination.id,
+            payer_id: self.payer,
+            payee_id: self.destination.user_id,
+            amount: self.request.amount,
+            currency: self.request.currency,
+            status: if held {
+                PaymentStatus::OnHold
+            } else {
+                PaymentStatus::Completed
+            },
+            description: self.request.description,
+            hold_reasons: self.hold_reasons,
+            resolution: None,
+            version: 1,
+            created_at: self.now,
+            updated_at: self.now,
+        };
+        let entry = |wallet: &Wallet, kind: EntryKind, description: &str| LedgerEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            wallet_id: wallet.id,
+            kind,
+            amount: payment.amount,
+            balance_after: wallet.balance,
+            reference_type: "payment".into(),
+            reference_id: id.to_string(),
+            description: Some(description.to_owned()),
+            created_at: self.now,
+        };
+        let source_entry = if held {
+            entry(&self.source, EntryKind::Debit, "held for compliance review")
+        } else {
+            entry(&self.source, EntryKind::Debit, "transfer sent")
+        };
+        let destination = self.credited.map(|credited| Movement {
+            entry: entry(&credited, EntryKind::Credit, "transfer received"),
+            wallet: credited,
+        });
+        TransferPlan {
+            source: Movement {
+                wallet: self.source,
+                entry: source_entry,
+            },
+            destination,
+            daily_limit: self.daily_limit,
+            payee_room: self.payee_room,
+            payment,
+        }
+    }
+}
+
 /// Checks everything but the daily limit, which the transaction itself enforces.
 ///
 /// `payee_cap` is the payee's maximum balance. The rule, for completed and held transfers
@@ -90,7 +274,7 @@ pub fn parse_amount(text: &str) -> Result<PositiveAmount, TransferError> {
 /// payee can no longer receive returns the money to the payer instead (see
 /// `Payments::settle`). The transaction conditions the payee's stored balance on the same
 /// bound, so concurrent credits cannot overshoot.
-pub fn check_transfer(
+fn check_transfer(
     payer: u64,
     request: &TransferRequest,
     source: Option<&Wallet>,
@@ -143,10 +327,7 @@ pub fn check_transfer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::limits::{balance_cap, transfer_limits};
-    use finflow_shared::customer::AccountTier;
     use finflow_shared::jwt::Role;
-    use time::OffsetDateTime;
 
     fn usd() -> Currency {
         Currency::parse("USD").unwrap()
@@ -182,6 +363,86 @@ mod tests {
             "bronze",
             &balance_cap(AccountTier::Bronze),
         )
+    }
+
+    fn reads(source: Wallet, destination: Wallet, activity: RecentActivity) -> TransferReads {
+        TransferReads {
+            source: Some(source),
+            destination: Some(destination),
+            payer_tier: AccountTier::Bronze,
+            payee_tier: AccountTier::Bronze,
+            activity,
+        }
+    }
+
+    const QUIET: RecentActivity = RecentActivity {
+        count: 0,
+        total: Money::ZERO,
+        new_counterparty: false,
+    };
+
+    #[test]
+    fn an_everyday_transfer_completes_with_both_sides_written() {
+        let now = OffsetDateTime::now_utc();
+        let plan = decide_transfer(
+            7,
+            &request("100.00"),
+            &reads(wallet(1, 7, "500"), wallet(2, 8, "0"), QUIET),
+            now,
+        )
+        .unwrap()
+        .numbered(42);
+        assert_eq!(plan.payment.status, PaymentStatus::Completed);
+        assert!(plan.payment.hold_reasons.is_empty());
+        assert_eq!(plan.source.wallet.balance.to_string(), "400.0000");
+        let credit = plan
+            .destination
+            .expect("completed transfers credit the payee");
+        assert_eq!(credit.wallet.balance.to_string(), "100.0000");
+        assert_eq!(credit.entry.reference_id, "42");
+        assert_eq!(plan.source.entry.reference_id, "42");
+        assert_eq!(plan.daily_limit.to_string(), "2000.0000");
+        assert_eq!(plan.payee_room.to_string(), "9900.0000");
+    }
+
+    #[test]
+    fn a_flagged_transfer_holds_the_money_and_credits_nobody() {
+        let busy = RecentActivity { count: 5, ..QUIET };
+        let plan = decide_transfer(
+            7,
+            &request("100.00"),
+            &reads(wallet(1, 7, "500"), wallet(2, 8, "0"), busy),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap()
+        .numbered(43);
+        assert_eq!(plan.payment.status, PaymentStatus::OnHold);
+        assert!(plan.payment.hold_reasons[0].starts_with("velocity"));
+        assert!(plan.destination.is_none());
+        assert_eq!(
+            (
+                plan.source.wallet.balance.to_string(),
+                plan.source.wallet.held.to_string()
+            ),
+            ("400.0000".to_owned(), "100.0000".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_refusal_is_decided_before_anything_is_numbered() {
+        let refused = decide_transfer(
+            7,
+            &request("600"),
+            &reads(wallet(1, 7, "500"), wallet(2, 8, "0"), QUIET),
+            OffsetDateTime::now_utc(),
+        );
+        assert_eq!(refused.unwrap_err(), TransferError::InsufficientFunds);
+        let missing = TransferReads {
+            destination: None,
+            ..reads(wallet(1, 7, "500"), wallet(2, 8, "0"), QUIET)
+        };
+        let refused = decide_transfer(7, &request("1"), &missing, OffsetDateTime::now_utc());
+        assert_eq!(refused.unwrap_err(), TransferError::DestinationNotFound);
     }
 
     #[test]

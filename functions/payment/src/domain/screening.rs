@@ -1,7 +1,8 @@
 //! Pre-transfer AML screening: which transfers go ON_HOLD for a compliance officer.
 //!
-//! Payment calls this before moving money, with facts from its own records (no call to
-//! another service on the request path). Each rule that fires is a reason; any reason holds
+//! Payment runs it before moving money, with facts from its own records (no call to another
+//! service on the request path); a hold opens a case in AML (service E) through
+//! `payment.on_hold`. Each rule that fires is a reason; any reason holds
 //! the transfer. The rules, against the payer's tier limits:
 //! - **structuring**: an amount at or above 90% of the per-transaction limit, the classic way
 //!   to stay just under a reporting or limit threshold;
