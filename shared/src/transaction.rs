@@ -109,6 +109,30 @@ pub enum TransactError {
     Store(#[from] StoreError),
 }
 
+/// What a failed transaction means to a caller, once the caller has told apart the refusals
+/// of its own conditions ([`TransactError::condition_failed_at`]).
+#[derive(Debug)]
+pub enum Failure {
+    /// An earlier attempt of the operation committed.
+    AlreadyCommitted,
+    /// Nothing committed; read again and re-plan.
+    Conflict,
+    Store(StoreError),
+}
+
+impl From<TransactError> for Failure {
+    fn from(error: TransactError) -> Self {
+        match error {
+            TransactError::AlreadyCommitted => Failure::AlreadyCommitted,
+            error if error.is_conflict() => Failure::Conflict,
+            TransactError::Cancelled { reasons } => Failure::Store(StoreError::Sdk(format!(
+                "transaction cancelled: {reasons:?}"
+            ))),
+            TransactError::Store(error) => Failure::Store(error),
+        }
+    }
+}
+
 /// Cancellation reasons after which reading again and re-planning can succeed.
 const RETRYABLE_REASONS: [&str; 5] = [
     "None",

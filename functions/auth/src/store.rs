@@ -17,7 +17,7 @@ use finflow_shared::dynamo::{
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::jwt::Role;
 use finflow_shared::outbox::{outbox_put, outbox_witness};
-use finflow_shared::transaction::{TransactError, transact};
+use finflow_shared::transaction::{Failure, TransactError, transact};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -35,6 +35,16 @@ pub enum WriteError {
     AlreadyCommitted,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<TransactError> for WriteError {
+    fn from(error: TransactError) -> Self {
+        match Failure::from(error) {
+            Failure::AlreadyCommitted => WriteError::AlreadyCommitted,
+            Failure::Conflict => WriteError::Conflict,
+            Failure::Store(error) => WriteError::Store(error),
+        }
+    }
 }
 
 /// A consumer's claim on an event it processes, stored with the consumer's change so that a
@@ -224,13 +234,8 @@ impl UserStore for DynamoUserStore {
         )
         .await
         .map_err(|error| match error {
-            TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
             e if e.condition_failed_at(0) => WriteError::EmailTaken,
-            e if e.is_conflict() => WriteError::Conflict,
-            TransactError::Cancelled { reasons } => {
-                WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
-            }
-            TransactError::Store(e) => WriteError::Store(e),
+            e => e.into(),
         })
     }
 
@@ -256,14 +261,7 @@ impl UserStore for DynamoUserStore {
             items,
         )
         .await
-        .map_err(|error| match error {
-            TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
-            e if e.is_conflict() => WriteError::Conflict,
-            TransactError::Cancelled { reasons } => {
-                WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
-            }
-            TransactError::Store(e) => WriteError::Store(e),
-        })
+        .map_err(WriteError::from)
     }
 
     async fn update_user_for_event(

@@ -17,7 +17,7 @@ use finflow_shared::dynamo::{
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};
 use finflow_shared::outbox::outbox_witness;
-use finflow_shared::transaction::{TransactError, transact};
+use finflow_shared::transaction::{Failure, TransactError, transact};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -149,13 +149,10 @@ impl DynamoKycStore {
             items,
         )
         .await
-        .map_err(|error| match error {
-            TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
-            e if e.is_conflict() => WriteError::Conflict,
-            TransactError::Cancelled { reasons } => {
-                WriteError::Store(StoreError::Sdk(format!("cancelled: {reasons:?}")))
-            }
-            TransactError::Store(e) => WriteError::Store(e),
+        .map_err(|error| match Failure::from(error) {
+            Failure::AlreadyCommitted => WriteError::AlreadyCommitted,
+            Failure::Conflict => WriteError::Conflict,
+            Failure::Store(error) => WriteError::Store(error),
         })
     }
 }

@@ -14,7 +14,7 @@ use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{Executed, IdempotencyKey, IdempotencyStore, fingerprint};
 use finflow_shared::retry::RetryPolicy;
 use finflow_shared::{ApiError, ApiResult};
-use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet};
+use finflow_wallet::domain::{EntryKind, Wallet};
 use http::StatusCode;
 use time::OffsetDateTime;
 
@@ -272,16 +272,8 @@ fn plan_settlement(
 ) -> Result<SettlementWrite, SettleError> {
     let now = OffsetDateTime::now_utc();
     let rule = |e: String| SettleError::Rule(e);
-    let entry = |wallet: &Wallet, kind: EntryKind, description: &str| LedgerEntry {
-        id: uuid::Uuid::now_v7().to_string(),
-        wallet_id: wallet.id,
-        kind,
-        amount: payment.amount,
-        balance_after: wallet.balance,
-        reference_type: "payment".into(),
-        reference_id: payment.id.to_string(),
-        description: Some(description.to_owned()),
-        created_at: now,
+    let entry = |wallet: &Wallet, kind: EntryKind, description: &str| {
+        payment.entry(wallet, kind, description, now)
     };
     let receivable = payee_cap
         .room_before(payment.amount.money())

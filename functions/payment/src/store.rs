@@ -27,7 +27,7 @@ use finflow_shared::dynamo::{
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::outbox::outbox_put;
-use finflow_shared::transaction::{TransactError, Witness, transact};
+use finflow_shared::transaction::{Failure, TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
 use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
@@ -305,14 +305,11 @@ fn write_error(error: TransactError, rules: &[Rule]) -> WriteError {
     if let Some((_, rule)) = rules.iter().find(|(i, _)| error.condition_failed_at(*i)) {
         return rule();
     }
-    match error {
-        TransactError::AlreadyCommitted => WriteError::AlreadyApplied,
+    match Failure::from(error) {
+        Failure::AlreadyCommitted => WriteError::AlreadyApplied,
         // A condition failed or another transaction touched the same wallet: re-read, retry.
-        error if error.is_conflict() => WriteError::Conflict,
-        TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!(
-            "transaction cancelled: {reasons:?}"
-        ))),
-        TransactError::Store(error) => WriteError::Store(error),
+        Failure::Conflict => WriteError::Conflict,
+        Failure::Store(error) => WriteError::Store(error),
     }
 }
 

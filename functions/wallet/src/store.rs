@@ -20,7 +20,7 @@ use finflow_shared::dynamo::{
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::outbox::outbox_put;
-use finflow_shared::transaction::{TransactError, Witness, transact};
+use finflow_shared::transaction::{Failure, TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
 
 use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet};
@@ -280,13 +280,10 @@ fn entry_from_item(item: &Item) -> Result<LedgerEntry, StoreError> {
 }
 
 fn cancelled(error: TransactError) -> WriteError {
-    match error {
-        TransactError::AlreadyCommitted => WriteError::AlreadyCommitted,
-        error if error.is_conflict() => WriteError::Conflict,
-        TransactError::Cancelled { reasons } => WriteError::Store(StoreError::Sdk(format!(
-            "transaction cancelled: {reasons:?}"
-        ))),
-        TransactError::Store(error) => WriteError::Store(error),
+    match Failure::from(error) {
+        Failure::AlreadyCommitted => WriteError::AlreadyCommitted,
+        Failure::Conflict => WriteError::Conflict,
+        Failure::Store(error) => WriteError::Store(error),
     }
 }
 

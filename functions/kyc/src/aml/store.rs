@@ -25,7 +25,7 @@ use finflow_shared::dynamo::{
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
 use finflow_shared::outbox::outbox_witness;
-use finflow_shared::transaction::{TransactError, transact};
+use finflow_shared::transaction::{Failure, TransactError, transact};
 use uuid::Uuid;
 
 use super::activity::{ActivityChange, DayActivity, UserActivity};
@@ -284,14 +284,11 @@ fn watched_from_item(item: &Item) -> Result<WatchedPayment, StoreError> {
 
 /// The cancellation tells which rule the transaction refused.
 fn write_error(error: TransactError) -> AmlWriteError {
-    match error {
-        TransactError::AlreadyCommitted => AmlWriteError::AlreadyApplied,
+    match Failure::from(error) {
+        Failure::AlreadyCommitted => AmlWriteError::AlreadyApplied,
         // A guard failed, or another transaction touched the same items: re-read and retry.
-        error if error.is_conflict() => AmlWriteError::Conflict,
-        TransactError::Cancelled { reasons } => AmlWriteError::Store(StoreError::Sdk(format!(
-            "transaction cancelled: {reasons:?}"
-        ))),
-        TransactError::Store(error) => AmlWriteError::Store(error),
+        Failure::Conflict => AmlWriteError::Conflict,
+        Failure::Store(error) => AmlWriteError::Store(error),
     }
 }
 

@@ -4,6 +4,7 @@
 use finflow_shared::PositiveAmount;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
+use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,27 @@ impl Payment {
             currency: self.currency,
             status: self.status,
             description: self.description.clone(),
+        }
+    }
+
+    /// The ledger entry of this payment on `wallet`, as it stands after the movement.
+    pub fn entry(
+        &self,
+        wallet: &Wallet,
+        kind: EntryKind,
+        description: &str,
+        at: OffsetDateTime,
+    ) -> LedgerEntry {
+        LedgerEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            wallet_id: wallet.id,
+            kind,
+            amount: self.amount,
+            balance_after: wallet.balance,
+            reference_type: "payment".into(),
+            reference_id: self.id.to_string(),
+            description: Some(description.to_owned()),
+            created_at: at,
         }
     }
 

@@ -232,16 +232,8 @@ impl AllowedTransfer {
             created_at: self.now,
             updated_at: self.now,
         };
-        let entry = |wallet: &Wallet, kind: EntryKind, description: &str| LedgerEntry {
-            id: uuid::Uuid::now_v7().to_string(),
-            wallet_id: wallet.id,
-            kind,
-            amount: payment.amount,
-            balance_after: wallet.balance,
-            reference_type: "payment".into(),
-            reference_id: id.to_string(),
-            description: Some(description.to_owned()),
-            created_at: self.now,
+        let entry = |wallet: &Wallet, kind: EntryKind, description: &str| {
+            payment.entry(wallet, kind, description, self.now)
         };
         let source_entry = if held {
             entry(&self.source, EntryKind::Debit, "held for compliance review")
