@@ -217,37 +217,14 @@ fn driver_log() -> File {
         .expect("a log file for chromedriver")
 }
 
-/// Standard base64 (RFC 4648, with padding), as WebDriver sends screenshots.
+/// Standard base64 (RFC 4648, with padding), as WebDriver sends screenshots; line breaks
+/// are allowed.
 pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    fn sextet(byte: u8) -> Option<u32> {
-        Some(match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    }
-    let bytes: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for chunk in bytes.chunks(4) {
-        let padding = chunk.iter().rev().take_while(|&&b| b == b'=').count();
-        if padding > 2 {
-            return None;
-        }
-        let mut value = 0u32;
-        for &byte in &chunk[..4 - padding] {
-            value = (value << 6) | sextet(byte)?;
-        }
-        value <<= 6 * padding as u32;
-        let decoded = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
-        out.extend_from_slice(&decoded[..3 - padding]);
-    }
-    Some(out)
+    use base64::Engine;
+    let compact: String = text.split_ascii_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 #[cfg(test)]
