@@ -166,7 +166,8 @@ async fn notification_of_registration_kyc_tier_and_a_new_wallet() {
 }
 
 /// Messages on the delivery-audit tap whose attributes match, once `count` of them arrived.
-/// The tap is an audit queue nothing else consumes: this test deletes what it reads.
+/// The tap is an audit queue nothing else consumes: a test deletes what it takes, and only
+/// that; another test's messages come back after the visibility timeout for that test.
 async fn tapped(
     platform: &Platform,
     count: usize,
@@ -194,11 +195,12 @@ async fn tapped(
                     .flatten()
                     .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_owned())))
                     .collect();
-                if matches(&attributes) {
-                    let body = serde_json::from_str(message.body().unwrap_or_default())
-                        .expect("tapped messages are JSON");
-                    found.lock().unwrap().push((attributes, body));
+                if !matches(&attributes) {
+                    continue;
                 }
+                let body = serde_json::from_str(message.body().unwrap_or_default())
+                    .expect("tapped messages are JSON");
+                found.lock().unwrap().push((attributes, body));
                 if let Some(receipt) = message.receipt_handle() {
                     platform
                         .sqs
