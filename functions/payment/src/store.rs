@@ -16,7 +16,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
@@ -108,7 +108,7 @@ pub struct DynamoPaymentStore {
     table: String,
     outbox_table: String,
     idempotency_table: String,
-    wallet_table: String,
+    /// Wallet's own item builders: the transfer spans wallets and payments in one transaction.
     wallets: DynamoWalletStore,
 }
 
@@ -121,12 +121,7 @@ impl DynamoPaymentStore {
         idempotency_table: String,
     ) -> Self {
         DynamoPaymentStore {
-            wallets: DynamoWalletStore::new(
-                client.clone(),
-                wallet_table.clone(),
-                outbox_table.clone(),
-            ),
-            wallet_table,
+            wallets: DynamoWalletStore::new(client.clone(), wallet_table, outbox_table.clone()),
             client,
             table,
             outbox_table,
@@ -193,20 +188,6 @@ impl DynamoPaymentStore {
             payments,
             next_cursor,
         })
-    }
-
-    /// A held transfer does not write the payee's wallet, yet it must find room there.
-    fn payee_room_check(&self, wallet_id: u64, room: Money) -> TransactWriteItem {
-        let check = ConditionCheck::builder()
-            .table_name(&self.wallet_table)
-            .key("pk", s(format!("WALLET#{wallet_id}")))
-            .key("sk", s("META"))
-            .condition_expression("#balance <= :room")
-            .expression_attribute_names("#balance", "balance")
-            .expression_attribute_values(":room", money(room))
-            .build()
-            .expect("table, key and condition are set");
-        TransactWriteItem::builder().condition_check(check).build()
     }
 
     /// Takes a returned hold's amount off the daily total of the day the transfer was counted
@@ -394,7 +375,11 @@ impl PaymentStore for DynamoPaymentStore {
                     plan.payee_room,
                 ));
             }
-            None => items.push(self.payee_room_check(payment.to_wallet_id, plan.payee_room)),
+            // A held transfer does not write the payee's wallet, yet it must find room there.
+            None => items.push(
+                self.wallets
+                    .balance_at_most(payment.to_wallet_id, plan.payee_room),
+            ),
         }
         items.extend(self.payment_items(payment));
         let counterparty = Item::from([

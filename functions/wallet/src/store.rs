@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
@@ -190,6 +190,26 @@ impl DynamoWalletStore {
         items
     }
 
+    /// A check, in another service's transaction, that the wallet's stored balance is at most
+    /// `stored_balance_at_most`, without writing it (a held transfer must find room in the
+    /// payee's wallet, though it credits nothing yet).
+    pub fn balance_at_most(
+        &self,
+        wallet_id: u64,
+        stored_balance_at_most: Money,
+    ) -> TransactWriteItem {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(wallet_key(wallet_id)))
+            .key("sk", s(WALLET_SORT_KEY))
+            .condition_expression("#balance <= :room")
+            .expression_attribute_names("#balance", "balance")
+            .expression_attribute_values(":room", money(stored_balance_at_most))
+            .build()
+            .expect("table, key and condition are set");
+        TransactWriteItem::builder().condition_check(check).build()
+    }
+
     fn put_item(&self, item: Item, condition: Option<&str>) -> TransactWriteItem {
         let put = Put::builder()
             .table_name(&self.table)
@@ -201,10 +221,17 @@ impl DynamoWalletStore {
     }
 }
 
+/// A wallet's item: `WALLET#<id>`, `META`.
+fn wallet_key(wallet_id: u64) -> String {
+    format!("WALLET#{wallet_id}")
+}
+
+const WALLET_SORT_KEY: &str = "META";
+
 fn wallet_item(wallet: &Wallet) -> Item {
     let mut item = Item::from([
-        ("pk".into(), s(format!("WALLET#{}", wallet.id))),
-        ("sk".into(), s("META")),
+        ("pk".into(), s(wallet_key(wallet.id))),
+        ("sk".into(), s(WALLET_SORT_KEY)),
         ("wallet_id".into(), n(wallet.id)),
         ("user_id".into(), n(wallet.user_id)),
         ("currency".into(), s(wallet.currency.code())),
@@ -357,7 +384,7 @@ impl WalletStore for DynamoWalletStore {
     }
 
     async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
-        self.get(format!("WALLET#{id}"), "META")
+        self.get(wallet_key(id), WALLET_SORT_KEY)
             .await?
             .map(|item| wallet_from_item(&item))
             .transpose()
