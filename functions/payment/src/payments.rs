@@ -36,7 +36,7 @@ pub struct Payments {
 
 /// How a compliance decision ends a hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settlement {
+pub enum HoldDecision {
     Release,
     Void,
 }
@@ -182,7 +182,7 @@ impl Payments {
         &self,
         payment_id: u64,
         case_id: u64,
-        settlement: Settlement,
+        settlement: HoldDecision,
         causality: &Causality,
         cause: (&'static str, uuid::Uuid),
     ) -> Result<Option<Payment>, SettleError> {
@@ -266,7 +266,7 @@ fn plan_settlement(
     destination: &Wallet,
     payee_cap: &BalanceCap,
     case_id: u64,
-    settlement: Settlement,
+    settlement: HoldDecision,
     causality: &Causality,
     cause: (&'static str, uuid::Uuid),
 ) -> Result<SettlementWrite, SettleError> {
@@ -278,7 +278,7 @@ fn plan_settlement(
     let receivable = payee_cap
         .room_before(payment.amount.money())
         .filter(|room| destination.balance <= *room);
-    if settlement == Settlement::Release
+    if settlement == HoldDecision::Release
         && let Some(room) = receivable
         && let Ok(credited) = destination.credit(payment.amount, now)
     {
@@ -313,8 +313,8 @@ fn plan_settlement(
     }
     // Voided, or released to a wallet that can no longer receive: the payer gets it back.
     let resolution = match settlement {
-        Settlement::Void => format!("voided by AML case {case_id}"),
-        Settlement::Release
+        HoldDecision::Void => format!("voided by AML case {case_id}"),
+        HoldDecision::Release
             if receivable.is_none() && destination.status == WalletStatus::Active =>
         {
             format!(
@@ -322,7 +322,7 @@ fn plan_settlement(
                 destination.id, payee_cap.tier, payee_cap.max_balance
             )
         }
-        Settlement::Release => format!(
+        HoldDecision::Release => format!(
             "released by AML case {case_id}, but wallet {} cannot receive it",
             destination.id
         ),
@@ -334,14 +334,14 @@ fn plan_settlement(
         .settle(PaymentStatus::Failed, resolution.clone(), now)
         .map_err(|e| rule(e.to_string()))?;
     let event = match settlement {
-        Settlement::Void => EventEnvelope::new(
+        HoldDecision::Void => EventEnvelope::new(
             &PaymentVoided {
                 payment: settled.snapshot(),
                 case_id,
             },
             causality,
         ),
-        Settlement::Release => EventEnvelope::new(
+        HoldDecision::Release => EventEnvelope::new(
             &PaymentFailed {
                 payment: settled.snapshot(),
                 reason: resolution,
@@ -440,7 +440,7 @@ mod tests {
     }
 
     fn plan(
-        settlement: Settlement,
+        settlement: HoldDecision,
         payee_balance: &str,
         payee_tier: AccountTier,
     ) -> SettlementWrite {
@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn a_void_returns_the_hold_and_gives_the_daily_limit_back() {
-        let write = plan(Settlement::Void, "0", AccountTier::Bronze);
+        let write = plan(HoldDecision::Void, "0", AccountTier::Bronze);
         assert_eq!(write.payment.status, PaymentStatus::Failed);
         assert!(write.refund_daily, "the amount comes off the daily total");
         assert!(write.destination.is_none());
@@ -471,7 +471,7 @@ mod tests {
 
     #[test]
     fn a_release_credits_the_payee_within_its_max_balance() {
-        let write = plan(Settlement::Release, "9050", AccountTier::Bronze);
+        let write = plan(HoldDecision::Release, "9050", AccountTier::Bronze);
         assert_eq!(write.payment.status, PaymentStatus::Completed);
         assert!(!write.refund_daily, "the money left: the limit stays used");
         let (credited, _, room) = write.destination.unwrap();
@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn a_release_above_the_payees_max_balance_returns_the_money() {
-        let write = plan(Settlement::Release, "9050.0001", AccountTier::Bronze);
+        let write = plan(HoldDecision::Release, "9050.0001", AccountTier::Bronze);
         assert_eq!(write.payment.status, PaymentStatus::Failed);
         assert!(write.destination.is_none(), "the payee gets nothing");
         assert!(write.refund_daily);
@@ -501,7 +501,7 @@ mod tests {
                 .contains("bronze tier's maximum balance of 10000.0000")
         );
         // The payee's tier decides.
-        let gold = plan(Settlement::Release, "9050.0001", AccountTier::Gold);
+        let gold = plan(HoldDecision::Release, "9050.0001", AccountTier::Gold);
         assert_eq!(gold.payment.status, PaymentStatus::Completed);
     }
 }

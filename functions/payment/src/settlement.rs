@@ -9,7 +9,7 @@ use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::Causality;
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 
-use crate::payments::{Payments, SettleError, Settlement};
+use crate::payments::{HoldDecision, Payments, SettleError};
 
 pub const CONSUMER: &str = "payment.aml-decisions";
 /// The case's decision: release or void the held payment. `resolved_by` and `note` are only
@@ -43,8 +43,8 @@ impl EventConsumer for AmlDecisions {
             .decode::<AmlCaseResolved>()
             .map_err(|e| ConsumeError::Malformed(e.to_string()))?;
         let settlement = match decision.action {
-            CaseAction::Release => Settlement::Release,
-            CaseAction::Void => Settlement::Void,
+            CaseAction::Release => HoldDecision::Release,
+            CaseAction::Void => HoldDecision::Void,
         };
         let outcome = self
             .payments

@@ -279,10 +279,10 @@ fn payment_from_item(item: &Item) -> Result<Payment, StoreError> {
 }
 
 /// A transaction item whose failed condition means a particular refusal.
-type Rule = (usize, fn() -> WriteError);
+type Refusal = (usize, fn() -> WriteError);
 
 /// The failed item tells which rule the transaction refused; `rules` in order of precedence.
-fn write_error(error: TransactError, rules: &[Rule]) -> WriteError {
+fn write_error(error: TransactError, rules: &[Refusal]) -> WriteError {
     if let Some((_, rule)) = rules.iter().find(|(i, _)| error.condition_failed_at(*i)) {
         return rule();
     }
@@ -452,7 +452,7 @@ impl PaymentStore for DynamoPaymentStore {
             items.extend(self.wallets.capped_movement(wallet, Some(entry), *room));
         }
         items.extend(self.payment_items(&write.payment));
-        let mut rules: Vec<Rule> = Vec::new();
+        let mut rules: Vec<Refusal> = Vec::new();
         if write.refund_daily {
             rules.push((items.len(), || WriteError::DailyCounterShort));
             items.push(self.daily_refund(&write.payment));

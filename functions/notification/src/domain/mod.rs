@@ -9,4 +9,4 @@ pub mod templates;
 pub use channel::{Category, Channel};
 pub use notification::{Delivery, Notification, Record, notification_id};
 pub use preferences::Preferences;
-pub use templates::{Plan, Policy, RenderError, Rendered, Text, policy, render};
+pub use templates::{ChannelPlan, Policy, RenderError, Rendered, Text, policy, render};

@@ -30,7 +30,7 @@ use super::channel::{Category, Channel};
 
 /// What one channel does with one event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
+pub enum ChannelPlan {
     /// Each notice of the event is worded for the channel by `Notice::text`.
     Template,
     /// The event is deliberately not sent on this channel, for this reason.
@@ -43,13 +43,13 @@ pub struct Policy {
     pub event_type: &'static str,
     pub version: u32,
     pub category: Category,
-    pub email: Plan,
-    pub sms: Plan,
-    pub push: Plan,
+    pub email: ChannelPlan,
+    pub sms: ChannelPlan,
+    pub push: ChannelPlan,
 }
 
 impl Policy {
-    pub fn plan(&self, channel: Channel) -> Plan {
+    pub fn plan(&self, channel: Channel) -> ChannelPlan {
         match channel {
             Channel::Email => self.email,
             Channel::Sms => self.sms,
@@ -58,13 +58,13 @@ impl Policy {
     }
 }
 
-const SEND: Plan = Plan::Template;
+const SEND: ChannelPlan = ChannelPlan::Template;
 
 const fn policy_of<E: DomainEvent>(
     category: Category,
-    email: Plan,
-    sms: Plan,
-    push: Plan,
+    email: ChannelPlan,
+    sms: ChannelPlan,
+    push: ChannelPlan,
 ) -> Policy {
     Policy {
         event_type: E::TYPE,
@@ -82,31 +82,33 @@ pub const POLICIES: &[Policy] = &[
     policy_of::<UserCreated>(
         Category::Account,
         SEND,
-        Plan::NotNotified("registration collects no phone number; the welcome goes by email"),
-        Plan::NotNotified("no device is registered at sign-up"),
+        ChannelPlan::NotNotified(
+            "registration collects no phone number; the welcome goes by email",
+        ),
+        ChannelPlan::NotNotified("no device is registered at sign-up"),
     ),
     policy_of::<UserTierChanged>(
         Category::Account,
         SEND,
-        Plan::NotNotified("a tier change is not urgent enough for a text message"),
+        ChannelPlan::NotNotified("a tier change is not urgent enough for a text message"),
         SEND,
     ),
     policy_of::<UserKycUpdated>(
         Category::Compliance,
         SEND,
-        Plan::NotNotified("identity results go by email and push, never by text message"),
+        ChannelPlan::NotNotified("identity results go by email and push, never by text message"),
         SEND,
     ),
     policy_of::<KycDecisionRecorded>(
         Category::Compliance,
         SEND,
-        Plan::NotNotified("identity results go by email and push, never by text message"),
+        ChannelPlan::NotNotified("identity results go by email and push, never by text message"),
         SEND,
     ),
     policy_of::<WalletCreated>(
         Category::Account,
         SEND,
-        Plan::NotNotified("a new wallet is not urgent enough for a text message"),
+        ChannelPlan::NotNotified("a new wallet is not urgent enough for a text message"),
         SEND,
     ),
     policy_of::<WalletStatusChanged>(Category::Security, SEND, SEND, SEND),
@@ -118,9 +120,9 @@ pub const POLICIES: &[Policy] = &[
     policy_of::<PaymentFailed>(Category::Payments, SEND, SEND, SEND),
     policy_of::<AmlCaseResolved>(
         Category::Compliance,
-        Plan::NotNotified(AML_INTERNAL),
-        Plan::NotNotified(AML_INTERNAL),
-        Plan::NotNotified(AML_INTERNAL),
+        ChannelPlan::NotNotified(AML_INTERNAL),
+        ChannelPlan::NotNotified(AML_INTERNAL),
+        ChannelPlan::NotNotified(AML_INTERNAL),
     ),
 ];
 
@@ -706,7 +708,7 @@ pub fn render(event: &EventEnvelope) -> Result<Vec<Rendered>, RenderError> {
     let mut out = Vec::new();
     for Addressed { user_id, notice } in notices(event)? {
         for channel in Channel::ALL {
-            if policy.plan(channel) != Plan::Template {
+            if policy.plan(channel) != ChannelPlan::Template {
                 continue;
             }
             let text = notice
@@ -749,8 +751,8 @@ mod tests {
                 Some(policy) => {
                     for channel in Channel::ALL {
                         match policy.plan(channel) {
-                            Plan::Template => {}
-                            Plan::NotNotified(reason) => assert!(
+                            ChannelPlan::Template => {}
+                            ChannelPlan::NotNotified(reason) => assert!(
                                 !reason.trim().is_empty(),
                                 "{entry:?} on {}: a decision not to notify says why",
                                 channel.as_str()
@@ -795,7 +797,7 @@ mod tests {
                 for channel in Channel::ALL {
                     let text = notice.text(channel);
                     match policy.plan(channel) {
-                        Plan::Template => {
+                        ChannelPlan::Template => {
                             let text = text.unwrap_or_else(|| {
                                 panic!("{notice:?} has no {} text", channel.as_str())
                             });
@@ -811,7 +813,7 @@ mod tests {
                                 assert!(text.subject.is_some(), "{notice:?}");
                             }
                         }
-                        Plan::NotNotified(_) => assert_eq!(
+                        ChannelPlan::NotNotified(_) => assert_eq!(
                             text,
                             None,
                             "{} is not sent on {}, so {notice:?} needs no text there",
@@ -827,7 +829,7 @@ mod tests {
         for policy in POLICIES {
             let sends = Channel::ALL
                 .into_iter()
-                .any(|c| policy.plan(c) == Plan::Template);
+                .any(|c| policy.plan(c) == ChannelPlan::Template);
             assert_eq!(
                 told.contains(policy.event_type),
                 sends,
