@@ -5,6 +5,8 @@
 //! the delivery-audit tap queue subscribed to all three topics).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::payments::{funded_wallet, transfer};
@@ -98,7 +100,7 @@ fn assert_delivery(item: Option<&Value>, delivery: &str) -> Value {
 
 #[tokio::test]
 async fn notification_of_registration_kyc_tier_and_a_new_wallet() {
-    let platform = Platform::connect().await;
+    let platform = platform().await;
     let (account, _) = verified_account(&platform, "notified").await;
     let staff = staff_account(&platform).await;
     let response = platform
@@ -165,15 +167,32 @@ async fn notification_of_registration_kyc_tier_and_a_new_wallet() {
     assert_eq!(events, sorted, "event ids are UUIDv7: newest first");
 }
 
+/// When the first test of this binary started, in Unix milliseconds: tap messages sent before
+/// belong to no test of it.
+static STARTED_MS: LazyLock<u128> = LazyLock::new(|| {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_millis()
+});
+
+/// The platform, once the tap's epoch is set: every test starts here.
+async fn platform() -> Platform {
+    LazyLock::force(&STARTED_MS);
+    Platform::connect().await
+}
+
 /// Messages on the delivery-audit tap whose attributes match, once `count` of them arrived.
-/// The tap is an audit queue nothing else consumes: a test deletes what it takes, and only
-/// that; another test's messages come back after the visibility timeout for that test.
+/// The tap is an audit queue only these tests read. A test deletes what it takes, and what
+/// earlier test binaries left (the whole suite's notifications pile up there); another
+/// running test's messages come back after the visibility timeout for that test.
 async fn tapped(
     platform: &Platform,
     count: usize,
     matches: impl Fn(&HashMap<String, String>) -> bool,
 ) -> Vec<(HashMap<String, String>, Value)> {
     let url = platform.queue("NotificationTapQueue").url.clone();
+    let started = *STARTED_MS;
     let found = std::sync::Mutex::new(Vec::new());
     let (found, _) = eventually(
         "the notifications on the tap queue",
@@ -185,6 +204,9 @@ async fn tapped(
                 .queue_url(&url)
                 .max_number_of_messages(10)
                 .message_attribute_names("All")
+                .message_system_attribute_names(
+                    aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+                )
                 .send()
                 .await
                 .expect("the tap queue is readable");
@@ -195,12 +217,20 @@ async fn tapped(
                     .flatten()
                     .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_owned())))
                     .collect();
-                if !matches(&attributes) {
+                let sent: u128 = message
+                    .attributes()
+                    .and_then(|a| {
+                        a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)
+                    })
+                    .and_then(|ms| ms.parse().ok())
+                    .unwrap_or(0);
+                if matches(&attributes) {
+                    let body = serde_json::from_str(message.body().unwrap_or_default())
+                        .expect("tapped messages are JSON");
+                    found.lock().unwrap().push((attributes, body));
+                } else if sent >= started {
                     continue;
                 }
-                let body = serde_json::from_str(message.body().unwrap_or_default())
-                    .expect("tapped messages are JSON");
-                found.lock().unwrap().push((attributes, body));
                 if let Some(receipt) = message.receipt_handle() {
                     platform
                         .sqs
@@ -222,7 +252,7 @@ async fn tapped(
 
 #[tokio::test]
 async fn notification_of_a_held_transfer_to_the_payer_and_preferences_suppress_a_channel() {
-    let platform = Platform::connect().await;
+    let platform = platform().await;
     let (payer, payer_wallet) = funded_wallet(&platform, "notify-payer", "USD", "3000").await;
     let (payee, payee_wallet) = funded_wallet(&platform, "notify-payee", "USD", "0").await;
 
@@ -376,7 +406,7 @@ async fn notification_of_a_held_transfer_to_the_payer_and_preferences_suppress_a
 
 #[tokio::test]
 async fn notification_preferences_are_validated_and_lists_are_private() {
-    let platform = Platform::connect().await;
+    let platform = platform().await;
     let account = register_and_login(&platform, "prefs").await;
     let other = register_and_login(&platform, "prefs-other").await;
 
@@ -468,7 +498,7 @@ async fn notification_preferences_are_validated_and_lists_are_private() {
 
 #[tokio::test]
 async fn notification_health_reports_its_table_queues_and_topics() {
-    let platform = Platform::connect().await;
+    let platform = platform().await;
     let response = platform
         .http
         .get(format!("{NOTIFICATION}/api/notification/health"))
