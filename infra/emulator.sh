@@ -10,7 +10,7 @@
 #
 # FINFLOW_EMULATOR picks one (README "The local cloud" has the measurements behind the default):
 #   ministack   (default) MiniStack, PyPI `ministack`, in its own venv infra/.emulators/ministack
-#               (pins in infra/emulators/ministack.txt)
+#               (pins in infra/emulators/ministack.txt), with infra/ministack_server.py's fix
 #   moto        moto's server with FinFlow's two fixes (infra/moto_server.py), from infra/.venv
 #   localstack  LocalStack Community on the host, no Docker: infra/localstack.sh installs and
 #               runs it (pinned release, its own venv, DynamoDB Local pre-placed)
@@ -63,9 +63,9 @@ run_emulator() {
   case "$EMULATOR" in
     moto) exec "$VENV_PY" "$INFRA_DIR/moto_server.py" -H 127.0.0.1 -p 4566 ;;
     ministack)
-      # Its pid file goes to TMPDIR: keep it in our state dir.
+      # With one fix (infra/ministack_server.py). Its pid file goes to TMPDIR: keep it ours.
       BIND_HOST=127.0.0.1 GATEWAY_PORT=4566 TMPDIR="$STATE_DIR" LOG_LEVEL=WARNING \
-        exec "$MINISTACK_VENV/bin/python" -m ministack
+        exec "$MINISTACK_VENV/bin/python" "$INFRA_DIR/ministack_server.py"
       ;;
     localstack) exec "$INFRA_DIR/localstack.sh" run ;;
   esac
