@@ -35,12 +35,6 @@ PID_FILE="$STATE_DIR/ddblocal-dynamodb.pid"
 DDB_LOG="$STATE_DIR/ddblocal-dynamodb.log"
 START_TIMEOUT="${FINFLOW_DYNAMODB_LOCAL_TIMEOUT:-60}"
 
-apt_install() {
-  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || return 1
-  log "installing $* with apt-get"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
 # DynamoDB Local 3 needs Java 17 or newer; the machine image has 17.
 java_major() {
   java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n1

@@ -79,6 +79,14 @@ ensure_venv_at() {
   ) || exit 1
 }
 
+# Installs Debian packages when running as root with apt-get (CI machines are new); fails
+# otherwise, so the caller can say what to install.
+apt_install() {
+  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || return 1
+  log "installing $* with apt-get"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 # HTTP status of a GET (000 when nothing answers). curl if present, else Python.
 http_status() {
   local url="$1"

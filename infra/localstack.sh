@@ -92,12 +92,6 @@ JAVA
   ) || exit 1
 }
 
-apt_install() {
-  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || return 1
-  log "installing $* with apt-get"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
 cmd_run() {
   [[ -f "$STAMP" ]] || die "LocalStack is not installed; run: $0 install"
   localstack_env
