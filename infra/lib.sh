@@ -9,6 +9,9 @@ VENV_DIR="$INFRA_DIR/.venv"
 VENV_PY="$VENV_DIR/bin/python"
 REQUIREMENTS="$INFRA_DIR/requirements.txt"
 DEFAULT_ENDPOINT="http://127.0.0.1:4566"
+# The local cloud infra/emulator.sh starts unless FINFLOW_EMULATOR names another (README, "The
+# local cloud": chosen by infra/bench-emulators).
+DEFAULT_EMULATOR=ministack
 
 mkdir -p "$STATE_DIR"
 
@@ -26,42 +29,62 @@ fi
 # (Re)create infra/.venv with the pinned requirements. Idempotent: skipped when the
 # stamp file holds the hash of requirements.txt (+ the Python version).
 ensure_venv() {
-  local want have=""
-  want="$( { cat "$REQUIREMENTS"; python3 -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
-  [[ -f "$VENV_DIR/.requirements.sha256" ]] && have="$(cat "$VENV_DIR/.requirements.sha256")"
-  if [[ -x "$VENV_PY" && "$have" == "$want" ]]; then
+  ensure_venv_at "$VENV_DIR" "$REQUIREMENTS"
+}
+
+# ensure_venv_at DIR REQUIREMENTS [PIP_ARGS...]: a venv at DIR with exactly the pinned
+# REQUIREMENTS installed (the tooling's infra/.venv, and each emulator's own venv under
+# infra/.emulators/, since their pins conflict). Idempotent: skipped when DIR's stamp file
+# holds the hash of REQUIREMENTS, the extra pip arguments and the Python version.
+ensure_venv_at() {
+  local dir="$1" requirements="$2" want have=""
+  shift 2
+  local py="$dir/bin/python"
+  want="$( { cat "$requirements"; (($#)) && echo "$*"; python3 -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+  [[ -f "$dir/.requirements.sha256" ]] && have="$(cat "$dir/.requirements.sha256")"
+  if [[ -x "$py" && "$have" == "$want" ]]; then
     return 0
   fi
   (
     # Serialise concurrent runs (e.g. infra/test and infra/up started together).
     if command -v flock >/dev/null; then
-      exec 9>"$STATE_DIR/venv.lock"
+      exec 9>"$STATE_DIR/venv-$(basename "$dir").lock"
       flock 9
     fi
-    [[ -f "$VENV_DIR/.requirements.sha256" ]] && have="$(cat "$VENV_DIR/.requirements.sha256")"
-    if [[ -x "$VENV_PY" && "$have" == "$want" ]]; then
+    [[ -f "$dir/.requirements.sha256" ]] && have="$(cat "$dir/.requirements.sha256")"
+    if [[ -x "$py" && "$have" == "$want" ]]; then
       exit 0
     fi
     command -v python3 >/dev/null || die "python3 is required (3.9+)"
-    if [[ ! -x "$VENV_PY" ]] || ! "$VENV_PY" -m pip --version >/dev/null 2>&1; then
-      log "creating Python venv at ${VENV_DIR#"$FINFLOW_ROOT"/}"
-      rm -rf "$VENV_DIR"
-      if ! python3 -m venv "$VENV_DIR"; then
+    if [[ ! -x "$py" ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+      log "creating Python venv at ${dir#"$FINFLOW_ROOT"/}"
+      rm -rf "$dir"
+      mkdir -p "$(dirname "$dir")"
+      if ! python3 -m venv "$dir"; then
         # Debian/Ubuntu ship venv/ensurepip separately.
         if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
           log "installing python3-venv with apt-get"
           apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-          rm -rf "$VENV_DIR"
-          python3 -m venv "$VENV_DIR"
+          rm -rf "$dir"
+          python3 -m venv "$dir"
         else
           die "python3 -m venv failed; install python3-venv"
         fi
       fi
     fi
-    log "installing pinned Python tooling (${REQUIREMENTS#"$FINFLOW_ROOT"/})"
-    "$VENV_PY" -m pip install --disable-pip-version-check --no-input -q -r "$REQUIREMENTS"
-    echo "$want" >"$VENV_DIR/.requirements.sha256"
+    log "installing ${requirements#"$FINFLOW_ROOT"/} into ${dir#"$FINFLOW_ROOT"/}"
+    # (set -e does not apply in a subshell that is the left side of ||: check explicitly.)
+    "$py" -m pip install --disable-pip-version-check --no-input -q "$@" -r "$requirements" || exit 1
+    echo "$want" >"$dir/.requirements.sha256"
   ) || exit 1
+}
+
+# Installs Debian packages when running as root with apt-get (CI machines are new); fails
+# otherwise, so the caller can say what to install.
+apt_install() {
+  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || return 1
+  log "installing $* with apt-get"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # HTTP status of a GET (000 when nothing answers). curl if present, else Python.

@@ -9,8 +9,9 @@ Steps (see DESIGN.md section 5):
      when AWS_ENDPOINT_URL_DYNAMODB names another endpoint (DynamoDB Local, see
      infra/test-dynamodb-local), the tables are created there through the DynamoDB API
      instead and left out of the stack (see `create_tables_direct`);
-  4. apply through the service APIs the few properties/resources moto's CloudFormation
-     ignores (see `reconcile`), so the local resources match the template;
+  4. apply through the service APIs the few properties/resources the emulator's
+     CloudFormation ignores (see `reconcile`) or rejects (`API_ONLY`: declared in
+     infra/emulators/capabilities.json), so the local resources match the template;
   5. write infra/.state/stack.json (the contract the runner reads) and infra/.state/env.
 
 Run it with infra/.venv/bin/python (infra/up and infra/test do).
@@ -75,6 +76,61 @@ NAME_PROPERTIES = {
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 HASH_TAG = "finflow:template-sha256"
+CAPABILITIES = ROOT / "infra" / "emulators" / "capabilities.json"
+
+
+# --------------------------------------------------------------------------- emulator
+
+
+def emulator_name(endpoint: str) -> str:
+    """Which emulator serves the endpoint: FINFLOW_EMULATOR (the scripts set it for the one
+    they start); else, for an endpoint somebody else runs, its health route names it (only to
+    look up its entry in capabilities.json; nothing else uses these routes)."""
+    named = os.environ.get("FINFLOW_EMULATOR")
+    if named:
+        return named
+    import urllib.error
+    import urllib.request
+
+    for name, path in (("ministack", "/_ministack/health"), ("localstack", "/_localstack/health"),
+                       ("moto", "/moto-api/")):
+        try:
+            with urllib.request.urlopen(endpoint.rstrip("/") + path, timeout=5) as r:
+                if r.status == 200:
+                    return name
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+    return "unknown"
+
+
+def emulator_entry(name: str) -> dict[str, Any]:
+    """The emulator's entry of capabilities.json, with the tests it cannot run:
+    {"name", "release", "lacks": {capability: reason}, "skip_tests": [{"test", "reason"}]}."""
+    caps = json.loads(CAPABILITIES.read_text(encoding="utf-8"))
+    entry = caps["emulators"].get(name, {})
+    lacks: dict[str, str] = entry.get("lacks", {})
+    skip = [
+        {"test": test, "capability": cap, "reason": f"{name} lacks {cap}: {lacks[cap]}"}
+        for cap, tests in caps["tests"].items()
+        if cap in lacks
+        for test in tests
+    ]
+    if name not in caps["emulators"]:
+        log(f"warning: emulator '{name}' is not in {CAPABILITIES.relative_to(ROOT)}; assuming it lacks nothing "
+            "(set FINFLOW_EMULATOR to name it)")
+    return {"name": name, "release": entry.get("release", ""), "lacks": lacks, "skip_tests": skip}
+
+
+def api_only_types(emulator: dict[str, Any]) -> set[str]:
+    """Resource types the emulator's CloudFormation rejects, which provision.py creates
+    through the service API instead (each needs a function in API_ONLY)."""
+    prefix = "cloudformation:"
+    types = {cap[len(prefix):] for cap in emulator["lacks"] if cap.startswith(prefix)}
+    unknown = types - set(API_ONLY)
+    if unknown:
+        die(f"{emulator['name']}'s CloudFormation lacks {', '.join(sorted(unknown))}, "
+            "and provision.py has no API fallback for it")
+    return types
 
 
 def log(msg: str) -> None:
@@ -356,7 +412,7 @@ def deploy_stack(cf: Any, name: str, body: str, params: dict[str, str], digest: 
                 pass
         die(
             f"the emulator's CloudFormation failed on stack {name}: {e}\n"
-            "  moto prints the Python traceback of the failing resource in infra/.state/moto.log;\n"
+            "  emulators log the failing resource in infra/.state/emulator.log;\n"
             "  with a long-running emulator, `infra/emulator.sh stop` and run again for a fresh one"
         )
         return
@@ -688,6 +744,42 @@ def reconcile(aws: Aws, resolver: Resolver, stripped: dict[str, Any], in_stack: 
             reconcile_subscription(aws, lid, props)
         elif lid not in in_stack:
             log(f"warning: {lid} ({t}) was not created by the emulator's CloudFormation and is not applied")
+
+
+# --------------------------------------------------------------------------- API-only resources
+#
+# Resource types an emulator's CloudFormation rejects outright (capabilities.json,
+# "cloudformation:<type>"): left out of the stack and created through the service API after it,
+# from the same template properties. One function per type; each is idempotent.
+
+
+def create_archive(aws: Aws, resolver: Resolver, lid: str, props: dict[str, Any]) -> str:
+    from botocore.exceptions import ClientError
+
+    events = aws("events")
+    name = str(props["ArchiveName"])
+    want: dict[str, Any] = {"EventSourceArn": props["SourceArn"]}
+    if "Description" in props:
+        want["Description"] = str(props["Description"])
+    if "EventPattern" in props:
+        pattern = props["EventPattern"]
+        want["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern, separators=(",", ":"))
+    if "RetentionDays" in props:
+        want["RetentionDays"] = int(props["RetentionDays"])
+    try:
+        events.describe_archive(ArchiveName=name)
+    except ClientError as e:
+        if client_error_code(e) != "ResourceNotFoundException":
+            raise
+        events.create_archive(ArchiveName=name, **want)
+        log(f"{lid}: created archive {name} via CreateArchive (the emulator's CloudFormation rejects AWS::Events::Archive)")
+        return name
+    events.update_archive(ArchiveName=name, **{k: v for k, v in want.items() if k != "EventSourceArn"})
+    log(f"{lid}: archive {name} exists; applied the template's properties via UpdateArchive")
+    return name
+
+
+API_ONLY = {"AWS::Events::Archive": create_archive}
 
 
 # --------------------------------------------------------------------------- tables elsewhere
@@ -1074,6 +1166,16 @@ def main() -> None:
     stripped, notes = strip_for_emulator(cfn)
     for n in notes:
         log(n)
+    emulator = emulator_entry(emulator_name(endpoint))
+    api_types = api_only_types(emulator)
+    api_only = {lid: r for lid, r in stripped["Resources"].items() if r["Type"] in api_types}
+    for lid in api_only:
+        del stripped["Resources"][lid]
+    for lid, res in stripped["Resources"].items():
+        if referenced_names(res) & set(api_only):
+            die(f"{lid} references {', '.join(sorted(referenced_names(res) & set(api_only)))}, "
+                f"which {emulator['name']}'s CloudFormation cannot create")
+    log(f"emulator: {emulator['name']}" + (f" ({emulator['release']})" if emulator["release"] else ""))
     # Tables go straight to a separate DynamoDB endpoint (DynamoDB Local) when one is named.
     ddb_endpoint = aws.endpoint_for("dynamodb")
     direct_tables: dict[str, Any] = {}
@@ -1128,9 +1230,12 @@ def main() -> None:
             physical[lid] = str(resolver.resolve(props[name_prop]))
         else:
             log(f"warning: no physical id for {lid}")
+    for lid, res in sorted(api_only.items()):
+        physical[lid] = API_ONLY[res["Type"]](aws, resolver, lid, resolver.resolve(res.get("Properties", {})))
     reconcile(aws, resolver, stripped, in_stack)
 
     manifest = build_manifest(resolver, sam, endpoint, region, args.stack_name)
+    manifest["emulator"] = emulator
     if direct_tables:
         manifest["dynamodb_endpoint"] = ddb_endpoint
         manifest["dynamodbstreams_endpoint"] = aws.endpoint_for("dynamodbstreams")

@@ -59,7 +59,7 @@ async fn a_tier_change_cascades_and_a_redelivered_older_event_acts_once() {
             .sqs
             .send_message()
             .queue_url(queue)
-            .message_body(bus_message(&created))
+            .message_body(bus_message(&platform, &created))
             .send()
             .await
             .unwrap();
@@ -106,9 +106,9 @@ async fn a_poison_message_lands_in_the_dlq_while_the_rest_of_its_batch_is_proces
     };
     let poison = format!("{{\"poison\": \"{}\"", uuid::Uuid::new_v4());
     let entries = [
-        bus_message(&envelope(base)),
+        bus_message(&platform, &envelope(base)),
         poison.clone(),
-        bus_message(&envelope(base + 1)),
+        bus_message(&platform, &envelope(base + 1)),
     ]
     .into_iter()
     .enumerate()

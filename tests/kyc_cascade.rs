@@ -354,7 +354,7 @@ async fn auth_ignores_an_older_decision_that_arrives_late_and_acts_once_on_redel
             .sqs
             .send_message()
             .queue_url(queue)
-            .message_body(bus_message(&late))
+            .message_body(bus_message(&platform, &late))
             .send()
             .await
             .unwrap();

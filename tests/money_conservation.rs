@@ -1,6 +1,6 @@
 //! Money is never created or destroyed: many concurrent transfers among a few wallets, with
 //! overdraft attempts on one hot wallet, leave every balance plus held amount summing to the
-//! deposits, no balance negative, and every ledger replaying to its balance. Runs against moto
+//! deposits, no balance negative, and every ledger replaying to its balance. Runs against the default emulator
 //! and against DynamoDB Local, whose transaction conflicts are AWS's.
 
 use finflow_shared::Money;

@@ -316,7 +316,7 @@ async fn decide(platform: &Platform, payment_id: u64, action: CaseAction) -> Eve
             .sqs
             .send_message()
             .queue_url(queue)
-            .message_body(bus_message(&decision))
+            .message_body(bus_message(platform, &decision))
             .send()
             .await
             .unwrap();

@@ -69,14 +69,15 @@ pub fn attribute<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &
     }
 }
 
-/// The EventBridge event a rule would put on a queue for `envelope`.
-pub fn bus_message(envelope: &EventEnvelope) -> String {
+/// The EventBridge event a rule would put on a queue for `envelope`, from the platform's
+/// account (whatever account id the emulator uses).
+pub fn bus_message(platform: &Platform, envelope: &EventEnvelope) -> String {
     json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),
         "detail-type": envelope.event_type,
         "source": envelope.source(),
-        "account": "000000000000",
+        "account": platform.account(),
         "time": "2026-01-01T00:00:00Z",
         "region": "us-east-1",
         "resources": [],

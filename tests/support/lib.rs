@@ -112,6 +112,19 @@ impl Platform {
         queues
     }
 
+    /// The account id the emulator gives its resources, read from a queue's ARN
+    /// (`arn:aws:sqs:<region>:<account>:<name>`): emulators differ.
+    pub fn account(&self) -> &str {
+        let arn = &self
+            .manifest
+            .queues
+            .values()
+            .next()
+            .expect("the manifest has queues")
+            .arn;
+        arn.split(':').nth(4).expect("a queue ARN has an account")
+    }
+
     pub fn queue(&self, logical_id: &str) -> &Queue {
         self.manifest
             .queues
