@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::Select;
 use finflow_system_tests::accounts::Account;
-use finflow_system_tests::events::{CASCADE_TIMEOUT, drained, replay_outcomes};
+use finflow_system_tests::events::{CASCADE_TIMEOUT, drained, quiet, replay_outcomes};
 use finflow_system_tests::payments::{funded_wallet, ledger, transfer, wallet};
 use finflow_system_tests::wallets::{KYC, WALLET, deposit, open_wallet};
 use finflow_system_tests::{
@@ -148,12 +148,8 @@ async fn scripted_mix(platform: &Platform, staff: &Account) -> Mix {
     )
     .await;
 
-    // The platform is quiet once every consumer has caught up.
-    for _ in 0..2 {
-        for queue in platform.consumer_queues() {
-            drained(platform, queue).await;
-        }
-    }
+    // The platform is quiet once every event is out and every consumer has caught up.
+    quiet(platform).await;
     Mix {
         users: vec![alice, bob, carol, dave, erin],
         wallets: vec![

@@ -152,3 +152,32 @@ pub fn replay_outcomes(platform: &Platform, replay_name: &str) -> Vec<(String, S
         })
         .collect()
 }
+
+/// Waits until the platform is quiet: every outbox row published (the outbox table's sparse
+/// index of unpublished rows is empty) and then every consumer queue drained. Draining alone
+/// is not enough: an event still on its way from the outbox leaves every queue empty.
+pub async fn quiet(platform: &Platform) {
+    let outbox = platform.table("OutboxTable").to_owned();
+    eventually(
+        "every outbox row to be published",
+        CASCADE_TIMEOUT,
+        || async {
+            let output = platform
+                .dynamo
+                .scan()
+                .table_name(&outbox)
+                .index_name(finflow_shared::outbox::UNPUBLISHED_INDEX)
+                .limit(1)
+                .send()
+                .await
+                .ok()?;
+            (output.count() == 0 && output.last_evaluated_key().is_none()).then_some(())
+        },
+    )
+    .await;
+    for _ in 0..2 {
+        for queue in platform.consumer_queues() {
+            drained(platform, queue).await;
+        }
+    }
+}
