@@ -225,15 +225,24 @@ mod tests {
         assert!(!template.functions.is_empty());
         for function in &template.functions {
             let id = &function.logical_id;
-            let binary = function.binary.as_deref().expect("every function names its Binary");
-            let code_uri = function.code_uri.as_deref().expect("every function has a CodeUri");
+            let binary = function
+                .binary
+                .as_deref()
+                .expect("every function names its Binary");
+            let code_uri = function
+                .code_uri
+                .as_deref()
+                .expect("every function has a CodeUri");
             let manifest = std::fs::read_to_string(root.join(code_uri).join("Cargo.toml"))
                 .unwrap_or_else(|e| panic!("{id}: CodeUri {code_uri} is not a crate: {e}"));
             assert!(
                 manifest.contains("[package]"),
                 "{id}: CodeUri {code_uri} is a workspace, not a package"
             );
-            let entry = root.join(code_uri).join("src/bin").join(format!("{binary}.rs"));
+            let entry = root
+                .join(code_uri)
+                .join("src/bin")
+                .join(format!("{binary}.rs"));
             assert!(
                 entry.is_file(),
                 "{id}: {code_uri} has no binary {binary} ({} is missing)",
