@@ -19,7 +19,9 @@ pub struct Function {
     pub tolerates: Vec<String>,
     /// The binary it is built as (`Metadata.BuildProperties.Binary`).
     pub binary: Option<String>,
-    /// The crate `sam build` builds that binary in (`CodeUri`, relative to the template).
+    /// The crate `sam build` builds that binary in (`CodeUri`, relative to the template);
+    /// checked by this module's tests (the tools themselves build nothing).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub code_uri: Option<String>,
     /// The names of its environment variables, the global ones included.
     pub environment: Vec<String>,
