@@ -228,8 +228,16 @@ cmd_build() {
 
 # ---------------------------------------------------------------------------- invoke
 
+# The host's address on the engine's default bridge: IPAM's gateway when recorded (not on
+# a bridge the engine has just made), else the bridge interface's own address.
 bridge_address() {
-  docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}'
+  local address name
+  address="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')"
+  if [[ -z "$address" ]]; then
+    name="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')"
+    address="$(ip -4 -o addr show dev "${name:-docker0}" 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -n1)"
+  fi
+  echo "$address"
 }
 
 stop_emulator() {
