@@ -87,6 +87,26 @@ apt_install() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+SAM_VENV_DIR="$INFRA_DIR/.sam-venv"
+SAM_REQUIREMENTS="$INFRA_DIR/requirements-sam.txt"
+SAM_RUST_TARGET="aarch64-unknown-linux-gnu"
+
+# The deploy tooling: the pinned SAM CLI, cargo-lambda and zig in infra/.sam-venv, and Rust's
+# standard library for the functions' architecture (arm64). Puts the venv's bin first on PATH
+# (cargo finds `cargo-lambda` there, cargo-lambda finds zig through the venv's python).
+ensure_sam_tools() {
+  ensure_venv_at "$SAM_VENV_DIR" "$SAM_REQUIREMENTS"
+  command -v cargo >/dev/null || die "cargo is required (install rustup)"
+  if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx "$SAM_RUST_TARGET"; then
+    log "adding rustup target $SAM_RUST_TARGET"
+    rustup target add "$SAM_RUST_TARGET"
+  fi
+  export PATH="$SAM_VENV_DIR/bin:$PATH"
+  # SAM's rust-cargolambda build method is a beta feature (samconfig.toml enables it too).
+  export SAM_CLI_BETA_RUST_CARGO_LAMBDA=1
+  export SAM_CLI_TELEMETRY=0
+}
+
 # HTTP status of a GET (000 when nothing answers). curl if present, else Python.
 http_status() {
   local url="$1"

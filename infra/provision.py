@@ -578,6 +578,31 @@ class Resolver:
 
         return re.sub(r"\$\{([^}]+)\}", repl, text)
 
+    def condition(self, name: str) -> bool:
+        """A condition of the template's Conditions section (Fn::Equals, Fn::Not, Fn::And,
+        Fn::Or, Condition), against the parameters."""
+        conditions = self.sam.get("Conditions", {})
+        if name not in conditions:
+            raise KeyError(f"unknown condition {name}")
+
+        def holds(expr: Any) -> bool:
+            if isinstance(expr, dict) and len(expr) == 1:
+                (k, v), = expr.items()
+                if k == "Condition":
+                    return self.condition(v)
+                if k == "Fn::Equals":
+                    a, b = (str(self.resolve(x)) for x in v)
+                    return a == b
+                if k == "Fn::Not":
+                    return not holds(v[0])
+                if k == "Fn::And":
+                    return all(holds(x) for x in v)
+                if k == "Fn::Or":
+                    return any(holds(x) for x in v)
+            raise KeyError(f"unsupported condition {expr} in {name}")
+
+        return holds(conditions[name])
+
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [v for v in (self.resolve(x) for x in value) if not isinstance(v, NoValue)]
@@ -603,6 +628,9 @@ class Resolver:
             if k == "Fn::Split":
                 sep, s = v
                 return str(self.resolve(s)).split(sep)
+            if k == "Fn::If":
+                name, if_true, if_false = v
+                return self.resolve(if_true if self.condition(name) else if_false)
             if k == "Fn::ImportValue" or k.startswith("Fn::"):
                 raise KeyError(f"unsupported intrinsic {k} in {value}")
         out = {}

@@ -19,6 +19,10 @@ pub struct Function {
     pub tolerates: Vec<String>,
     /// The binary it is built as (`Metadata.BuildProperties.Binary`).
     pub binary: Option<String>,
+    /// The crate `sam build` builds that binary in (`CodeUri`, relative to the template);
+    /// checked by this module's tests (the tools themselves build nothing).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub code_uri: Option<String>,
     /// The names of its environment variables, the global ones included.
     pub environment: Vec<String>,
 }
@@ -161,6 +165,10 @@ impl Template {
                             .and_then(|b| b.get("Binary"))
                             .and_then(Value::as_str)
                             .map(str::to_owned),
+                        code_uri: properties
+                            .get("CodeUri")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
                         environment: globals
                             .iter()
                             .cloned()
@@ -200,5 +208,48 @@ impl Template {
         // Global environment variables (Globals.Function.Environment) reference platform
         // tables every function shares; they make no edge between services.
         Ok(template)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::Template;
+
+    /// `sam build` runs `cargo lambda build --bin <Binary>` in the function's `CodeUri`: that
+    /// must be a crate of its own holding the binary (the workspace root is the system tests'
+    /// package, where cargo finds no function's binary).
+    #[test]
+    fn every_function_is_built_in_the_crate_that_holds_its_binary() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let template = Template::parse(include_str!("../../../template.yaml")).unwrap();
+        assert!(!template.functions.is_empty());
+        for function in &template.functions {
+            let id = &function.logical_id;
+            let binary = function
+                .binary
+                .as_deref()
+                .expect("every function names its Binary");
+            let code_uri = function
+                .code_uri
+                .as_deref()
+                .expect("every function has a CodeUri");
+            let manifest = std::fs::read_to_string(root.join(code_uri).join("Cargo.toml"))
+                .unwrap_or_else(|e| panic!("{id}: CodeUri {code_uri} is not a crate: {e}"));
+            assert!(
+                manifest.contains("[package]"),
+                "{id}: CodeUri {code_uri} is a workspace, not a package"
+            );
+            let entry = root
+                .join(code_uri)
+                .join("src/bin")
+                .join(format!("{binary}.rs"));
+            assert!(
+                entry.is_file(),
+                "{id}: {code_uri} has no binary {binary} ({} is missing)",
+                entry.display()
+            );
+        }
     }
 }
