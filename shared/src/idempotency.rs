@@ -278,7 +278,7 @@ impl IdempotencyStore {
                         Ok(self.first_answer(&completion).await?.into_response())
                     }
                     Err(other) => Err(ApiError::internal(other)),
-                    Ok(()) => Err(error),
+                    Ok(()) => Ok(first_refusal(&error, problem)),
                 }
             }
             Err(error) => {
@@ -457,6 +457,20 @@ impl IdempotencyStore {
             tracing::warn!(error = %StoreError::sdk(error), "could not release an idempotency key");
         }
     }
+}
+
+/// A keyed request's refusal, rendered from the value its receipt stores, as every replay of it
+/// is: the first answer and the replays are the same bytes.
+fn first_refusal(error: &ApiError, problem: Value) -> Response {
+    let status = error.status();
+    tracing::info!(status = status.as_u16(), detail = %error, "request rejected");
+    StoredResponse {
+        status,
+        body: problem,
+        is_problem: true,
+        replayed: false,
+    }
+    .into_response()
 }
 
 fn existing_claim(existing: &Item, fingerprint: &str) -> Result<Claim, ApiError> {

@@ -20,7 +20,7 @@
 //! |---|---|---|
 //! | `Ok(())` | this call committed | answers |
 //! | [`TransactError::AlreadyCommitted`] | an earlier attempt of the operation committed | answers what was committed (a receipt, an inbox marker: nothing to do) |
-//! | [`TransactError::Cancelled`] | nothing committed: a condition failed or another transaction conflicted | re-reads and re-plans ([`TransactError::is_conflict`]) or refuses |
+//! | [`TransactError::Cancelled`] | nothing committed: a condition failed, or items stayed busy (another transaction, throttling) after the same items were sent again a few times | re-reads and re-plans ([`TransactError::is_conflict`]) or refuses |
 //! | [`TransactError::Store`] | a definite error, or an answer still unknown after every re-send | fails the request; a later attempt of the same operation still commits at most once |
 
 use std::time::Duration;
@@ -144,13 +144,21 @@ const RETRYABLE_REASONS: [&str; 5] = [
 
 impl TransactError {
     pub fn condition_failed_at(&self, index: usize) -> bool {
-        matches!(self, TransactError::Cancelled { reasons } if reasons.get(index).map(String::as_str) == Some("ConditionalCheckFailed"))
+        let TransactError::Cancelled { reasons } = self else {
+            return false;
+        };
+        reasons.get(index).map(String::as_str) == Some("ConditionalCheckFailed")
     }
 
     /// Cancelled because something changed or was busy: conditions that no longer hold, or
     /// another transaction on the same items. Reading again and re-planning is the answer.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, TransactError::Cancelled { reasons } if reasons.iter().all(|r| RETRYABLE_REASONS.contains(&r.as_str())))
+        let TransactError::Cancelled { reasons } = self else {
+            return false;
+        };
+        reasons
+            .iter()
+            .all(|reason| RETRYABLE_REASONS.contains(&reason.as_str()))
     }
 }
 
@@ -183,6 +191,14 @@ pub async fn transact(
             if witness_failed && witness.read(client).await? {
                 return Err(TransactError::AlreadyCommitted);
             }
+            // Only busy, nothing refused: the same items may well commit now (DynamoDB's own
+            // advice for TransactionConflict), and the witness keeps it to once.
+            if only_busy(&reasons) && resends < RESENDS {
+                resends += 1;
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                continue;
+            }
             if !reasons.is_empty() {
                 reasons.remove(0);
             }
@@ -206,6 +222,21 @@ pub async fn transact(
         tokio::time::sleep(pause).await;
         pause *= 2;
     }
+}
+
+/// Cancelled because items were busy (another transaction, throttling), not because a
+/// condition failed.
+fn only_busy(reasons: &[String]) -> bool {
+    reasons.iter().any(|r| r != "None")
+        && reasons.iter().all(|r| {
+            matches!(
+                r.as_str(),
+                "None"
+                    | "TransactionConflict"
+                    | "ThrottlingError"
+                    | "ProvisionedThroughputExceeded"
+            )
+        })
 }
 
 fn cancellation_reasons<R>(error: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
@@ -277,6 +308,19 @@ mod tests {
         assert!(!completed.shows_commit(Some(&stored("in_progress", "mine"))));
         assert!(!completed.shows_commit(Some(&stored("completed", "theirs"))));
         assert!(!completed.shows_commit(None));
+    }
+
+    #[test]
+    fn only_a_busy_cancellation_is_sent_again_as_it_is() {
+        let reasons = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert!(only_busy(&reasons(&["TransactionConflict", "None"])));
+        assert!(only_busy(&reasons(&["None", "ThrottlingError"])));
+        assert!(!only_busy(&reasons(&[
+            "TransactionConflict",
+            "ConditionalCheckFailed"
+        ])));
+        assert!(!only_busy(&reasons(&["None", "None"])));
+        assert!(!only_busy(&reasons(&["ValidationError"])));
     }
 
     #[test]
