@@ -12,6 +12,9 @@ DEFAULT_ENDPOINT="http://127.0.0.1:4566"
 # The local cloud infra/emulator.sh starts unless FINFLOW_EMULATOR names another (README, "The
 # local cloud": chosen by infra/bench-emulators).
 DEFAULT_EMULATOR=ministack
+# Where cargo puts the binaries (the runner finds the functions' bootstraps next to itself).
+TARGET_DIR="${CARGO_TARGET_DIR:-$FINFLOW_ROOT/target}"
+RUNNER_BIN="$TARGET_DIR/debug/finflow-local"
 
 mkdir -p "$STATE_DIR"
 
@@ -141,6 +144,14 @@ export_aws_env() {
   export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
   # Never let a developer's real profile/SSO config leak into local runs.
   unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+# Build the local runner and every function's bootstrap (debug: each runs as its own process
+# under the Runtime Interface Emulator, see infra/local), and install the pinned SAM CLI whose
+# wheel ships that emulator (infra/.sam-venv, infra/requirements-sam.txt).
+build_functions() {
+  ensure_venv_at "$SAM_VENV_DIR" "$SAM_REQUIREMENTS"
+  cargo build --workspace --bins
 }
 
 # Make sure rustfmt and clippy are installed (fresh CI machines).

@@ -1,6 +1,6 @@
 //! Each consumer pins the events and fields it reads (`EventConsumer::reads`, declared next to
 //! its code). For every consumer function in template.yaml this builds the consumer exactly as
-//! the runner and the Lambda binary do, then checks its declarations:
+//! its Lambda binary does, then checks its declarations:
 //! - against `events/schemas/`: the type and version exist, every field is in the schema,
 //!   and the declared fields alone decode the way the consumer decodes (nothing undeclared is
 //!   required);
@@ -21,7 +21,7 @@ use serde_yaml::Value;
 type ConsumerFunction =
     fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
 
-/// Every service's consumer builders, as the runner (infra/local) has them.
+/// Every service's consumer builders, as the Lambda binaries call them.
 const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
     finflow_auth::functions::consumer,
     finflow_wallet::functions::consumer,

@@ -1,6 +1,7 @@
 //! The one configuration loader. Every function reads its settings from environment variables
-//! declared in template.yaml; the local runner hands each function the same variables, resolved
-//! from the provisioned stack, through `Env::from_map`.
+//! declared in template.yaml; the local runner starts each function's bootstrap with the same
+//! variables, resolved from the provisioned stack (`Env::process`); tools that build a handler
+//! without a process of its own use `Env::from_map`.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! Builds each of KYC's Lambda functions from its configuration. The binaries in `src/bin`
-//! and the local runner both call these, so both serve exactly the same handlers.
+//! call these (locally too: the runner runs those binaries), as do the contract tools.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
-//! Builds each of payment's Lambda functions from its configuration, for the binaries and the
-//! local runner alike.
+//! Builds each of payment's Lambda functions from its configuration, for the binaries in `src/bin`
+//! (which the local runner runs too) and the contract tools.
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The runner's control port: readiness for scripts and tests, the fault switches (test-only
-//! faults: failed publishes, dropped stream records, AWS faults in every function's calls,
-//! consumer crashes) and running a scheduled function now.
+//! faults: dropped stream records, AWS faults in every function's calls, consumer crashes)
+//! and running a scheduled function now.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,10 +31,7 @@ pub struct ControlState {
 pub fn router(state: ControlState) -> Router {
     Router::new()
         .route("/ready", get(ready))
-        .route(
-            "/faults/publish",
-            post(set_publish_faults).get(publish_faults),
-        )
+        .route("/faults/publish", post(publish_faults).get(publish_faults))
         .route("/faults/stream", post(set_stream_faults).get(stream_faults))
         .route(
             "/faults/aws",
@@ -60,23 +57,16 @@ async fn ready(State(state): State<ControlState>) -> (StatusCode, Json<Value>) {
     (status, Json(json!({ "ready": ready })))
 }
 
-#[derive(Deserialize)]
-struct PublishFaults {
-    fail_next: u32,
-}
-
-async fn set_publish_faults(
-    State(state): State<ControlState>,
-    Json(body): Json<PublishFaults>,
-) -> Json<Value> {
-    state.faults.fail_next_publishes(body.fail_next);
-    tracing::warn!(fail_next = body.fail_next, "publish faults armed");
-    publish_faults(State(state)).await
-}
-
-async fn publish_faults(State(state): State<ControlState>) -> Json<Value> {
-    let (armed, injected) = state.faults.status();
-    Json(json!({ "fail_next": armed, "injected": injected }))
+/// The relay publishes from its own process now: its publish faults belong in the AWS fault
+/// plan every function reads (`PUT /faults/aws`, a `PutEvents` rule for `OutboxRelayFunction`),
+/// not in the runner.
+async fn publish_faults() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        Json(json!({
+            "error": "the outbox relay runs in its own process; arm PutEvents faults for OutboxRelayFunction with PUT /faults/aws"
+        })),
+    )
 }
 
 #[derive(Deserialize)]

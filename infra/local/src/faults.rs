@@ -1,24 +1,20 @@
-//! Fault injection for reliability tests, never for anything else: make the relay's next
-//! publishes fail after the outbox commit, to prove no event is lost between commit and
-//! publish; drop the next outbox stream records before the relay sees them, as a stream
-//! that lost them (or outlived its 24 h retention) would, for the outbox sweeper's test;
-//! arm AWS faults in every function's calls (the plan file of `finflow_shared::aws_faults`);
-//! and crash consumers after they ran a batch, as a Lambda that times out or dies would.
+//! Fault injection for reliability tests, never for anything else: drop the next outbox
+//! stream records before the relay sees them, as a stream that lost them (or outlived its
+//! 24 h retention) would, for the outbox sweeper's test; arm AWS faults in every function's
+//! calls (the plan file of `finflow_shared::aws_faults`, which every function process reads
+//! through `FINFLOW_FAULTS`); and crash consumers after they ran a batch, as a Lambda that
+//! times out or dies would.
 
 use std::path::PathBuf;
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use finflow_shared::aws_faults::{FaultPlan, draw};
-use finflow_shared::events::{EventEnvelope, EventPublisher, PublishError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Default)]
 pub struct FaultSwitch {
-    fail_next_publishes: AtomicU32,
-    injected: AtomicU32,
     drop_next_stream_records: AtomicU32,
     /// Keys (`pk`) of the stream records dropped so far.
     dropped: Mutex<Vec<String>>,
@@ -50,44 +46,6 @@ impl FaultSwitch {
                 .push(key.to_owned());
         }
         took
-    }
-
-    pub fn fail_next_publishes(&self, count: u32) {
-        self.fail_next_publishes.store(count, Ordering::SeqCst);
-    }
-
-    pub fn status(&self) -> (u32, u32) {
-        (
-            self.fail_next_publishes.load(Ordering::SeqCst),
-            self.injected.load(Ordering::SeqCst),
-        )
-    }
-
-    fn take_failure(&self) -> bool {
-        let took = self
-            .fail_next_publishes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if took {
-            self.injected.fetch_add(1, Ordering::SeqCst);
-        }
-        took
-    }
-}
-
-/// A publisher that fails while the switch says so, and otherwise publishes for real.
-pub struct FaultyPublisher {
-    pub inner: Arc<dyn EventPublisher>,
-    pub switch: Arc<FaultSwitch>,
-}
-
-#[async_trait]
-impl EventPublisher for FaultyPublisher {
-    async fn publish(&self, events: &[EventEnvelope]) -> Result<(), PublishError> {
-        if self.switch.take_failure() {
-            return Err(PublishError("fault injected by the local runner".into()));
-        }
-        self.inner.publish(events).await
     }
 }
 

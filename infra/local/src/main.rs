@@ -1,33 +1,32 @@
-//! `finflow-local`: runs every function of template.yaml as a native process against the
-//! emulator. HTTP functions are served on the seed's ports through the same routers Lambda
-//! serves; consumers get their queues with Lambda's batch semantics; the outbox relay reads
-//! the outbox table's stream; scheduled functions run on their rate. A function the runner
-//! cannot run is an error, not a gap.
+//! `finflow-local`: runs every function of template.yaml as Lambda would, each as its own
+//! bootstrap process under AWS's Runtime Interface Emulator (`finflow_local::lambda`), with the
+//! environment the manifest resolves for it. HTTP functions get API Gateway's payload-2.0
+//! events from the local gateway on the seed's ports; consumers get their queues as SQS
+//! events with Lambda's batch semantics; the outbox relay gets the outbox table's stream as
+//! DynamoDB stream events; scheduled functions get EventBridge's scheduled event on their
+//! rate. A function the runner cannot run is an error, not a gap.
 
 mod control;
 mod faults;
-mod gateway_health;
-mod manifest;
+mod gateway;
 mod schedules;
 mod sqs_poller;
 mod stream_poller;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use aws_config::SdkConfig;
 use axum::Router;
-use finflow_shared::aws_faults;
-use finflow_shared::config::{ConfigError, Env, PlatformConfig, aws_sdk_config};
-use finflow_shared::consumer::EventConsumer;
-use finflow_shared::events::EventBridgePublisher;
-use finflow_shared::http::into_app;
-use finflow_shared::outbox::{DynamoOutboxRows, OutboxRelay, OutboxSweeper, sweep_grace};
+use finflow_local::lambda::{FunctionPool, FunctionSpec, default_bin_dir, locate_rie};
+use finflow_local::manifest::Manifest;
+use finflow_local::scheduled::scheduled_event;
+use finflow_shared::config::aws_sdk_config;
 
-use crate::faults::{AwsFaults, ConsumerCrashes, FaultSwitch, FaultyPublisher};
-use crate::manifest::Manifest;
+use crate::faults::{AwsFaults, ConsumerCrashes, FaultSwitch};
+use crate::gateway::Routes;
 use crate::schedules::{Job, ScheduledFunction};
 
 /// Serves every route of every service, as the one API Gateway does on AWS; health checks
@@ -44,51 +43,35 @@ const SERVICES: [(&str, u16); 6] = [
     ("reporting", 8006),
 ];
 
-type HttpFunction = fn(&str, &SdkConfig, &Env) -> Option<Result<Router, ConfigError>>;
-type ConsumerFunction =
-    fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
-
-/// Every service's HTTP functions, looked up by binary name. A service adds itself here.
-const HTTP_FUNCTIONS: &[HttpFunction] = &[
-    finflow_auth::functions::http_routes,
-    finflow_wallet::functions::http_routes,
-    finflow_kyc::functions::http_routes,
-    finflow_payment::functions::http_routes,
-    finflow_reporting::functions::http_routes,
-    finflow_notification::functions::http_routes,
-];
-
-/// Every service's event consumers, looked up by binary name. A service adds itself here.
-const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
-    finflow_wallet::functions::consumer,
-    finflow_kyc::functions::consumer,
-    finflow_auth::functions::consumer,
-    finflow_payment::functions::consumer,
-    finflow_reporting::functions::consumer,
-    finflow_notification::functions::consumer,
-];
-
 struct Options {
     manifest: PathBuf,
     control_port: u16,
+    bin_dir: PathBuf,
+    venv: PathBuf,
 }
 
 fn options() -> Options {
     let mut options = Options {
         manifest: PathBuf::from("infra/.state/stack.json"),
         control_port: 4599,
+        bin_dir: default_bin_dir(),
+        venv: PathBuf::from("infra/.sam-venv"),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--manifest" => options.manifest = args.next().expect("--manifest takes a path").into(),
+            "--bin-dir" => options.bin_dir = args.next().expect("--bin-dir takes a path").into(),
+            "--venv" => options.venv = args.next().expect("--venv takes a path").into(),
             "--control-port" => {
                 options.control_port = args
                     .next()
                     .and_then(|p| p.parse().ok())
                     .expect("--control-port takes a port")
             }
-            other => panic!("unknown argument {other}; use --manifest PATH --control-port PORT"),
+            other => panic!(
+                "unknown argument {other}; use --manifest PATH --control-port PORT --bin-dir DIR --venv DIR"
+            ),
         }
     }
     options
@@ -99,20 +82,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     finflow_shared::telemetry::init("finflow-local");
     let options = options();
     let manifest = Manifest::load(&options.manifest)?;
+    let rie = locate_rie(&options.venv)?;
     // The runner's own calls (the pollers, playing Lambda's part) never meet injected faults;
-    // the functions' calls go through the plan the control port arms (`/faults/aws`).
-    let runner_sdk = aws_sdk_config().await;
-    let aws_faults = Arc::new(AwsFaults::new(
+    // the functions' calls go through the plan the control port arms (`/faults/aws`): every
+    // function process gets it as `FINFLOW_FAULTS`.
+    let sdk = aws_sdk_config().await;
+    let aws_faults = Arc::new(AwsFaults::new(std::path::absolute(
         options
             .manifest
             .parent()
             .unwrap_or(std::path::Path::new("."))
             .join("aws-faults.json"),
-    )?);
+    )?)?);
     let faults = Arc::new(FaultSwitch::default());
     let crashes = Arc::new(ConsumerCrashes::default());
     let ready = Arc::new(AtomicBool::new(false));
-
     let schedules = Arc::new(OnceLock::new());
 
     let control = tokio::net::TcpListener::bind(("127.0.0.1", options.control_port)).await?;
@@ -125,84 +109,79 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     tokio::spawn(async move { axum::serve(control, control_app).await });
 
-    let mut scheduled: BTreeMap<String, Arc<ScheduledFunction>> = BTreeMap::new();
-
-    let mut apis: BTreeMap<&'static str, Router> = BTreeMap::new();
+    // Every function of template.yaml gets its pool of execution environments.
+    let mut pools: HashMap<String, Arc<FunctionPool>> = HashMap::new();
     for (logical_id, function) in &manifest.functions {
-        let env = Env::from_map(function.environment.clone());
-        let sdk = aws_faults::inject(
-            runner_sdk.clone(),
-            aws_faults.plan_file.clone(),
-            Some(logical_id.clone()),
+        let mut spec = FunctionSpec::new(logical_id, function, &options.bin_dir, &rie)?;
+        spec.environment.insert(
+            finflow_shared::aws_faults::ENV.into(),
+            aws_faults.plan_file.display().to_string(),
         );
-        let binary = function.binary.as_str();
-        let routes = HTTP_FUNCTIONS
-            .iter()
-            .find_map(|build| build(binary, &sdk, &env));
-        let consumer = CONSUMER_FUNCTIONS
-            .iter()
-            .find_map(|build| build(binary, &sdk, &env));
-        if let Some(routes) = routes {
-            let (service, _) = service_port(&function.service)?;
-            let merged = apis.remove(service).unwrap_or_default().merge(routes?);
-            apis.insert(service, merged);
-        } else if let Some(consumer) = consumer {
-            let consumer = consumer?;
-            for source in &function.sqs_sources {
-                let client = aws_sdk_sqs::Client::new(&runner_sdk);
-                tokio::spawn(sqs_poller::run(
-                    logical_id.clone(),
-                    source.clone(),
-                    manifest.region.clone(),
-                    client,
-                    consumer.clone(),
-                    crashes.clone(),
+        pools.insert(logical_id.clone(), Arc::new(FunctionPool::new(spec)));
+    }
+    tracing::info!(
+        functions = pools.len(),
+        rie = %rie.display(),
+        bin_dir = %options.bin_dir.display(),
+        "every function runs as its own bootstrap under the Runtime Interface Emulator; environments start on demand"
+    );
+
+    let mut scheduled: BTreeMap<String, Arc<ScheduledFunction>> = BTreeMap::new();
+    for (logical_id, function) in &manifest.functions {
+        let pool = pools[logical_id].clone();
+        for source in &function.sqs_sources {
+            tokio::spawn(sqs_poller::run(
+                logical_id.clone(),
+                source.clone(),
+                manifest.region.clone(),
+                aws_sdk_sqs::Client::new(&sdk),
+                pool.clone(),
+                crashes.clone(),
+            ));
+        }
+        for source in &function.stream_sources {
+            tokio::spawn(stream_poller::run(
+                logical_id.clone(),
+                source.clone(),
+                manifest.region.clone(),
+                aws_sdk_dynamodbstreams::Client::new(&sdk),
+                pool.clone(),
+                faults.clone(),
+            ));
+        }
+        let enabled: Vec<_> = function.schedules.iter().filter(|s| s.enabled).collect();
+        if let Some(first) = enabled.first() {
+            let job = schedule_job(&manifest, logical_id, &first.name, pool.clone());
+            let runs = Arc::new(ScheduledFunction::new(function.binary.clone(), job));
+            for schedule in &enabled {
+                let period = schedules::rate(&schedule.expression)
+                    .map_err(|e| format!("{logical_id}.{}: {e}", schedule.name))?;
+                tokio::spawn(schedules::every(
+                    runs.clone(),
+                    schedule.expression.clone(),
+                    period,
                 ));
             }
-        } else if binary == "outbox-relay" {
-            let platform = PlatformConfig::load(&env)?;
-            let publisher = FaultyPublisher {
-                inner: Arc::new(EventBridgePublisher::new(
-                    aws_sdk_eventbridge::Client::new(&sdk),
-                    platform.event_bus_name,
-                )),
-                switch: faults.clone(),
-            };
-            let rows =
-                DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), platform.outbox_table);
-            let relay = Arc::new(OutboxRelay::new(Arc::new(publisher), Arc::new(rows)));
-            for source in &function.stream_sources {
-                let client = aws_sdk_dynamodbstreams::Client::new(&runner_sdk);
-                tokio::spawn(stream_poller::run(
-                    logical_id.clone(),
-                    source.clone(),
-                    manifest.region.clone(),
-                    client,
-                    relay.clone(),
-                    faults.clone(),
-                ));
-            }
-        } else if let Some(job) = scheduled_job(binary, &sdk, &env) {
-            let function = Arc::new(ScheduledFunction::new(binary.to_owned(), job?));
-            for schedule in function_schedules(logical_id, &function, &manifest)? {
-                tokio::spawn(schedule);
-            }
-            scheduled.insert(binary.to_owned(), function);
-        } else {
-            return Err(format!("{logical_id}: no local handler for binary {binary}").into());
+            scheduled.insert(function.binary.clone(), runs);
         }
     }
 
-    let mut gateway = Router::new();
-    let mut services = Vec::new();
-    for (service, routes) in apis {
-        let (_, port) = service_port(service)?;
-        gateway = gateway.merge(routes.clone());
-        services.push((service, routes.clone()));
-        serve(service, port, into_app(service, routes)).await?;
+    let routes = Arc::new(Routes::from_manifest(&manifest, &pools)?);
+    for service in routes.services() {
+        let (_, port) = service_port(&service)?;
+        serve(
+            &service,
+            port,
+            gateway::app(routes.clone(), Some(service.clone()), port),
+        )
+        .await?;
     }
-    let gateway = gateway.merge(gateway_health::route(services));
-    serve("gateway", GATEWAY_PORT, into_app("gateway", gateway)).await?;
+    serve(
+        "gateway",
+        GATEWAY_PORT,
+        gateway::app(routes.clone(), None, GATEWAY_PORT),
+    )
+    .await?;
     schedules
         .set(scheduled)
         .map_err(|_| "the scheduled functions are set twice")?;
@@ -210,62 +189,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ready.store(true, Ordering::SeqCst);
     tracing::info!(endpoint = %manifest.endpoint, control_port = options.control_port, "FinFlow is running locally; Ctrl-C stops it");
     shutdown_signal().await?;
-    tracing::info!("stopping");
+    tracing::info!("stopping every execution environment");
+    for pool in pools.values() {
+        pool.shutdown();
+    }
     Ok(())
 }
 
-/// Scheduled functions, by binary name: what one invocation does.
-fn scheduled_job(binary: &str, sdk: &SdkConfig, env: &Env) -> Option<Result<Job, ConfigError>> {
-    if binary != "outbox-sweeper" {
-        return None;
-    }
-    let build = || -> Result<Job, ConfigError> {
-        let platform = PlatformConfig::load(env)?;
-        let publisher = EventBridgePublisher::new(
-            aws_sdk_eventbridge::Client::new(sdk),
-            platform.event_bus_name,
-        );
-        let rows = DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(sdk), platform.outbox_table);
-        let sweeper = Arc::new(OutboxSweeper::new(
-            Arc::new(publisher),
-            Arc::new(rows),
-            sweep_grace(env)?,
-        ));
-        Ok(Arc::new(move || {
-            let sweeper = sweeper.clone();
-            Box::pin(async move {
-                let report = sweeper
-                    .sweep(time::OffsetDateTime::now_utc())
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(serde_json::to_value(report).expect("a sweep report serializes"))
-            })
-        }))
-    };
-    Some(build())
-}
-
-/// The timed runs of a scheduled function's enabled `Schedule` events.
-fn function_schedules(
-    logical_id: &str,
-    function: &Arc<ScheduledFunction>,
-    manifest: &Manifest,
-) -> Result<Vec<impl std::future::Future<Output = ()> + use<>>, String> {
-    let mut runs = Vec::new();
-    for schedule in manifest.functions[logical_id]
-        .schedules
-        .iter()
-        .filter(|s| s.enabled)
-    {
-        let period = schedules::rate(&schedule.expression)
-            .map_err(|e| format!("{logical_id}.{}: {e}", schedule.name))?;
-        runs.push(schedules::every(
-            function.clone(),
-            schedule.expression.clone(),
-            period,
-        ));
-    }
-    Ok(runs)
+/// One run of a scheduled function: its scheduled event, invoked; the answer is the function's.
+fn schedule_job(manifest: &Manifest, logical_id: &str, name: &str, pool: Arc<FunctionPool>) -> Job {
+    let (region, account) = (manifest.region.clone(), manifest.account_id());
+    let (logical_id, name) = (logical_id.to_owned(), name.to_owned());
+    Arc::new(move || {
+        let event = scheduled_event(&region, &account, &logical_id, &name);
+        let pool = pool.clone();
+        Box::pin(async move { pool.invoke(&event).await.map_err(|e| e.to_string()) })
+    })
 }
 
 /// Ctrl-C from a terminal, or SIGTERM from a script or supervisor.
@@ -280,7 +219,13 @@ async fn shutdown_signal() -> std::io::Result<()> {
 async fn serve(name: &str, port: u16, app: Router) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     tracing::info!(name, port, "serving HTTP");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! The provisioned stack as `infra/provision.py` describes it: every function of template.yaml
-//! with its resolved environment and event sources.
+//! with its resolved environment and event sources. The runner and `finflow invoke` read it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -10,7 +10,20 @@ use serde::Deserialize;
 pub struct Manifest {
     pub endpoint: String,
     pub region: String,
+    #[serde(default)]
+    pub event_bus: Option<EventBus>,
+    /// Set when the tables live on another endpoint (DynamoDB Local).
+    #[serde(default)]
+    pub dynamodb_endpoint: Option<String>,
+    #[serde(default)]
+    pub dynamodbstreams_endpoint: Option<String>,
     pub functions: BTreeMap<String, Function>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventBus {
+    pub name: String,
+    pub arn: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -19,11 +32,20 @@ pub struct Function {
     pub binary: String,
     pub environment: HashMap<String, String>,
     #[serde(default)]
+    pub http_routes: Vec<HttpRoute>,
+    #[serde(default)]
     pub sqs_sources: Vec<SqsSource>,
     #[serde(default)]
     pub stream_sources: Vec<StreamSource>,
     #[serde(default)]
     pub schedules: Vec<Schedule>,
+}
+
+/// A SAM `HttpApi` event: `method` is upper case or `ANY`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpRoute {
+    pub method: String,
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,5 +83,15 @@ impl Manifest {
         })?;
         serde_json::from_str(&text)
             .map_err(|e| format!("{} is not a stack manifest: {e}", path.display()))
+    }
+
+    /// The emulator's account id (from the bus's ARN), for the events' `account` fields.
+    pub fn account_id(&self) -> String {
+        self.event_bus
+            .as_ref()
+            .and_then(|bus| bus.arn.split(':').nth(4))
+            .filter(|account| !account.is_empty())
+            .unwrap_or("000000000000")
+            .to_owned()
     }
 }

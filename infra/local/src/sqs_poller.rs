@@ -1,24 +1,27 @@
 //! Delivers an SQS queue to a consumer function as Lambda's event source mapping does:
-//! batches of up to `batch_size`, partial batch failures, and failed messages left on the
-//! queue to reappear after the visibility timeout and reach the DLQ after maxReceiveCount.
+//! batches of up to `batch_size` invoked as the SQS event, partial batch failures from the
+//! function's answer (`batchItemFailures`, with ReportBatchItemFailures), a function error
+//! failing the whole batch, and failed messages left on the queue to reappear after the
+//! visibility timeout and reach the DLQ after maxReceiveCount.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use finflow_shared::consumer::{EventConsumer, consume_batch};
+
+use finflow_local::lambda::FunctionPool;
+use finflow_local::manifest::SqsSource;
 
 use crate::faults::ConsumerCrashes;
-use crate::manifest::SqsSource;
 
 pub async fn run(
     function: String,
     source: SqsSource,
     region: String,
     client: aws_sdk_sqs::Client,
-    consumer: Arc<dyn EventConsumer>,
+    consumer: Arc<FunctionPool>,
     crashes: Arc<ConsumerCrashes>,
 ) {
     tracing::info!(%function, queue = %source.queue, "polling queue");
@@ -48,7 +51,21 @@ pub async fn run(
             .iter()
             .map(|m| lambda_message(m, &source, &region))
             .collect();
-        let response = consume_batch(consumer.as_ref(), batch).await;
+        let event = serde_json::to_value(&batch).expect("an SQS event serializes");
+        let response: SqsBatchResponse = match consumer.invoke(&event).await {
+            Ok(answer) => match serde_json::from_value(answer) {
+                Ok(response) => response,
+                // Lambda treats an answer it cannot read as a failure of the whole batch.
+                Err(error) => {
+                    tracing::warn!(%function, %error, "the answer is not an SQS batch response; the batch will be redelivered");
+                    continue;
+                }
+            },
+            Err(error) => {
+                tracing::warn!(%function, %error, "the batch failed; it will be redelivered");
+                continue;
+            }
+        };
         if crashes.crash_now(&function) {
             // The batch ran; its answer is lost. SQS delivers it again, as after a timeout.
             tracing::warn!(%function, messages = messages.len(), "consumer crash injected");

@@ -1,19 +1,21 @@
-//! Feeds a DynamoDB stream to the outbox relay as Lambda's stream event source mapping does:
-//! records in order, and on a reported failure the same records again (after a pause) before
-//! anything newer, so one shard never skips an event. Unless a test armed the fault switch to
+//! Feeds a DynamoDB stream to the outbox relay function as Lambda's stream event source
+//! mapping does: records in order, invoked as the DynamoDB stream event; on a reported
+//! failure (`batchItemFailures`) the records from the failed one on, and on a function error
+//! all of them, again (after a pause) before anything newer, so one shard never skips an event. Unless a test armed the fault switch to
 //! drop new records (`POST /faults/stream`), simulating a stream that lost them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
-use finflow_shared::outbox::OutboxRelay;
 use serde_json::{Value, json};
 
 use crate::faults::FaultSwitch;
-use crate::manifest::StreamSource;
+use finflow_local::lambda::FunctionPool;
+use finflow_local::manifest::StreamSource;
 
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 const IDLE_PAUSE: Duration = Duration::from_millis(100);
@@ -23,7 +25,7 @@ pub async fn run(
     source: StreamSource,
     region: String,
     client: aws_sdk_dynamodbstreams::Client,
-    relay: Arc<OutboxRelay>,
+    relay: Arc<FunctionPool>,
     faults: Arc<FaultSwitch>,
 ) {
     tracing::info!(%function, table = %source.table, "reading stream");
@@ -84,8 +86,21 @@ pub async fn run(
                 continue;
             }
         }
-        let event = lambda_event(&pending, &source, &region);
-        let response = relay.relay(event).await;
+        let event = serde_json::to_value(lambda_event(&pending, &source, &region))
+            .expect("a stream event serializes");
+        let response = match relay.invoke(&event).await {
+            Ok(answer) => serde_json::from_value::<DynamoDbEventResponse>(answer)
+                .map_err(|e| format!("the answer is not a stream batch response: {e}")),
+            Err(error) => Err(error.to_string()),
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(%function, %error, retrying = pending.len(), "the batch failed; retrying");
+                tokio::time::sleep(RETRY_PAUSE).await;
+                continue;
+            }
+        };
         match response
             .batch_item_failures
             .first()

@@ -2,7 +2,7 @@
 //! (`finflow_shared::contracts::gate`) run on the repository.
 //!
 //! - The consumers' declarations come from the code: every consumer function template.yaml
-//!   triggers from SQS is built as the runner and the Lambda binaries build it (the services'
+//!   triggers from SQS is built as its Lambda binary builds it (the services'
 //!   `functions::consumer`, with placeholder configuration; nothing is called), and asked what
 //!   it reads (`EventConsumer::reads`).
 //! - The baseline is the released schemas: `events/released/` (committed; `finflow contracts
@@ -23,7 +23,7 @@ use crate::template::Template;
 type ConsumerFunction =
     fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
 
-/// Every service's consumer builders, as the runner (infra/local) has them.
+/// Every service's consumer builders, as the Lambda binaries call them.
 const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
     finflow_auth::functions::consumer,
     finflow_wallet::functions::consumer,

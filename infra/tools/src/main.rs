@@ -11,6 +11,9 @@
 //! `finflow replay reporting` rebuilds reporting's projection from the event archive and
 //! compares it with the live one (`--restore` writes it back).
 //! `finflow bench` prints transfer latency, throughput and cascade lags of a running platform.
+//! `finflow invoke <LogicalId> -e <event.json>` invokes one function of template.yaml with an
+//! event, as `sam local invoke -e` does: its bootstrap under the Runtime Interface Emulator,
+//! with its manifest environment, against the running local platform's emulator.
 
 mod contracts;
 mod crates;
@@ -26,7 +29,7 @@ use std::process::ExitCode;
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,6 +58,9 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     if command == "bench" {
         return bench_command(rest);
+    }
+    if command == "invoke" {
+        return invoke_command(rest);
     }
     if command != "cascade" {
         return Err(USAGE.into());
@@ -114,6 +120,41 @@ fn replay_command(args: &[String]) -> Result<String, String> {
             "{report}the rebuilt projection differs from the live one"
         ))
     }
+}
+
+/// `finflow invoke <LogicalId> -e <event.json> [--manifest PATH]`: prints the function's answer
+/// (its logs and the emulator's START/END/REPORT lines go to stderr); a function error fails.
+fn invoke_command(args: &[String]) -> Result<String, String> {
+    let (logical_id, rest) = args.split_first().ok_or(USAGE)?;
+    let mut manifest =
+        std::env::var("FINFLOW_MANIFEST").unwrap_or("infra/.state/stack.json".into());
+    let mut event_path = None;
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-e" | "--event" => event_path = Some(rest.next().ok_or(USAGE)?.clone()),
+            "--manifest" => manifest = rest.next().ok_or(USAGE)?.clone(),
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let event_path = event_path.ok_or(USAGE)?;
+    let text = std::fs::read_to_string(&event_path).map_err(|e| format!("{event_path}: {e}"))?;
+    let event: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{event_path}: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let answer = runtime.block_on(finflow_local::lambda::invoke_once(
+        std::path::Path::new(&manifest),
+        logical_id,
+        &event,
+        std::path::Path::new("infra/.sam-venv"),
+    ))?;
+    Ok(format!(
+        "{}\n",
+        serde_json::to_string_pretty(&answer).expect("JSON prints")
+    ))
 }
 
 /// `finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]`.

@@ -1,0 +1,7 @@
+//! The local platform's library: the stack manifest and Lambda execution environments (AWS's
+//! Runtime Interface Emulator running each function's bootstrap). The runner
+//! (`finflow-local`) and `finflow invoke` both use it.
+
+pub mod lambda;
+pub mod manifest;
+pub mod scheduled;
