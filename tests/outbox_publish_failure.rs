@@ -1,44 +1,27 @@
-//! No event is lost between commit and publish. Its own test binary, so that no other test's
-//! events consume the injected failures.
+//! No event is lost between commit and publish: the relay's `PutEvents` fails after the outbox
+//! commit (every attempt, the SDK's retries included, twice over), and the event still arrives,
+//! once. Its own test binary, so that no other test's events meet the injected failures.
 
 use finflow_system_tests::events::{
     CASCADE_TIMEOUT, consumer_outcomes, outbox_event, wallet_customer,
 };
+use finflow_system_tests::faults::{self, injected_into};
 use finflow_system_tests::{Platform, eventually, register_and_login};
-use serde_json::{Value, json};
 
-async fn arm_publish_failures(platform: &Platform, count: u32) -> Value {
-    platform
-        .http
-        .post(format!("{}/faults/publish", platform.control_url))
-        .json(&json!({ "fail_next": count }))
-        .send()
-        .await
-        .expect("the runner's control port answers")
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn publish_faults(platform: &Platform) -> Value {
-    platform
-        .http
-        .get(format!("{}/faults/publish", platform.control_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
+const RELAY: &str = "OutboxRelayFunction";
+const PUT_EVENTS: &str = "events:PutEvents";
+/// The SDK makes 3 attempts of a call: two whole failed publishes.
+const FAILED_ATTEMPTS: u64 = 6;
 
 #[tokio::test]
 async fn an_event_whose_publish_fails_after_commit_still_arrives_exactly_once() {
     let platform = Platform::connect().await;
-    let injected_before = publish_faults(&platform).await["injected"]
-        .as_u64()
-        .unwrap();
-    arm_publish_failures(&platform, 2).await;
+    let injected_before = injected_into(&platform, RELAY, PUT_EVENTS);
+    faults::arm(
+        &platform,
+        faults::only(RELAY, PUT_EVENTS, "error_before_send", FAILED_ATTEMPTS),
+    )
+    .await;
 
     let account = register_and_login(&platform, "faulty").await;
     // The commit happened: the event sits in the outbox although publishing it failed.
@@ -48,15 +31,14 @@ async fn an_event_whose_publish_fails_after_commit_still_arrives_exactly_once() 
     .await;
 
     let (customer, lag) = wallet_customer(&platform, account.id, 1).await;
+    faults::disarm(&platform).await;
     println!("cascade lag through two failed publishes: {lag:?}");
     assert!(customer.contains_key("kyc_status"));
-    let faults = publish_faults(&platform).await;
     assert_eq!(
-        faults["injected"].as_u64().unwrap() - injected_before,
-        2,
-        "{faults}"
+        (injected_into(&platform, RELAY, PUT_EVENTS) - injected_before) as u64,
+        FAILED_ATTEMPTS,
+        "every planned failure happened before the event went out"
     );
-    assert_eq!(faults["fail_next"], 0);
 
     let (outcomes, _) = eventually(
         "the consumer's outcome to be logged",

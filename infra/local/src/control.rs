@@ -31,7 +31,6 @@ pub struct ControlState {
 pub fn router(state: ControlState) -> Router {
     Router::new()
         .route("/ready", get(ready))
-        .route("/faults/publish", post(publish_faults).get(publish_faults))
         .route("/faults/stream", post(set_stream_faults).get(stream_faults))
         .route(
             "/faults/aws",
@@ -55,18 +54,6 @@ async fn ready(State(state): State<ControlState>) -> (StatusCode, Json<Value>) {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(json!({ "ready": ready })))
-}
-
-/// The relay publishes from its own process now: its publish faults belong in the AWS fault
-/// plan every function reads (`PUT /faults/aws`, a `PutEvents` rule for `OutboxRelayFunction`),
-/// not in the runner.
-async fn publish_faults() -> (StatusCode, Json<Value>) {
-    (
-        StatusCode::NOT_IMPLEMENTED,
-        Json(json!({
-            "error": "the outbox relay runs in its own process; arm PutEvents faults for OutboxRelayFunction with PUT /faults/aws"
-        })),
-    )
 }
 
 #[derive(Deserialize)]
