@@ -47,7 +47,7 @@ const BASE_SEED: u64 = 1000;
 /// Seeds CI runs (`FINFLOW_SIM_SEEDS` overrides).
 const DEFAULT_SEEDS: u64 = 2;
 /// Workload operations per seed after setup (`FINFLOW_SIM_OPS` overrides).
-const DEFAULT_OPS: usize = 45;
+const DEFAULT_OPS: usize = 60;
 /// How long the platform may take to quiesce after the workload.
 const QUIESCE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a cascade (KYC → wallet, hold → case) may take while faults are armed.
@@ -72,11 +72,8 @@ fn faults_enabled() -> bool {
 async fn simulation_of_seeded_workloads_under_faults_keeps_every_invariant() {
     let platform = Platform::connect().await;
     let first = env_u64("FINFLOW_FAULT_SEED");
-    let seeds = env_u64("FINFLOW_SIM_SEEDS").unwrap_or(if first.is_some() {
-        1
-    } else {
-        DEFAULT_SEEDS
-    });
+    let seeds =
+        env_u64("FINFLOW_SIM_SEEDS").unwrap_or(if first.is_some() { 1 } else { DEFAULT_SEEDS });
     let first = first.unwrap_or(BASE_SEED);
     let ops = env_u64("FINFLOW_SIM_OPS").map_or(DEFAULT_OPS, |n| n as usize);
     let faults = faults_enabled();
@@ -90,9 +87,10 @@ async fn simulation_of_seeded_workloads_under_faults_keeps_every_invariant() {
         let outcome = run_seed(&platform, seed, ops, faults).await;
         std::mem::forget(guard);
         println!(
-            "simulation seed {seed}: {} in {:.1?}",
+            "simulation seed {seed}: {} in {:.1?}\n  answers: {:?}",
             outcome.coverage,
-            seed_started.elapsed()
+            seed_started.elapsed(),
+            outcome.coverage.answers
         );
         total.add(&outcome.coverage);
         if !outcome.violations.is_empty() {
@@ -283,6 +281,8 @@ struct Coverage {
     faults: usize,
     consumer_crashes: usize,
     fault_kinds: BTreeMap<String, usize>,
+    /// "Transfer 201 ON_HOLD" → how many answers of that kind the client got
+    answers: BTreeMap<String, usize>,
 }
 
 impl Coverage {
@@ -302,6 +302,9 @@ impl Coverage {
         self.consumer_crashes += other.consumer_crashes;
         for (kind, count) in &other.fault_kinds {
             *self.fault_kinds.entry(kind.clone()).or_default() += count;
+        }
+        for (kind, count) in &other.answers {
+            *self.answers.entry(kind.clone()).or_default() += count;
         }
     }
 }
@@ -712,10 +715,7 @@ impl<'a> Sim<'a> {
             return;
         };
         let amount = self.amount(5, 2500);
-        let key = self
-            .rng
-            .random_bool(0.6)
-            .then(|| self.next_name("key").to_owned());
+        let key = self.rng.random_bool(0.6).then(|| self.next_name("key"));
         let request = MoneyRequest {
             kind: Kind::Deposit,
             reference: self.next_name("dep"),
@@ -753,10 +753,7 @@ impl<'a> Sim<'a> {
             6..=8 => self.amount(500, 999),
             _ => self.amount(1001, 3000),
         };
-        let key = self
-            .rng
-            .random_bool(0.6)
-            .then(|| self.next_name("key").to_owned());
+        let key = self.rng.random_bool(0.6).then(|| self.next_name("key"));
         let request = MoneyRequest {
             kind: Kind::Transfer,
             reference: self.next_name("pay"),
@@ -796,8 +793,8 @@ impl<'a> Sim<'a> {
         let Some(&wallet) = wallets.choose(&mut self.rng) else {
             return;
         };
-        let by_staff = self.rng.random_bool(0.25);
-        let status = if self.rng.random_bool(0.5) {
+        let by_staff = self.rng.random_bool(0.15);
+        let status = if self.rng.random_bool(0.35) {
             "frozen"
         } else {
             "active"
@@ -824,7 +821,11 @@ impl<'a> Sim<'a> {
             .await;
         let last = answers.last().unwrap().clone();
         // 403: the owner cannot lift a staff freeze; 409: busy.
-        self.expect(&format!("status of wallet {wallet}"), &last, &[200, 403, 409]);
+        self.expect(
+            &format!("status of wallet {wallet}"),
+            &last,
+            &[200, 403, 409],
+        );
     }
 
     async fn change_tier(&mut self) {
@@ -876,7 +877,11 @@ impl<'a> Sim<'a> {
         let platform = self.platform;
         let case = poll(CASCADE, || async {
             let item = platform
-                .item("KycTable", &format!("AMLPAYMENT#{payment}"), Some("PAYMENT"))
+                .item(
+                    "KycTable",
+                    &format!("AMLPAYMENT#{payment}"),
+                    Some("PAYMENT"),
+                )
                 .await?;
             item.get("case_id")?.as_n().ok()?.parse::<u64>().ok()
         })
@@ -1077,14 +1082,32 @@ async fn run_seed(platform: &Platform, seed: u64, ops: usize, faults: bool) -> S
         }
     }
 
+    // Every wallet starts with some money, so transfers have something to move.
+    let wallets: Vec<u64> = sim.record.wallets.keys().copied().collect();
+    for wallet in wallets {
+        let amount = sim.amount(1000, 4000);
+        let key = sim.rng.random_bool(0.5).then(|| sim.next_name("key"));
+        let reference = sim.next_name("dep");
+        sim.money(MoneyRequest {
+            kind: Kind::Deposit,
+            reference,
+            key,
+            wallet,
+            to_wallet: None,
+            amount,
+            attempts: Vec::new(),
+        })
+        .await;
+    }
+
     // The workload.
     for _ in 0..ops {
         match sim.rng.random_range(0..100) {
-            0..=24 => sim.deposit().await,
-            25..=59 => sim.transfer().await,
-            60..=69 => sim.replay().await,
-            70..=79 => sim.change_status().await,
-            80..=84 => sim.change_tier().await,
+            0..=19 => sim.deposit().await,
+            20..=62 => sim.transfer().await,
+            63..=74 => sim.replay().await,
+            75..=80 => sim.change_status().await,
+            81..=85 => sim.change_tier().await,
             _ => sim.resolve().await,
         }
     }
@@ -1129,6 +1152,19 @@ async fn run_seed(platform: &Platform, seed: u64, ops: usize, faults: bool) -> S
         report
             .violations
             .push("faults were armed but the runner's log shows none injected".into());
+    }
+    for request in &sim.record.requests {
+        for answer in &request.attempts {
+            let status = answer.json()["status"].as_str().map(str::to_owned);
+            let detail = answer.json()["detail"].as_str().map(str::to_owned);
+            let what = format!(
+                "{:?} {} {}",
+                request.kind,
+                answer.status,
+                status.or(detail).unwrap_or_default()
+            );
+            *coverage.answers.entry(what).or_default() += 1;
+        }
     }
     coverage.http_requests = sim.record.http_requests;
     coverage.money_requests = sim.record.requests.len();
@@ -1370,7 +1406,8 @@ async fn observe(
             else {
                 continue;
             };
-            let held = matches!(item.get("hold_reasons"), Some(AttributeValue::L(l)) if !l.is_empty());
+            let held =
+                matches!(item.get("hold_reasons"), Some(AttributeValue::L(l)) if !l.is_empty());
             world.payments.insert(
                 id,
                 PaymentRow {
@@ -1418,9 +1455,16 @@ async fn observe(
     }
     for &payment in &held_payments {
         let watched = platform
-            .item("KycTable", &format!("AMLPAYMENT#{payment}"), Some("PAYMENT"))
+            .item(
+                "KycTable",
+                &format!("AMLPAYMENT#{payment}"),
+                Some("PAYMENT"),
+            )
             .await
-            .and_then(|item| item.contains_key("case_id").then(|| number(&item, "case_id")));
+            .and_then(|item| {
+                item.contains_key("case_id")
+                    .then(|| number(&item, "case_id"))
+            });
         world.watched_case.insert(payment, watched);
     }
     // A case's decision, as staff see it (the API is the one reader of its layout).
@@ -1487,7 +1531,11 @@ async fn observe(
             .unwrap_or_default()
         {
             let key = format!("INBOX#{consumer}#{}", event.event_id);
-            if platform.item("IdempotencyTable", &key, None).await.is_some() {
+            if platform
+                .item("IdempotencyTable", &key, None)
+                .await
+                .is_some()
+            {
                 world.inbox.insert((consumer, event.event_id.clone()));
             }
         }
@@ -1600,11 +1648,7 @@ fn check_money(record: &Record, world: &World, checked: &mut Checked, out: &mut 
                 wallet.id, wallet.balance, wallet.held
             ));
         }
-        let entries = world
-            .entries
-            .get(&wallet_id)
-            .cloned()
-            .unwrap_or_default();
+        let entries = world.entries.get(&wallet_id).cloned().unwrap_or_default();
         checked.ledger_entries += entries.len();
         let mut ordered = entries.clone();
         ordered.sort_by(|a, b| {
@@ -1772,9 +1816,20 @@ fn check_requests(record: &Record, world: &World, out: &mut Vec<String>) {
             if let Some(first) = known_answers.first() {
                 for later in &known_answers[1..] {
                     if later != first {
+                        let same_json = later.status == first.status
+                            && later.json() == first.json()
+                            && !first.json().is_null();
                         out.push(format!(
-                            "{name}: a repeated key answered {} {}, the first answer was {} {}",
-                            later.status, later.body, first.status, first.body
+                            "{name}: a repeated key answered {} {}, the first answer was {} {}{}",
+                            later.status,
+                            later.body,
+                            first.status,
+                            first.body,
+                            if same_json {
+                                " (the same JSON, other bytes: the replay is not the stored answer)"
+                            } else {
+                                ""
+                            }
                         ));
                     }
                 }
@@ -1977,7 +2032,9 @@ fn check_events(world: &World, checked: &mut Checked, out: &mut Vec<String>) {
         }
     }
     for (queue, count) in &world.dead_letters {
-        out.push(format!("{count} message(s) reached {queue} during the seed"));
+        out.push(format!(
+            "{count} message(s) reached {queue} during the seed"
+        ));
     }
 }
 
@@ -2017,7 +2074,9 @@ fn check_reporting(record: &Record, world: &World, out: &mut Vec<String>) {
     }
     for payment in world.payments.values() {
         for (user, direction) in [(payment.payer, "sent"), (payment.payee, "received")] {
-            let figures = expected.entry((user, payment.currency.clone())).or_default();
+            let figures = expected
+                .entry((user, payment.currency.clone()))
+                .or_default();
             let map = if direction == "sent" {
                 &mut figures.sent
             } else {
@@ -2190,9 +2249,7 @@ fn sample() -> (Record, World) {
         ],
     );
     world.inbox.insert(("reporting".into(), "e1".into()));
-    let usd = |deposits: Value, sent: Value, received: Value| {
-        json!({ "currency": "USD", "wallets_opened": 1, "wallets_frozen": 0, "deposits": deposits, "sent": sent, "received": received })
-    };
+    let usd = |deposits: Value, sent: Value, received: Value| json!({ "currency": "USD", "wallets_opened": 1, "wallets_frozen": 0, "deposits": deposits, "sent": sent, "received": received });
     let none = json!({ "count": 0, "volume": "0.0000" });
     world.analytics.insert(
         1,
@@ -2204,11 +2261,13 @@ fn sample() -> (Record, World) {
     );
     world.analytics.insert(
         2,
-        Some(json!({ "account_tier": "bronze", "kyc_status": "verified", "currencies": [usd(
+        Some(
+            json!({ "account_tier": "bronze", "kyc_status": "verified", "currencies": [usd(
             none.clone(),
             json!({}),
             json!({ "COMPLETED": { "count": 1, "volume": "30.0000" } }),
-        )] })),
+        )] }),
+        ),
     );
     for user in [1, 2] {
         world
@@ -2262,7 +2321,11 @@ fn simulation_checker_passes_a_consistent_world_and_names_each_corruption() {
     let (record, mut world) = sample();
     world.wallets.get_mut(&20).unwrap().balance = dec("60");
     let found = violations_of(&record, &world);
-    assert_caught("created money", &found, "money was created or destroyed: 30");
+    assert_caught(
+        "created money",
+        &found,
+        "money was created or destroyed: 30",
+    );
 
     // A transfer answered 201 twice over (a lost answer re-planned): two payments.
     let (record, mut world) = sample();
@@ -2275,7 +2338,8 @@ fn simulation_checker_passes_a_consistent_world_and_names_each_corruption() {
 
     // A repeated key answered differently the second time.
     let (mut record, world) = sample();
-    record.requests[0].attempts[2].body = json!({ "transaction": { "amount": "100.0000" }, "x": 1 }).to_string();
+    record.requests[0].attempts[2].body =
+        json!({ "transaction": { "amount": "100.0000" }, "x": 1 }).to_string();
     let found = violations_of(&record, &world);
     assert_caught("replay", &found, "a repeated key answered");
 
@@ -2300,7 +2364,11 @@ fn simulation_checker_passes_a_consistent_world_and_names_each_corruption() {
         published: false,
     });
     let found = violations_of(&record, &world);
-    assert_caught("lost event", &found, "event e2 (payment.completed) never reached reporting");
+    assert_caught(
+        "lost event",
+        &found,
+        "event e2 (payment.completed) never reached reporting",
+    );
     assert_caught("lost event", &found, "is still unpublished");
 
     // A checker that saw nothing fails.
