@@ -232,6 +232,8 @@ struct CaseRow {
     case_id: u64,
     status: String,
     action: Option<String>,
+    /// The payment's status as the case learned it from payment's events.
+    payment_status: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -1451,6 +1453,7 @@ async fn observe(
             case_id: number(&item, "case_id"),
             status: text(&item, "status"),
             action,
+            payment_status: None,
         });
     }
     for &payment in &held_payments {
@@ -1479,6 +1482,7 @@ async fn observe(
                 .expect("case request is sent");
             let body: Value = response.json().await.unwrap_or(Value::Null);
             case.action = body["decision"]["action"].as_str().map(str::to_owned);
+            case.payment_status = body["payment_status"].as_str().map(str::to_owned);
             if let Some(status) = body["status"].as_str() {
                 case.status = status.to_owned();
             }
@@ -1956,6 +1960,13 @@ fn check_holds(record: &Record, world: &World, checked: &mut Checked, out: &mut 
                 "payment {} ended {status} ({}) after case {} decided {action:?}",
                 payment.id, payment.resolution, case.case_id
             )),
+        }
+        // The payment's end reached the case (payment.released / voided / failed).
+        if case.payment_status.as_deref() != Some(payment.status.as_str()) {
+            out.push(format!(
+                "case {} knows payment {} as {:?}, the payment is {}",
+                case.case_id, payment.id, case.payment_status, payment.status
+            ));
         }
         if let Some((_, action)) = record
             .resolutions
