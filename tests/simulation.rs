@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_system_tests::accounts::{PASSWORD, STAFF_EMAIL};
-use finflow_system_tests::{AUTH, Platform};
+use finflow_system_tests::{AUTH, Platform, faults};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -946,7 +946,7 @@ where
 // Faults.
 
 /// The fault plan of a seed: small probabilities on every operation, from the seed alone.
-fn fault_plan(seed: u64) -> (Value, Value) {
+fn fault_plan(seed: u64) -> (Value, f64) {
     let mut rng = StdRng::seed_from_u64(seed ^ 0xFA17);
     let mut p = |low: f64, high: f64| (rng.random_range(low..high) * 1000.0).round() / 1000.0;
     let rules = json!([
@@ -965,45 +965,18 @@ fn fault_plan(seed: u64) -> (Value, Value) {
         { "operation": "*", "fault": "slow", "probability": p(0.01, 0.03), "delay_ms": 200 },
     ]);
     let aws = json!({ "seed": seed, "rules": rules });
-    let consumers = json!({ "seed": seed, "crash_probability": p(0.03, 0.08) });
-    (aws, consumers)
-}
-
-async fn control(platform: &Platform, method: reqwest::Method, path: &str, body: Option<&Value>) {
-    let mut request = platform
-        .http
-        .request(method.clone(), format!("{}{path}", platform.control_url));
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{method} {path} on the control port: {e}"));
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    assert!(
-        (200..300).contains(&status),
-        "{method} {path} answered {status} {text}: the runner's fault layer is needed \
-         (FINFLOW_SIM_FAULTS=off runs the simulation without faults)"
-    );
+    (aws, p(0.03, 0.08))
 }
 
 async fn arm(platform: &Platform, seed: u64) {
-    let (aws, consumers) = fault_plan(seed);
-    control(platform, reqwest::Method::PUT, "/faults/aws", Some(&aws)).await;
-    control(
-        platform,
-        reqwest::Method::PUT,
-        "/faults/consumers",
-        Some(&consumers),
-    )
-    .await;
+    let (aws, crash_probability) = fault_plan(seed);
+    faults::arm(platform, aws).await;
+    faults::crash_consumers(platform, seed, crash_probability).await;
 }
 
 async fn disarm(platform: &Platform) {
-    control(platform, reqwest::Method::DELETE, "/faults/aws", None).await;
-    control(platform, reqwest::Method::DELETE, "/faults/consumers", None).await;
+    faults::disarm(platform).await;
+    faults::stop_crashing_consumers(platform).await;
 }
 
 /// Disarms the faults if the workload panics, so the platform stays usable.
@@ -1035,7 +1008,8 @@ impl Drop for Armed<'_> {
 // One seed.
 
 async fn run_seed(platform: &Platform, seed: u64, ops: usize, faults: bool) -> SeedOutcome {
-    let log_start = runner_log_lines(platform).len();
+    let faults_before = faults::injected(platform).len();
+    let crashes_before = faults::consumer_crashes(platform);
     let dlq_before = dead_letter_depths(platform).await;
     let mut sim = Sim {
         platform,
@@ -1119,27 +1093,19 @@ async fn run_seed(platform: &Platform, seed: u64, ops: usize, faults: bool) -> S
     drop(armed);
 
     let quiet = quiesce(platform, &sim.record.trace_ids).await;
-    let world = observe(platform, &sim, log_start, &dlq_before).await;
-    let log = &runner_log_lines(platform)[log_start..];
+    let world = observe(platform, &sim, &dlq_before).await;
     let mut coverage = Coverage {
         seeds: 1,
         operations: ops,
+        consumer_crashes: faults::consumer_crashes(platform) - crashes_before,
         ..Coverage::default()
     };
-    for line in log {
-        match line["message"].as_str() {
-            Some("aws fault injected") => {
-                coverage.faults += 1;
-                let kind = format!(
-                    "{} {}",
-                    line["operation"].as_str().unwrap_or("?"),
-                    line["fault"].as_str().unwrap_or("?")
-                );
-                *coverage.fault_kinds.entry(kind).or_default() += 1;
-            }
-            Some("consumer crash injected") => coverage.consumer_crashes += 1,
-            _ => {}
-        }
+    for (_, operation, fault) in faults::injected(platform).into_iter().skip(faults_before) {
+        coverage.faults += 1;
+        *coverage
+            .fault_kinds
+            .entry(format!("{operation} {fault}"))
+            .or_default() += 1;
     }
     let mut report = check(&sim.record, &world);
     if let Err(stuck) = quiet {
@@ -1181,10 +1147,6 @@ async fn run_seed(platform: &Platform, seed: u64, ops: usize, faults: bool) -> S
         coverage,
         violations: report.violations,
     }
-}
-
-fn runner_log_lines(platform: &Platform) -> Vec<Value> {
-    platform.runner_log()
 }
 
 async fn queue_depth(platform: &Platform, url: &str) -> Option<i64> {
@@ -1355,12 +1317,7 @@ fn amount(item: &HashMap<String, AttributeValue>, name: &str) -> Decimal {
 }
 
 /// Reads what the seed's users, wallets, payments and events became.
-async fn observe(
-    platform: &Platform,
-    sim: &Sim<'_>,
-    log_start: usize,
-    dlq_before: &BTreeMap<String, i64>,
-) -> World {
+async fn observe(platform: &Platform, sim: &Sim<'_>, dlq_before: &BTreeMap<String, i64>) -> World {
     let mut world = World::default();
     for &wallet in sim.record.wallets.keys() {
         let Some(item) = platform
@@ -1495,8 +1452,7 @@ async fn observe(
         .filter(|(trace, _)| sim.record.trace_ids.contains(trace))
         .map(|(_, row)| row)
         .collect();
-    let log = runner_log_lines(platform);
-    for line in &log {
+    for line in &platform.runner_log() {
         if line["message"] != "event consumed" {
             continue;
         }
@@ -1526,7 +1482,6 @@ async fn observe(
             .or_default()
             .push((consumer, outcome));
     }
-    let _ = log_start;
     for event in &world.events {
         for consumer in world
             .routes
