@@ -1780,8 +1780,10 @@ fn check_requests(record: &Record, world: &World, out: &mut Vec<String>) {
     for request in &record.requests {
         known.insert(request.reference.as_str());
         let ok = request.attempts.iter().find(|a| a.ok());
-        // A 4xx, or a 409 asking to retry: either way nothing was done.
-        let refused = request.attempts.iter().any(|a| !a.ok() && !a.unknown());
+        // Every answer known, none a 2xx: a 4xx (or a 409 asking to retry) means nothing was
+        // done. One unknown answer among them and the effect may have happened.
+        let refused = !request.attempts.is_empty()
+            && request.attempts.iter().all(|a| !a.ok() && !a.unknown());
         let name = format!(
             "{:?} {} (key {:?}, answers {:?})",
             request.kind,
@@ -2233,11 +2235,14 @@ fn check_reporting(record: &Record, world: &World, out: &mut Vec<String>) {
 // ---------------------------------------------------------------------------------------------
 // The checker can fail: fed a consistent world it passes, fed corruptions it names them.
 
-fn sample() -> (Record, World) {
-    let answer = |status: u16, body: Value| Answer {
+fn answer(status: u16, body: Value) -> Answer {
+    Answer {
         status,
         body: body.to_string(),
-    };
+    }
+}
+
+fn sample() -> (Record, World) {
     let mut record = Record::default();
     record.users.insert(1, "a".into());
     record.users.insert(2, "b".into());
@@ -2427,6 +2432,18 @@ fn simulation_checker_passes_a_consistent_world_and_names_each_corruption() {
     let found = violations_of(&record, &world);
     assert_caught("double transfer", &found, "2 effects for one request");
     assert_caught("double transfer", &found, "payment 8 (COMPLETED");
+
+    // An unknown answer may have done it: a busy 409 then a 500, and one payment, is fine;
+    // a plain refusal with a payment is not.
+    let (mut record, world) = sample();
+    record.requests[1].attempts = vec![
+        answer(409, json!({ "detail": "The wallets are busy; retry" })),
+        answer(500, json!({})),
+    ];
+    assert_eq!(violations_of(&record, &world), Vec::<String>::new());
+    record.requests[1].attempts = vec![answer(400, json!({ "detail": "Insufficient funds" }))];
+    let found = violations_of(&record, &world);
+    assert_caught("refused", &found, "refused, yet 1 effects");
 
     // A repeated key answered differently the second time.
     let (mut record, world) = sample();
