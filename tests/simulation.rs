@@ -1726,8 +1726,8 @@ fn check_money(record: &Record, world: &World, checked: &mut Checked, out: &mut 
                 ordered
                     .iter()
                     .map(|e| format!(
-                        "{} {} {} -> {}",
-                        e.sort_key, e.kind, e.amount, e.balance_after
+                        "{} {} {} -> {} ({} {})",
+                        e.sort_key, e.kind, e.amount, e.balance_after, e.description, e.created_at
                     ))
                     .collect::<Vec<_>>()
             ));
