@@ -62,3 +62,35 @@ pub fn injected_into(platform: &Platform, function: &str, operation: &str) -> us
         .filter(|(f, o, _)| f == function && o == operation)
         .count()
 }
+
+/// Consumers crash after running a batch with `crash_probability` (the runner discards their
+/// answer and deletes nothing, so the batch is delivered again), on `seed`'s schedule.
+pub async fn crash_consumers(platform: &Platform, seed: u64, crash_probability: f64) {
+    let response = platform
+        .http
+        .put(format!("{}/faults/consumers", platform.control_url))
+        .json(&json!({ "seed": seed, "crash_probability": crash_probability }))
+        .send()
+        .await
+        .expect("the runner's control port answers");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+pub async fn stop_crashing_consumers(platform: &Platform) {
+    let response = platform
+        .http
+        .delete(format!("{}/faults/consumers", platform.control_url))
+        .send()
+        .await
+        .expect("the runner's control port answers");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+}
+
+/// How many consumer crashes the runner injected so far.
+pub fn consumer_crashes(platform: &Platform) -> usize {
+    platform
+        .runner_log()
+        .iter()
+        .filter(|line| line["message"] == "consumer crash injected")
+        .count()
+}
