@@ -254,21 +254,73 @@ async fn a_consumer_whose_committed_answer_is_lost_applies_the_event_once() {
     faults::disarm(&platform).await;
     assert_eq!(customer["version"].as_n().unwrap(), "1");
     // Nothing went to the dead-letter queue: the lost answer was resolved, not retried forever.
-    let dlq = platform.queue("WalletUserEventsDLQ");
-    let depth = platform
+    assert_eq!(dlq_depth(&platform, "WalletUserEventsDLQ").await, "0");
+}
+
+async fn dlq_depth(platform: &Platform, queue: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages;
+    let output = platform
         .sqs
         .get_queue_attributes()
-        .queue_url(&dlq.url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .queue_url(&platform.queue(queue).url)
+        .attribute_names(ApproximateNumberOfMessages)
         .send()
         .await
-        .unwrap();
-    let depth = depth
+        .expect("the DLQ answers");
+    output
         .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|attributes| attributes.get(&ApproximateNumberOfMessages))
         .cloned()
-        .unwrap_or_default();
-    assert_eq!(depth, "0");
+        .unwrap_or_default()
+}
+
+/// Found by the simulation: `TransactionConflict` on a consumer's transaction cost it a
+/// receive each time, and a few of them sent a handled event to the DLQ. A transaction
+/// cancelled only as busy is now sent again as it is.
+#[tokio::test]
+async fn a_consumer_whose_transaction_meets_conflicts_applies_the_event_without_redelivery() {
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
+    let platform = Platform::connect().await;
+    let before = injected_into(&platform, "WalletUserEventsFunction", TRANSACT);
+    faults::arm(
+        &platform,
+        faults::only(
+            "WalletUserEventsFunction",
+            TRANSACT,
+            "transaction_conflict",
+            3,
+        ),
+    )
+    .await;
+    let account = register_and_login(&platform, "busy-consumer").await;
+    let (customer, _) = wallet_customer(&platform, account.id, 1).await;
+    let (_, _) = eventually("the conflicts to be injected", CASCADE_TIMEOUT, || async {
+        (injected_into(&platform, "WalletUserEventsFunction", TRANSACT) >= before + 3).then_some(())
+    })
+    .await;
+    faults::disarm(&platform).await;
+    assert_eq!(customer["version"].as_n().unwrap(), "1");
+    assert_eq!(dlq_depth(&platform, "WalletUserEventsDLQ").await, "0");
+}
+
+/// Found by the simulation: a keyed refusal's first answer had the problem's fields in the
+/// struct's order and its replays in the stored value's, so a client comparing bytes saw two
+/// answers to one key.
+#[tokio::test]
+async fn a_keyed_refusal_and_its_replays_are_the_same_bytes() {
+    let platform = Platform::connect().await;
+    let (alice, from) = funded_wallet(&platform, "refusal-bytes-a", "USD", "10").await;
+    let (_, to) = funded_wallet(&platform, "refusal-bytes-b", "USD", "0").await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let first = transfer(&platform, &alice, from, to, json!("20"), Some(&key)).await;
+    assert_eq!(first.status(), 400);
+    let first = first.text().await.unwrap();
+    for _ in 0..2 {
+        let again = transfer(&platform, &alice, from, to, json!("20"), Some(&key)).await;
+        assert_eq!(again.status(), 400);
+        assert_eq!(again.headers()["idempotent-replayed"], "true");
+        assert_eq!(again.text().await.unwrap(), first, "byte for byte");
+    }
 }
 
 #[tokio::test]
