@@ -8,8 +8,7 @@
 
 use std::sync::LazyLock;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use finflow_system_tests::events::{CASCADE_TIMEOUT, wallet_customer};
+use finflow_system_tests::events::{CASCADE_TIMEOUT, outbox_items, wallet_customer};
 use finflow_system_tests::faults::{self, injected_into};
 use finflow_system_tests::payments::{funded_wallet, transfer, wallet};
 use finflow_system_tests::wallets::{WALLET, deposit};
@@ -38,30 +37,15 @@ async fn outbox_rows(
     event_type: &str,
     matches: impl Fn(&Value) -> bool,
 ) -> Vec<Value> {
-    let mut rows = Vec::new();
-    let mut start = None;
-    loop {
-        let page = platform
-            .dynamo
-            .scan()
-            .table_name(platform.table("OutboxTable"))
-            .filter_expression("event_type = :type")
-            .expression_attribute_values(":type", AttributeValue::S(event_type.into()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("the outbox scans");
-        rows.extend(
-            page.items()
-                .iter()
-                .filter_map(|item| serde_json::from_str(item.get("envelope")?.as_s().ok()?).ok())
-                .filter(|envelope: &Value| matches(&envelope["data"])),
-        );
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return rows;
-        }
-    }
+    outbox_items(platform)
+        .await
+        .iter()
+        .filter(|item| {
+            item.get("event_type").and_then(|t| t.as_s().ok()) == Some(&event_type.to_owned())
+        })
+        .filter_map(|item| serde_json::from_str(item.get("envelope")?.as_s().ok()?).ok())
+        .filter(|envelope: &Value| matches(&envelope["data"]))
+        .collect()
 }
 
 async fn payments_between(platform: &Platform, from: u64, to: u64) -> Vec<Value> {

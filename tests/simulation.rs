@@ -1318,39 +1318,26 @@ async fn quiesce(platform: &Platform, traces: &BTreeSet<String>) -> Result<(), S
 
 /// Every outbox row: (trace id, row).
 async fn outbox_rows(platform: &Platform) -> Vec<(String, EventRow)> {
-    let mut rows = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = platform
-            .dynamo
-            .scan()
-            .table_name(platform.table("OutboxTable"))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("the outbox scans");
-        for item in page.items() {
+    let items = finflow_system_tests::events::outbox_items(platform).await;
+    items
+        .iter()
+        .map(|item| {
             let text = |name: &str| {
                 item.get(name)
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default()
             };
-            rows.push((
+            (
                 text("trace_id"),
                 EventRow {
                     event_id: text("pk").trim_start_matches("EVENT#").to_owned(),
                     event_type: text("event_type"),
                     published: !item.contains_key("unpublished"),
                 },
-            ));
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return rows;
-        }
-    }
+            )
+        })
+        .collect()
 }
 
 async fn query_all(

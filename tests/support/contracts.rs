@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_shared::contracts::Registry;
 use serde_json::Value;
 
@@ -58,19 +57,10 @@ impl SchemaValidator {
 
 /// Every envelope in the outbox table, by event id.
 pub async fn outbox_envelopes(platform: &Platform) -> Vec<(String, Result<Value, String>)> {
-    let mut envelopes = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = platform
-            .dynamo
-            .scan()
-            .table_name(platform.table("OutboxTable"))
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("the outbox scans");
-        for item in page.items() {
+    let items = crate::events::outbox_items(platform).await;
+    items
+        .iter()
+        .map(|item| {
             let id = item
                 .get("pk")
                 .and_then(|pk| pk.as_s().ok())
@@ -80,13 +70,9 @@ pub async fn outbox_envelopes(platform: &Platform) -> Vec<(String, Result<Value,
                 Some(Ok(json)) => serde_json::from_str(json).map_err(|e| format!("not JSON: {e}")),
                 _ => Err("no envelope attribute".to_owned()),
             };
-            envelopes.push((id, envelope));
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return envelopes;
-        }
-    }
+            (id, envelope)
+        })
+        .collect()
 }
 
 /// The ids of the events the relay logged as published during this run.

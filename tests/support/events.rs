@@ -181,3 +181,25 @@ pub async fn quiet(platform: &Platform) {
         }
     }
 }
+
+/// Every item of the outbox table, read consistently, page by page.
+pub async fn outbox_items(platform: &Platform) -> Vec<HashMap<String, AttributeValue>> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = platform
+            .dynamo
+            .scan()
+            .table_name(platform.table("OutboxTable"))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("the outbox scans");
+        items.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return items;
+        }
+    }
+}
