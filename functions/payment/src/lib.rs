@@ -5,6 +5,8 @@
 
 pub mod domain;
 pub mod functions;
+#[cfg(test)]
+mod memory;
 pub mod payments;
 pub mod routes;
 pub mod settlement;

@@ -504,4 +504,125 @@ mod tests {
         let gold = plan(HoldDecision::Release, "9050.0001", AccountTier::Gold);
         assert_eq!(gold.payment.status, PaymentStatus::Completed);
     }
+
+    fn customer(user_id: u64) -> Caller {
+        use finflow_shared::jwt::{Claims, Role};
+        Caller {
+            user_id,
+            role: Role::Customer,
+            session_id: "s".into(),
+            claims: Claims {
+                sub: user_id.to_string(),
+                sid: "s".into(),
+                role: Role::Customer,
+                iss: "finflow".into(),
+                aud: "finflow-api".into(),
+                iat: 0,
+                exp: 0,
+                jti: "j".into(),
+            },
+        }
+    }
+
+    /// Payments over an in-memory store. Without an `Idempotency-Key`, a request that commits
+    /// on its first write never reaches the idempotency table, so its client is never called.
+    fn payments(store: Arc<crate::memory::MemoryPaymentStore>) -> Payments {
+        let offline = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .build();
+        Payments::new(
+            store,
+            IdempotencyStore::new(aws_sdk_dynamodb::Client::from_conf(offline), "unused"),
+        )
+    }
+
+    fn send(amount: &str) -> TransferRequest {
+        TransferRequest {
+            from_wallet_id: 1,
+            to_wallet_id: 2,
+            amount: PositiveAmount::new(m(amount)).unwrap(),
+            currency: Currency::parse("USD").unwrap(),
+            description: None,
+        }
+    }
+
+    async fn transfer(payments: &Payments, request: TransferRequest) -> StatusCode {
+        let causality = Causality::from_request(TraceId::generate());
+        match payments
+            .transfer(&customer(7), request, None, &causality)
+            .await
+        {
+            Ok(response) => response.status(),
+            Err(error) => error.status(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transfer_that_meets_conflicts_is_decided_again_and_moves_money_once() {
+        let store = Arc::new(crate::memory::MemoryPaymentStore::with_wallets([
+            wallet(1, 7, "500", "0"),
+            wallet(2, 8, "0", "0"),
+        ]));
+        *store.conflicts_to_inject.lock().unwrap() = 3;
+        let payments = payments(store.clone());
+        assert_eq!(transfer(&payments, send("100")).await, StatusCode::CREATED);
+        assert_eq!(store.payments.lock().unwrap().len(), 1);
+        assert_eq!(store.balance(1), (m("400"), Money::ZERO));
+        assert_eq!(store.balance(2), (m("100"), Money::ZERO));
+    }
+
+    #[tokio::test]
+    async fn a_transfer_that_keeps_meeting_conflicts_gives_up_with_a_409_and_writes_nothing() {
+        let store = Arc::new(crate::memory::MemoryPaymentStore::with_wallets([
+            wallet(1, 7, "500", "0"),
+            wallet(2, 8, "0", "0"),
+        ]));
+        *store.conflicts_to_inject.lock().unwrap() = u32::MAX;
+        let payments = payments(store.clone());
+        assert_eq!(transfer(&payments, send("100")).await, StatusCode::CONFLICT);
+        assert!(store.payments.lock().unwrap().is_empty());
+        assert_eq!(store.balance(1), (m("500"), Money::ZERO));
+    }
+
+    #[tokio::test]
+    async fn refusals_write_nothing_and_the_daily_limit_holds_across_transfers() {
+        let store = Arc::new(crate::memory::MemoryPaymentStore::with_wallets([
+            wallet(1, 7, "3000", "0"),
+            wallet(2, 8, "0", "0"),
+        ]));
+        let payments = payments(store.clone());
+        assert_eq!(
+            transfer(&payments, send("3000.0001")).await,
+            StatusCode::BAD_REQUEST
+        );
+        assert!(store.payments.lock().unwrap().is_empty());
+        // Bronze: 1000 per transfer, 2000 a day.
+        for _ in 0..4 {
+            assert_eq!(transfer(&payments, send("400")).await, StatusCode::CREATED);
+        }
+        assert_eq!(
+            transfer(&payments, send("400.0001")).await,
+            StatusCode::BAD_REQUEST
+        );
+        let sent: Vec<PaymentStatus> = store
+            .payments
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        // The fourth reaches 80% of the daily limit within ten minutes: AML holds it.
+        assert_eq!(
+            sent,
+            [
+                PaymentStatus::Completed,
+                PaymentStatus::Completed,
+                PaymentStatus::Completed,
+                PaymentStatus::OnHold
+            ]
+        );
+        assert_eq!(store.balance(1), (m("1400"), m("400")), "held, not gone");
+        assert_eq!(store.balance(2), (m("1200"), Money::ZERO));
+    }
 }
