@@ -80,20 +80,10 @@ impl PaymentStore for MemoryPaymentStore {
         since: OffsetDateTime,
     ) -> Result<RecentActivity, StoreError> {
         let payments = self.payments.lock().unwrap();
-        let recent: Vec<&Payment> = payments
+        let known = payments
             .iter()
-            .filter(|p| p.payer_id == payer && p.created_at >= since)
-            .collect();
-        Ok(RecentActivity {
-            count: recent.len() as u32,
-            total: recent
-                .iter()
-                .try_fold(Money::ZERO, |sum, p| sum.checked_add(p.amount.money()))
-                .unwrap_or(Money::ZERO),
-            new_counterparty: !payments
-                .iter()
-                .any(|p| p.payer_id == payer && p.to_wallet_id == to_wallet),
-        })
+            .any(|p| p.payer_id == payer && p.to_wallet_id == to_wallet);
+        Ok(RecentActivity::of(payments.iter(), payer, since, !known))
     }
 
     async fn record_transfer(&self, write: TransferWrite) -> Result<(), WriteError> {

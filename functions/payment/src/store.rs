@@ -332,15 +332,6 @@ impl PaymentStore for DynamoPaymentStore {
             50,
         );
         let history = self.newest_payments(query).await?;
-        let recent: Vec<&Payment> = history
-            .payments
-            .iter()
-            .filter(|p| p.payer_id == payer && p.created_at >= since)
-            .collect();
-        let total = recent
-            .iter()
-            .try_fold(Money::ZERO, |sum, p| sum.checked_add(p.amount.money()))
-            .unwrap_or(Money::ZERO);
         let known = self
             .client
             .get_item()
@@ -352,11 +343,7 @@ impl PaymentStore for DynamoPaymentStore {
             .map_err(StoreError::sdk)?
             .item
             .is_some();
-        Ok(RecentActivity {
-            count: recent.len() as u32,
-            total,
-            new_counterparty: !known,
-        })
+        Ok(RecentActivity::of(&history.payments, payer, since, !known))
     }
 
     async fn record_transfer(&self, write: TransferWrite) -> Result<(), WriteError> {

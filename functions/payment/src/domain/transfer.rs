@@ -98,6 +98,30 @@ pub struct RecentActivity {
     pub new_counterparty: bool,
 }
 
+impl RecentActivity {
+    /// The payer's transfers among `payments` made since `since`, and whether the payee's
+    /// wallet would be a new counterparty.
+    pub fn of<'a>(
+        payments: impl IntoIterator<Item = &'a Payment>,
+        payer: u64,
+        since: OffsetDateTime,
+        new_counterparty: bool,
+    ) -> Self {
+        let recent: Vec<&Payment> = payments
+            .into_iter()
+            .filter(|p| p.payer_id == payer && p.created_at >= since)
+            .collect();
+        RecentActivity {
+            count: recent.len() as u32,
+            total: recent
+                .iter()
+                .try_fold(Money::ZERO, |sum, p| sum.checked_add(p.amount.money()))
+                .unwrap_or(Money::ZERO),
+            new_counterparty,
+        }
+    }
+}
+
 /// What a transfer is decided on, as read from payment's own records.
 #[derive(Debug, Clone)]
 pub struct TransferReads {
