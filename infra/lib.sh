@@ -149,9 +149,15 @@ export_aws_env() {
 # Build the local runner and every function's bootstrap (debug: each runs as its own process
 # under the Runtime Interface Emulator, see infra/local), and install the pinned SAM CLI whose
 # wheel ships that emulator (infra/.sam-venv, infra/requirements-sam.txt).
+# build_functions [release]: the runner and every function's bootstrap, in the debug profile
+# or optimised as Lambda would run them (the `finflow` tool stays in debug: it is not timed).
 build_functions() {
   ensure_venv_at "$SAM_VENV_DIR" "$SAM_REQUIREMENTS"
-  cargo build --workspace --bins
+  if [[ "${1:-debug}" == release ]]; then
+    cargo build --release --workspace --bins --exclude finflow-tools
+  else
+    cargo build --workspace --bins
+  fi
 }
 
 # Make sure rustfmt and clippy are installed (fresh CI machines).

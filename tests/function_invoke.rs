@@ -148,3 +148,35 @@ fn check(
     }
     Ok(())
 }
+
+/// The runner starts one environment of every function before it reports ready (its first,
+/// `<LogicalId>#1`), and each cold start's `REPORT` line carries Lambda's `Init Duration`.
+#[tokio::test]
+async fn every_function_started_cold_once_when_the_platform_started_and_logged_its_init() {
+    let platform = Platform::connect().await;
+    let log = platform.runner_log();
+    assert!(
+        log.iter().any(|line| line["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("every function has one warm execution environment"))),
+        "the runner logs when every function has started"
+    );
+    let mut not_reported = Vec::new();
+    for logical_id in platform.manifest.functions.keys() {
+        let first = format!("{logical_id}#1");
+        let reported = log.iter().any(|line| {
+            line["environment"] == first.as_str()
+                && line["init_duration_ms"].as_f64().is_some_and(|ms| ms > 0.0)
+                && line["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Init Duration:"))
+        });
+        if !reported {
+            not_reported.push(first);
+        }
+    }
+    assert!(
+        not_reported.is_empty(),
+        "no cold start with its Init Duration in the log for {not_reported:?}"
+    );
+}

@@ -5,3 +5,4 @@
 pub mod lambda;
 pub mod manifest;
 pub mod scheduled;
+pub mod warm_up;

@@ -4,7 +4,8 @@
 //! events from the local gateway on the seed's ports; consumers get their queues as SQS
 //! events with Lambda's batch semantics; the outbox relay gets the outbox table's stream as
 //! DynamoDB stream events; scheduled functions get EventBridge's scheduled event on their
-//! rate. A function the runner cannot run is an error, not a gap.
+//! rate. Each function starts one environment when the runner starts (its `Init Duration` in
+//! the log), more when requests overlap. A function the runner cannot run is an error, not a gap.
 
 mod control;
 mod faults;
@@ -23,6 +24,7 @@ use axum::Router;
 use finflow_local::lambda::{FunctionPool, FunctionSpec, default_bin_dir, locate_rie};
 use finflow_local::manifest::Manifest;
 use finflow_local::scheduled::scheduled_event;
+use finflow_local::warm_up::warm_up_event;
 use finflow_shared::config::aws_sdk_config;
 
 use crate::faults::{AwsFaults, ConsumerCrashes, FaultSwitch};
@@ -123,8 +125,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         functions = pools.len(),
         rie = %rie.display(),
         bin_dir = %options.bin_dir.display(),
-        "every function runs as its own bootstrap under the Runtime Interface Emulator; environments start on demand"
+        "every function runs as its own bootstrap under the Runtime Interface Emulator; starting one environment of each"
     );
+    warm_up(&manifest, &pools).await?;
 
     let mut scheduled: BTreeMap<String, Arc<ScheduledFunction>> = BTreeMap::new();
     for (logical_id, function) in &manifest.functions {
@@ -193,6 +196,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for pool in pools.values() {
         pool.shutdown();
     }
+    Ok(())
+}
+
+/// Starts one environment of every function at once (`finflow_local::warm_up`); each one's
+/// `REPORT` line in the log carries its `Init Duration`. A function that cannot start is an
+/// error: the platform would not serve it.
+async fn warm_up(
+    manifest: &Manifest,
+    pools: &HashMap<String, Arc<FunctionPool>>,
+) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let account = manifest.account_id();
+    let mut starts = tokio::task::JoinSet::new();
+    for (logical_id, function) in &manifest.functions {
+        let event = warm_up_event(function, logical_id, &manifest.region, &account);
+        let pool = pools[logical_id].clone();
+        starts.spawn(async move { pool.invoke(&event).await.map_err(|e| e.to_string()) });
+    }
+    while let Some(outcome) = starts.join_next().await {
+        outcome.map_err(|e| format!("a warm-up panicked: {e}"))??;
+    }
+    tracing::info!(
+        functions = manifest.functions.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "every function has one warm execution environment (its cold start is in its REPORT line)"
+    );
     Ok(())
 }
 
