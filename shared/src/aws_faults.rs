@@ -50,6 +50,8 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use serde::{Deserialize, Serialize};
 
+use crate::aws_http::{Operation, http_client_of};
+
 /// The environment variable that names the plan file.
 pub const ENV: &str = "FINFLOW_FAULTS";
 
@@ -126,52 +128,6 @@ pub enum LostAnswer {
 pub struct FaultPlan {
     pub seed: u64,
     pub rules: Vec<FaultRule>,
-}
-
-/// The AWS operation an HTTP request calls.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Operation {
-    service: &'static str,
-    name: String,
-}
-
-impl Operation {
-    /// JSON protocols name it in `X-Amz-Target`; SNS's query protocol in the form body.
-    fn of(request: &HttpRequest) -> Option<Operation> {
-        if let Some(target) = request.headers().get("x-amz-target") {
-            let (prefix, name) = target.split_once('.')?;
-            let service = match prefix {
-                p if p.starts_with("DynamoDBStreams") => "dynamodbstreams",
-                p if p.starts_with("DynamoDB") => "dynamodb",
-                "AWSEvents" => "events",
-                "AmazonSQS" => "sqs",
-                _ => return None,
-            };
-            return Some(Operation {
-                service,
-                name: name.to_owned(),
-            });
-        }
-        let body = std::str::from_utf8(request.body().bytes()?).ok()?;
-        let action = body
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("Action="))?;
-        Some(Operation {
-            service: "sns",
-            name: action.to_owned(),
-        })
-    }
-
-    fn matches(&self, pattern: &str) -> bool {
-        let (service, name) = pattern.split_once(':').unwrap_or((pattern, "*"));
-        (service == "*" || service == self.service) && (name == "*" || name == self.name)
-    }
-}
-
-impl std::fmt::Display for Operation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}", self.service, self.name)
-    }
 }
 
 /// A decision for one call.
@@ -322,7 +278,7 @@ fn read_plan(path: &Path) -> FaultPlan {
 
 /// `config` with every AWS call of `function` going through the plan in `plan_file`.
 pub fn inject(config: SdkConfig, plan_file: PathBuf, function: Option<String>) -> SdkConfig {
-    let inner = config.http_client().unwrap_or_else(default_http_client);
+    let inner = http_client_of(&config);
     let client = FaultyHttpClient {
         inner,
         plan: Arc::new(PlanFile::new(plan_file, function)),
@@ -331,14 +287,6 @@ pub fn inject(config: SdkConfig, plan_file: PathBuf, function: Option<String>) -
         .into_builder()
         .http_client(SharedHttpClient::new(client))
         .build()
-}
-
-fn default_http_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    // The SDK's own default: hyper 1 with rustls on aws-lc.
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-        .build_https()
 }
 
 #[derive(Debug)]

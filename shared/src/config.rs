@@ -113,19 +113,22 @@ impl PlatformConfig {
 /// `AWS_ENDPOINT_URL` (and per-service `AWS_ENDPOINT_URL_DYNAMODB` and so on), which is how the
 /// same code talks to AWS, moto, DynamoDB Local or LocalStack. When `FINFLOW_FAULTS` names a
 /// fault plan (only the local runner sets it), every AWS call goes through
-/// [`crate::aws_faults`].
+/// [`crate::aws_faults`]. Every call is counted for the request making it
+/// ([`crate::round_trips`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    match Env::process().optional(crate::aws_faults::ENV) {
+    let config = match Env::process().optional(crate::aws_faults::ENV) {
         Some(plan_file) => crate::aws_faults::inject(
             config,
             plan_file.into(),
             Env::process().optional("AWS_LAMBDA_FUNCTION_NAME"),
         ),
         None => config,
-    }
+    };
+    // Outermost, so that it records every attempt the SDK makes, injected faults included.
+    crate::round_trips::record(config)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! their inbox, health, logging, and the Lambda entry points.
 
 pub mod aws_faults;
+mod aws_http;
 pub mod config;
 pub mod consumer;
 pub mod contracts;
@@ -18,6 +19,7 @@ pub mod jwt;
 pub mod money;
 pub mod outbox;
 pub mod retry;
+pub mod round_trips;
 pub mod runtime;
 pub mod telemetry;
 pub mod trace;

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use crate::domain::screening::WINDOW_MINUTES;
 use crate::domain::{
     BalanceCap, Payment, TransferError, TransferReads, TransferRequest, balance_cap,
-    decide_transfer, transfer_limits,
+    decide_transfer, needs_payee_tier, transfer_limits,
 };
 use crate::routes::views::PaymentView;
 use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, WriteError};
@@ -81,10 +81,16 @@ impl Payments {
                 let mut attempts = WRITES.attempts();
                 while attempts.next().await.is_some() {
                     let now = OffsetDateTime::now_utc();
-                    let reads = self.read_transfer(caller.user_id, request, now).await?;
+                    // The id is taken alongside the reads, not after the decision: a refused
+                    // or conflicting attempt leaves a gap in the ids, and the answer comes a
+                    // round trip sooner.
+                    let (reads, payment_id) = tokio::try_join!(
+                        self.read_transfer(caller.user_id, request, now),
+                        self.store.allocate_payment_id(),
+                    )?;
                     let allowed = decide_transfer(caller.user_id, request, &reads, now)
                         .map_err(transfer_error)?;
-                    let plan = allowed.numbered(self.store.allocate_payment_id().await?);
+                    let plan = allowed.numbered(payment_id);
                     let body = serde_json::to_value(PaymentView::from(&plan.payment))
                         .expect("views serialize");
                     let event = transfer_event(&plan.payment, causality);
@@ -120,7 +126,8 @@ impl Payments {
     }
 
     /// What a transfer is decided on. Independent reads go out together; only the payee's
-    /// tier waits, for the payee.
+    /// tier waits, for the payee, and only when the lowest tier's cap would not admit the
+    /// credit.
     async fn read_transfer(
         &self,
         payer: u64,
@@ -137,8 +144,10 @@ impl Payments {
         )?;
         // A payee payment has not heard of yet holds the lowest tier.
         let payee_tier = match &destination {
-            Some(wallet) => self.store.tier(wallet.user_id).await?,
-            None => AccountTier::Bronze,
+            Some(wallet) if needs_payee_tier(wallet.balance, request.amount.money()) => {
+                self.store.tier(wallet.user_id).await?
+            }
+            _ => AccountTier::Bronze,
         };
         Ok(TransferReads {
             source,

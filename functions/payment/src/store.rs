@@ -331,18 +331,18 @@ impl PaymentStore for DynamoPaymentStore {
             PAYMENTS_PREFIX,
             50,
         );
-        let history = self.newest_payments(query).await?;
-        let known = self
+        let counterparty = self
             .client
             .get_item()
             .table_name(&self.table)
             .key("pk", s(format!("COUNTERPARTY#{payer}")))
             .key("sk", s(format!("WALLET#{to_wallet}")))
-            .send()
-            .await
-            .map_err(StoreError::sdk)?
-            .item
-            .is_some();
+            .send();
+        // Independent reads: sent together, one round trip.
+        let (history, counterparty) = tokio::try_join!(self.newest_payments(query), async {
+            counterparty.await.map_err(StoreError::sdk)
+        })?;
+        let known = counterparty.item.is_some();
         Ok(RecentActivity::of(&history.payments, payer, since, !known))
     }
 

@@ -1,4 +1,5 @@
-//! Gives every request a trace id, a tracing span that carries it, and an access log line.
+//! Gives every request a trace id, a tracing span that carries it, and an access log line
+//! with the AWS calls it made (`crate::round_trips`).
 
 use std::time::Instant;
 
@@ -8,6 +9,7 @@ use axum::response::Response;
 use http::HeaderValue;
 use tracing::Instrument;
 
+use crate::round_trips::recorded;
 use crate::trace::TraceId;
 
 pub const TRACE_HEADER: &str = "x-trace-id";
@@ -28,11 +30,15 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(trace_id.clone());
     let span = tracing::info_span!("request", trace_id = %trace_id, %method, %path);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let (mut response, aws) = recorded(next.run(request).instrument(span.clone())).await;
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            aws_calls = aws.calls,
+            aws_sequential = aws.sequential,
+            aws_operations = %aws.operations.join(" "),
+            aws_timeline = %aws.timeline.join(" "),
             "request handled"
         )
     });

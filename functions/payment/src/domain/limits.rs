@@ -43,6 +43,14 @@ pub fn balance_cap(tier: AccountTier) -> BalanceCap {
     }
 }
 
+/// Whether a credit of `amount` to a wallet holding `balance` needs its owner's tier to be
+/// decided: not when even the lowest tier's cap admits it (every tier's cap is at least
+/// that). A transfer planned on the lowest cap conditions the payee's balance on its room,
+/// so a credit that fills the wallet meanwhile makes it a conflict, read again with the tier.
+pub fn needs_payee_tier(balance: Money, amount: Money) -> bool {
+    !balance_cap(AccountTier::Bronze).admits(balance, amount)
+}
+
 impl BalanceCap {
     /// The highest balance a wallet may have before receiving `amount`; `None` when the amount
     /// alone is above the maximum.
@@ -62,6 +70,17 @@ impl BalanceCap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_credit_above_the_lowest_cap_needs_the_payee_tier() {
+        let m = |s: &str| Money::parse(s).unwrap();
+        for tier in [AccountTier::Silver, AccountTier::Gold] {
+            assert!(balance_cap(tier).max_balance >= balance_cap(AccountTier::Bronze).max_balance);
+        }
+        assert!(!needs_payee_tier(m("9000"), m("1000")));
+        assert!(needs_payee_tier(m("9000"), m("1000.0001")));
+        assert!(needs_payee_tier(m("0"), m("10000.0001")));
+    }
 
     #[test]
     fn the_payee_cap_is_the_wallet_tiers_max_balance() {

@@ -5,7 +5,7 @@ pub mod payment;
 pub mod screening;
 pub mod transfer;
 
-pub use limits::{BalanceCap, TransferLimits, balance_cap, transfer_limits};
+pub use limits::{BalanceCap, TransferLimits, balance_cap, needs_payee_tier, transfer_limits};
 pub use payment::{NotOnHold, Payment};
 pub use transfer::{
     AllowedTransfer, Movement, RecentActivity, TransferError, TransferPlan, TransferReads,

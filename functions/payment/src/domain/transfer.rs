@@ -128,7 +128,8 @@ pub struct TransferReads {
     pub source: Option<Wallet>,
     pub destination: Option<Wallet>,
     pub payer_tier: AccountTier,
-    /// Sets the most the payee's wallet may hold.
+    /// Sets the most the payee's wallet may hold: the payee's tier, or the lowest one where
+    /// its cap admits the credit anyway ([`needs_payee_tier`](super::needs_payee_tier)).
     pub payee_tier: AccountTier,
     pub activity: RecentActivity,
 }

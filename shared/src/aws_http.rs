@@ -1,0 +1,63 @@
+//! What the layers under the SDK's HTTP client (`aws_faults`, `round_trips`) share: the
+//! client they wrap, and which AWS operation a request calls, read from the request itself.
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+
+/// The HTTP client `config` has, or the one the SDK would make: hyper 1 with rustls on aws-lc.
+pub(crate) fn http_client_of(config: &SdkConfig) -> SharedHttpClient {
+    config.http_client().unwrap_or_else(|| {
+        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+            .build_https()
+    })
+}
+
+/// The AWS operation an HTTP request calls.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Operation {
+    pub(crate) service: &'static str,
+    pub(crate) name: String,
+}
+
+impl Operation {
+    /// JSON protocols name it in `X-Amz-Target`; SNS's query protocol in the form body.
+    pub(crate) fn of(request: &HttpRequest) -> Option<Operation> {
+        if let Some(target) = request.headers().get("x-amz-target") {
+            let (prefix, name) = target.split_once('.')?;
+            let service = match prefix {
+                p if p.starts_with("DynamoDBStreams") => "dynamodbstreams",
+                p if p.starts_with("DynamoDB") => "dynamodb",
+                "AWSEvents" => "events",
+                "AmazonSQS" => "sqs",
+                _ => return None,
+            };
+            return Some(Operation {
+                service,
+                name: name.to_owned(),
+            });
+        }
+        let body = std::str::from_utf8(request.body().bytes()?).ok()?;
+        let action = body
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))?;
+        Some(Operation {
+            service: "sns",
+            name: action.to_owned(),
+        })
+    }
+
+    /// Whether `pattern` (`service:Operation`, either side `*`) names this operation.
+    pub(crate) fn matches(&self, pattern: &str) -> bool {
+        let (service, name) = pattern.split_once(':').unwrap_or((pattern, "*"));
+        (service == "*" || service == self.service) && (name == "*" || name == self.name)
+    }
+}
+
+impl std::fmt::Display for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.service, self.name)
+    }
+}
