@@ -10,34 +10,10 @@
 //! Needs no running platform: it reads files and builds clients without calling them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use finflow_shared::config::{ConfigError, Env};
-use finflow_shared::consumer::EventConsumer;
 use finflow_shared::contracts::{Registry, catalog};
-use serde_yaml::Value;
-
-type ConsumerFunction =
-    fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
-
-/// Every service's consumer builders, as the Lambda binaries call them.
-const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
-    finflow_auth::functions::consumer,
-    finflow_wallet::functions::consumer,
-    finflow_kyc::functions::consumer,
-    finflow_payment::functions::consumer,
-    finflow_reporting::functions::consumer,
-    finflow_notification::functions::consumer,
-];
-
-/// A function template.yaml triggers from SQS.
-struct ConsumerFunctionSpec {
-    logical_id: String,
-    binary: String,
-    environment: Vec<String>,
-    queues: Vec<String>,
-}
+use finflow_tools::contracts::build_consumer;
+use finflow_tools::template::Template;
 
 /// What the rules targeting one queue send to it.
 #[derive(Default)]
@@ -46,141 +22,24 @@ struct Routing {
     detail_types: BTreeSet<String>,
 }
 
-fn template() -> Value {
+/// template.yaml, read as the `finflow` tools read it.
+fn template() -> Template {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).expect("template.yaml reads"))
+    Template::parse(&std::fs::read_to_string(path).expect("template.yaml reads"))
         .expect("template.yaml parses")
 }
 
-/// The logical id a `!GetAtt X.Arn` or `!Ref X` names.
-fn referenced(value: &Value) -> Option<String> {
-    match value {
-        Value::Tagged(tagged) => {
-            let target = tagged.value.as_str()?;
-            Some(target.split('.').next().unwrap_or(target).to_owned())
-        }
-        _ => None,
-    }
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_sequence()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn keys(value: &Value) -> Vec<String> {
-    value
-        .as_mapping()
-        .map(|m| {
-            m.keys()
-                .filter_map(|k| k.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn resources(template: &Value) -> Vec<(String, &Value)> {
-    template["Resources"]
-        .as_mapping()
-        .expect("template.yaml has Resources")
-        .iter()
-        .filter_map(|(id, resource)| Some((id.as_str()?.to_owned(), resource)))
-        .collect()
-}
-
-fn consumer_functions(template: &Value) -> Vec<ConsumerFunctionSpec> {
-    let globals = keys(&template["Globals"]["Function"]["Environment"]["Variables"]);
-    resources(template)
-        .into_iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
-        .filter_map(|(logical_id, resource)| {
-            let properties = &resource["Properties"];
-            let queues: Vec<String> = properties["Events"]
-                .as_mapping()
-                .into_iter()
-                .flatten()
-                .filter(|(_, event)| event["Type"] == "SQS")
-                .filter_map(|(_, event)| referenced(&event["Properties"]["Queue"]))
-                .collect();
-            if queues.is_empty() {
-                return None;
-            }
-            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{logical_id} names no Binary"))
-                .to_owned();
-            let mut environment = globals.clone();
-            environment.extend(keys(&properties["Environment"]["Variables"]));
-            Some(ConsumerFunctionSpec {
-                logical_id,
-                binary,
-                environment,
-                queues,
-            })
-        })
-        .collect()
-}
-
 /// Queue logical id → what the rules send it.
-fn routing(template: &Value) -> HashMap<String, Routing> {
+fn routing(template: &Template) -> HashMap<String, Routing> {
     let mut routing: HashMap<String, Routing> = HashMap::new();
-    for (_, rule) in resources(template)
-        .into_iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
-    {
-        let pattern = &rule["Properties"]["EventPattern"];
-        for target in rule["Properties"]["Targets"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-        {
-            let Some(queue) = referenced(&target["Arn"]) else {
-                continue;
-            };
-            let entry = routing.entry(queue).or_default();
-            entry.sources.extend(strings(&pattern["source"]));
-            entry.detail_types.extend(strings(&pattern["detail-type"]));
+    for rule in &template.rules {
+        for queue in &rule.target_queues {
+            let entry = routing.entry(queue.clone()).or_default();
+            entry.sources.extend(rule.sources.iter().cloned());
+            entry.detail_types.extend(rule.detail_types.iter().cloned());
         }
     }
     routing
-}
-
-/// Builds the consumer of `binary` with every variable the template gives it (values that
-/// only need to look plausible: nothing is called).
-fn build(spec: &ConsumerFunctionSpec) -> Result<Arc<dyn EventConsumer>, String> {
-    let env = Env::from_map(
-        spec.environment
-            .iter()
-            .map(|name| {
-                (
-                    name.clone(),
-                    format!("contract-test-{name}-0123456789abcdef"),
-                )
-            })
-            .collect(),
-    );
-    let sdk = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .build();
-    CONSUMER_FUNCTIONS
-        .iter()
-        .find_map(|build| build(&spec.binary, &sdk, &env))
-        .ok_or_else(|| {
-            format!(
-                "{} ({}): no service builds this consumer; add the service's \
-                 `functions::consumer` to CONSUMER_FUNCTIONS here and in infra/local",
-                spec.logical_id, spec.binary
-            )
-        })?
-        .map_err(|e| format!("{} ({}): {e}", spec.logical_id, spec.binary))
 }
 
 #[tokio::test]
@@ -188,7 +47,11 @@ async fn contracts_every_consumer_declares_what_it_reads_and_receives_exactly_th
     let template = template();
     let registry = Registry::load().expect("events/schemas loads");
     let routing = routing(&template);
-    let functions = consumer_functions(&template);
+    let functions: Vec<_> = template
+        .functions
+        .iter()
+        .filter(|f| !f.queues.is_empty())
+        .collect();
     assert!(
         functions.len() >= 5,
         "template.yaml lists only {} consumer functions",
@@ -197,7 +60,7 @@ async fn contracts_every_consumer_declares_what_it_reads_and_receives_exactly_th
     let mut problems = Vec::new();
     let mut table = BTreeMap::new();
     for spec in &functions {
-        let consumer = match build(spec) {
+        let consumer = match build_consumer(spec) {
             Ok(consumer) => consumer,
             Err(problem) => {
                 problems.push(problem);
@@ -270,10 +133,10 @@ async fn contracts_every_consumer_declares_what_it_reads_and_receives_exactly_th
 #[test]
 fn contracts_template_parsing_finds_the_known_consumers() {
     let template = template();
-    let functions = consumer_functions(&template);
-    let wallet = functions
+    let wallet = template
+        .functions
         .iter()
-        .find(|f| f.binary == "wallet-user-events")
+        .find(|f| f.binary.as_deref() == Some("wallet-user-events"))
         .expect("wallet's user-event consumer is in template.yaml");
     assert_eq!(wallet.queues, ["WalletUserEventsQueue"]);
     assert!(wallet.environment.iter().any(|v| v == "WALLET_TABLE"));

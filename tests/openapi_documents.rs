@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use finflow_system_tests::openapi::{self, SERVICES, canonical_path, operations, resolve};
+use finflow_tools::template::Template;
 use serde_json::Value;
-use serde_yaml::Value as Yaml;
 
 /// Where a service declares its web pages (shared/src/http/app.rs `PAGES`): `/pages/x` is
 /// served as `/x`.
@@ -295,34 +295,13 @@ fn openapi_each_operation_documents_what_its_handler_takes() {
 /// Service → the HTTP routes template.yaml gives its functions, `/api/v1/` folded into `/api/`.
 fn template_routes() -> BTreeMap<String, BTreeSet<Route>> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
-    let template: Yaml =
-        serde_yaml::from_str(&std::fs::read_to_string(path).expect("template.yaml reads"))
-            .expect("template.yaml parses");
+    let template = Template::parse(&std::fs::read_to_string(path).expect("template.yaml reads"))
+        .expect("template.yaml parses");
     let mut routes: BTreeMap<String, BTreeSet<Route>> = BTreeMap::new();
-    for (id, resource) in template["Resources"]
-        .as_mapping()
-        .expect("Resources")
-        .iter()
-    {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let properties = &resource["Properties"];
-        for (_, event) in properties["Events"].as_mapping().into_iter().flatten() {
-            if !matches!(event["Type"].as_str(), Some("HttpApi" | "Api")) {
-                continue;
-            }
-            let service = properties["Tags"]["service"]
-                .as_str()
-                .unwrap_or_else(|| panic!("{id:?} has HTTP routes but no service tag"));
-            let (Some(method), Some(path)) = (
-                event["Properties"]["Method"].as_str(),
-                event["Properties"]["Path"].as_str(),
-            ) else {
-                panic!("{id:?}: an HTTP event without Method and Path");
-            };
+    for function in &template.functions {
+        for (method, path) in &function.http_routes {
             routes
-                .entry(service.to_owned())
+                .entry(function.service.clone())
                 .or_default()
                 .insert(route(method, &canonical_path(path)));
         }

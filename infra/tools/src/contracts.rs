@@ -18,7 +18,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::contracts::Registry;
 use finflow_shared::contracts::gate::{self, Consumer, Report};
 
-use crate::template::Template;
+use crate::template::{Function, Template};
 
 type ConsumerFunction =
     fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
@@ -43,40 +43,46 @@ pub struct Built {
 
 /// Every consumer function in `template`, built from the code, with what it declares.
 pub fn consumers(template: &Template) -> Result<Vec<Built>, String> {
-    let sdk = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .build();
     let mut built = Vec::new();
     for function in template.functions.iter().filter(|f| !f.queues.is_empty()) {
-        let binary = function
-            .binary
-            .as_deref()
-            .ok_or_else(|| format!("{} names no Binary", function.logical_id))?;
-        let env = Env::from_map(
-            function
-                .environment
-                .iter()
-                .map(|name| (name.clone(), format!("contracts-{name}-0123456789abcdef")))
-                .collect(),
-        );
-        let consumer = CONSUMER_FUNCTIONS
-            .iter()
-            .find_map(|build| build(binary, &sdk, &env))
-            .ok_or_else(|| {
-                format!(
-                    "{} ({binary}): no service builds this consumer; add the service's \
-                     `functions::consumer` to CONSUMER_FUNCTIONS in infra/tools/src/contracts.rs",
-                    function.logical_id
-                )
-            })?
-            .map_err(|e| format!("{} ({binary}): {e}", function.logical_id))?;
+        let consumer = build_consumer(function)?;
         built.push(Built {
             logical_id: function.logical_id.clone(),
             consumer: Consumer::new(consumer.name(), &function.service, consumer.reads()),
         });
     }
     Ok(built)
+}
+
+/// `function`'s consumer, built as its Lambda binary builds it, with every variable the
+/// template gives it (placeholder values: nothing is called).
+pub fn build_consumer(function: &Function) -> Result<Arc<dyn EventConsumer>, String> {
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .build();
+    let binary = function
+        .binary
+        .as_deref()
+        .ok_or_else(|| format!("{} names no Binary", function.logical_id))?;
+    let env = Env::from_map(
+        function
+            .environment
+            .iter()
+            .map(|name| (name.clone(), format!("contracts-{name}-0123456789abcdef")))
+            .collect(),
+    );
+    CONSUMER_FUNCTIONS
+        .iter()
+        .find_map(|build| build(binary, &sdk, &env))
+        .ok_or_else(|| {
+            format!(
+                "{} ({binary}): no service builds this consumer; add the service's \
+                 `functions::consumer` to CONSUMER_FUNCTIONS in infra/tools/src/contracts.rs",
+                function.logical_id
+            )
+        })?
+        .map_err(|e| format!("{} ({binary}): {e}", function.logical_id))
 }
 
 /// `finflow contracts <check|release> ...`. `Ok` carries the report; `Err` a failed check.
@@ -189,17 +195,22 @@ fn registry_at_ref(reference: &str, dir: &Path) -> Result<Registry, String> {
     Registry::from_files(files)
 }
 
+/// The consumers of the template.yaml this crate was compiled with: the gate's tests check
+/// the repository's real consumers.
+pub fn repository_consumers() -> Result<Vec<Consumer>, String> {
+    let template = Template::parse(include_str!("../../../template.yaml"))?;
+    Ok(consumers(&template)?
+        .into_iter()
+        .map(|built| built.consumer)
+        .collect())
+}
+
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
 
-    pub(crate) fn real_consumers() -> Vec<Consumer> {
-        let template = Template::parse(include_str!("../../../template.yaml")).unwrap();
-        consumers(&template)
-            .unwrap()
-            .into_iter()
-            .map(|b| b.consumer)
-            .collect()
+    fn real_consumers() -> Vec<Consumer> {
+        repository_consumers().unwrap()
     }
 
     #[test]

@@ -1,7 +1,12 @@
-//! The parts of the `finflow` command that the system tests also call in-process.
+//! The parts of the `finflow` command that the system tests also use in-process: the bench,
+//! replay, the round-trip table, template.yaml as the tools read it and the consumers built
+//! from it for the contract gate.
 
 pub mod bench;
+pub mod contracts;
 pub mod replay;
+pub mod round_trips;
 mod table_diff;
+pub mod template;
 
 pub use table_diff::Difference;

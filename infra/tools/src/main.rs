@@ -15,21 +15,20 @@
 //! event, as `sam local invoke -e` does: its bootstrap under the Runtime Interface Emulator,
 //! with its manifest environment, against the running local platform's emulator.
 
-mod contracts;
 mod crates;
 mod graph;
 #[cfg(test)]
 mod seed_cascades;
-mod template;
 mod trace;
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
+use finflow_tools::{contracts, template};
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--log PATH]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -157,9 +156,11 @@ fn invoke_command(args: &[String]) -> Result<String, String> {
     ))
 }
 
-/// `finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N]`.
+/// `finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--log PATH]`: with
+/// the runner's JSON log, the AWS round trips of every route the bench called.
 fn bench_command(args: &[String]) -> Result<String, String> {
     let mut options = finflow_tools::bench::Options::default();
+    let mut log = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut number = || -> Result<usize, String> {
@@ -172,6 +173,7 @@ fn bench_command(args: &[String]) -> Result<String, String> {
             "--transfers" => options.transfers = number()?,
             "--concurrency" => options.concurrency = number()?,
             "--api" => options.api = rest.next().ok_or(USAGE)?.clone(),
+            "--log" => log = Some(rest.next().ok_or(USAGE)?.clone()),
             _ => return Err(USAGE.into()),
         }
     }
@@ -180,7 +182,12 @@ fn bench_command(args: &[String]) -> Result<String, String> {
         .build()
         .map_err(|e| e.to_string())?;
     let figures = runtime.block_on(finflow_tools::bench::run(&options))?;
-    Ok(figures.to_string())
+    let mut out = figures.to_string();
+    if let Some(path) = log {
+        let log = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        out.push_str(&finflow_tools::round_trips::table(&log));
+    }
+    Ok(out)
 }
 
 /// `finflow trace <id> [--log PATH]`; the log defaults to the one `infra/test` keeps.

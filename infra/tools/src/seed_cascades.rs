@@ -16,7 +16,9 @@ use finflow_shared::contracts::gate::{self, ChangeSet, Consumer, Report, apply_p
 use finflow_shared::contracts::{Registry, fixture_dir};
 use serde_json::json;
 
-use crate::contracts::tests::real_consumers;
+fn real_consumers() -> Vec<Consumer> {
+    finflow_tools::contracts::repository_consumers().unwrap()
+}
 
 struct Outcome {
     before: Report,

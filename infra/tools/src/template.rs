@@ -13,6 +13,8 @@ pub struct Function {
     pub tables: Vec<String>,
     /// Queues it consumes.
     pub queues: Vec<String>,
+    /// Its `HttpApi` routes: (method, path) as template.yaml writes them.
+    pub http_routes: Vec<(String, String)>,
     /// Whether it serves routes that take a bearer token (anything but health checks).
     pub has_authenticated_routes: bool,
     /// Event sources (`finflow.<service>`) the function keeps working without.
@@ -141,6 +143,15 @@ impl Template {
                             .copied()
                             .filter(move |e| e.get("Type").and_then(Value::as_str) == Some(kind))
                     }
+                    let http_routes: Vec<(String, String)> = of_type(&events, "HttpApi")
+                        .filter_map(|e| {
+                            let properties = e.get("Properties")?;
+                            Some((
+                                properties.get("Method")?.as_str()?.to_owned(),
+                                properties.get("Path")?.as_str()?.to_owned(),
+                            ))
+                        })
+                        .collect();
                     template.functions.push(Function {
                         logical_id: id,
                         service,
@@ -150,14 +161,10 @@ impl Template {
                                 e.get("Properties")?.get("Queue").and_then(referenced_id)
                             })
                             .collect(),
-                        has_authenticated_routes: of_type(&events, "HttpApi").any(|e| {
-                            let path = e
-                                .get("Properties")
-                                .and_then(|p| p.get("Path"))
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            !path.ends_with("/health")
-                        }),
+                        has_authenticated_routes: http_routes
+                            .iter()
+                            .any(|(_, path)| !path.ends_with("/health")),
+                        http_routes,
                         tolerates,
                         binary: resource
                             .get("Metadata")
