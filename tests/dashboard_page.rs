@@ -16,10 +16,10 @@ use finflow_system_tests::accounts::Account;
 use finflow_system_tests::browser::{Browser, state_dir};
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::payments::{funded_wallet, transfer};
+use finflow_system_tests::services::REPORTING;
 use finflow_system_tests::{Platform, eventually, expect_json, register_and_login, staff_account};
 use serde_json::{Value, json};
 
-const REPORTING: &str = "http://127.0.0.1:8006";
 const TITLE: &str = "FinFlow · Operations dashboard";
 
 /// One drawn figure: the data attributes of an element with `data-chart`.

@@ -8,13 +8,13 @@ use finflow_shared::trace::TraceId;
 use finflow_system_tests::events::{
     CASCADE_TIMEOUT, bus_message, consumer_outcomes, drained, outbox_event,
 };
+use finflow_system_tests::services::KYC;
 use finflow_system_tests::{
     AUTH, Account, Platform, eventually, expect_json, expect_problem, register_and_login,
     staff_account,
 };
 use serde_json::{Value, json};
 
-const KYC: &str = "http://127.0.0.1:8005";
 const PASSPORT_URL: &str = "https://example.com/passport.jpg";
 
 async fn submit(platform: &Platform, account: &Account, body: Value) -> reqwest::Response {

@@ -10,14 +10,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::payments::{funded_wallet, transfer};
+use finflow_system_tests::services::NOTIFICATION;
 use finflow_system_tests::wallets::{open_wallet, verified_account};
 use finflow_system_tests::{
     AUTH, Account, Platform, eventually, expect_json, expect_problem, register_and_login,
     staff_account,
 };
 use serde_json::{Value, json};
-
-const NOTIFICATION: &str = "http://127.0.0.1:8004";
 
 /// Every notification of `account`'s list, newest first, following the cursors.
 async fn list_all(platform: &Platform, account: &Account, limit: u32) -> Vec<Value> {

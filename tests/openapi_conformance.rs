@@ -11,6 +11,7 @@ use std::time::Duration;
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::openapi::{Contracts, SERVICES, load, operations};
 use finflow_system_tests::payments::PAYMENT;
+use finflow_system_tests::services::{NOTIFICATION, REPORTING};
 use finflow_system_tests::wallets::{KYC, WALLET, verified_account};
 use finflow_system_tests::{
     AUTH, Account, Platform, eventually, register_and_login, staff_account, unique_email,
@@ -18,9 +19,6 @@ use finflow_system_tests::{
 use reqwest::RequestBuilder;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-
-const NOTIFICATION: &str = "http://127.0.0.1:8004";
-const REPORTING: &str = "http://127.0.0.1:8006";
 
 struct Answer {
     status: u16,

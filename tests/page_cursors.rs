@@ -8,14 +8,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_shared::dynamo::encode_cursor;
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::payments::{PAYMENT, funded_wallet, transfer};
+use finflow_system_tests::services::{NOTIFICATION, REPORTING};
 use finflow_system_tests::wallets::{KYC, WALLET, deposit, verified_account};
 use finflow_system_tests::{
     Account, Platform, eventually, expect_json, expect_problem, staff_account,
 };
 use serde_json::{Value, json};
-
-const NOTIFICATION: &str = "http://127.0.0.1:8004";
-const REPORTING: &str = "http://127.0.0.1:8006";
 
 async fn get(platform: &Platform, who: &Account, url: &str) -> reqwest::Response {
     platform

@@ -14,14 +14,13 @@ use finflow_shared::Money;
 use finflow_system_tests::accounts::Account;
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::payments::{funded_wallet, transfer};
+use finflow_system_tests::services::{GATEWAY, REPORTING};
 use finflow_system_tests::wallets::KYC;
 use finflow_system_tests::{
     AUTH, Platform, eventually, expect_json, expect_problem, staff_account,
 };
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
-
-const REPORTING: &str = "http://127.0.0.1:8006";
 
 fn day(offset: i64) -> String {
     let date = OffsetDateTime::now_utc().date() + Duration::days(offset);
@@ -605,7 +604,7 @@ async fn the_gateway_health_gathers_every_service() {
     let (report, _) = eventually("the platform to be healthy", CASCADE_TIMEOUT, || async {
         let response = platform
             .http
-            .get("http://127.0.0.1:8000/health")
+            .get(format!("{GATEWAY}/health"))
             .send()
             .await
             .ok()?;

@@ -17,15 +17,13 @@ use aws_sdk_dynamodb::types::Select;
 use finflow_system_tests::accounts::Account;
 use finflow_system_tests::events::{CASCADE_TIMEOUT, drained, quiet, replay_outcomes};
 use finflow_system_tests::payments::{funded_wallet, ledger, transfer, wallet};
+use finflow_system_tests::services::{NOTIFICATION, REPORTING};
 use finflow_system_tests::wallets::{KYC, WALLET, deposit, open_wallet};
 use finflow_system_tests::{
     AUTH, Platform, eventually, expect_json, register_and_login, staff_account,
 };
 use finflow_tools::replay::{self, Report};
 use serde_json::{Value, json};
-
-const REPORTING: &str = "http://127.0.0.1:8006";
-const NOTIFICATION: &str = "http://127.0.0.1:8004";
 
 async fn get(platform: &Platform, who: &Account, url: String) -> Value {
     let response = platform

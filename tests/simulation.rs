@@ -30,17 +30,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_system_tests::accounts::{PASSWORD, STAFF_EMAIL};
+use finflow_system_tests::services::{KYC, PAYMENT, REPORTING, WALLET};
 use finflow_system_tests::{AUTH, Platform, faults};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-
-const WALLET: &str = "http://127.0.0.1:8002";
-const PAYMENT: &str = "http://127.0.0.1:8003";
-const KYC: &str = "http://127.0.0.1:8005";
-const REPORTING: &str = "http://127.0.0.1:8006";
 
 /// Seeds start here unless `FINFLOW_FAULT_SEED` says otherwise.
 const BASE_SEED: u64 = 1000;

@@ -2,22 +2,14 @@
 //! under `/api` and its `/api/v1` alias.
 
 use finflow_system_tests::Platform;
-
-const PORTS: [(&str, u16); 6] = [
-    ("auth", 8001),
-    ("wallet", 8002),
-    ("payment", 8003),
-    ("notification", 8004),
-    ("kyc", 8005),
-    ("reporting", 8006),
-];
+use finflow_system_tests::services::SERVICES;
 
 #[tokio::test]
 async fn every_declared_route_is_served() {
     let platform = Platform::connect().await;
     let mut checked = 0;
     for (logical_id, function) in &platform.manifest.functions {
-        let port = PORTS
+        let port = SERVICES
             .iter()
             .find(|(s, _)| *s == function.service)
             .map(|(_, p)| *p);

@@ -15,6 +15,7 @@ pub mod events;
 pub mod faults;
 pub mod openapi;
 pub mod payments;
+pub mod services;
 pub mod wallets;
 
 pub use accounts::{Account, register, register_and_login, staff_account, unique_email};
@@ -64,7 +65,7 @@ pub struct Route {
     pub path: String,
 }
 
-pub const AUTH: &str = "http://127.0.0.1:8001";
+pub use services::AUTH;
 
 impl Platform {
     /// Connects to the platform named by `FINFLOW_MANIFEST`; fails loudly when the tests were

@@ -7,15 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-/// The services with an HTTP API and their local ports (infra/local).
-pub const SERVICES: [(&str, u16); 6] = [
-    ("auth", 8001),
-    ("wallet", 8002),
-    ("payment", 8003),
-    ("notification", 8004),
-    ("kyc", 8005),
-    ("reporting", 8006),
-];
+pub use crate::services::SERVICES;
 
 /// The HTTP methods an OpenAPI path item may hold.
 pub const METHODS: [&str; 8] = [

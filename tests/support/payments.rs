@@ -6,7 +6,7 @@ use crate::accounts::Account;
 use crate::wallets::{WALLET, deposit, open_wallet, verified_account};
 use crate::{Platform, expect_json};
 
-pub const PAYMENT: &str = "http://127.0.0.1:8003";
+pub use crate::services::PAYMENT;
 
 /// A verified user with a wallet in `currency` holding `amount` (at most the bronze tier's
 /// single-deposit limit of 5000).

@@ -8,8 +8,7 @@ use crate::accounts::Account;
 use crate::events::{CASCADE_TIMEOUT, wallet_customer};
 use crate::{Platform, eventually, expect_json, register_and_login};
 
-pub const WALLET: &str = "http://127.0.0.1:8002";
-pub const KYC: &str = "http://127.0.0.1:8005";
+pub use crate::services::{KYC, WALLET};
 
 /// Submits the seed's passport KYC for `account`; it is verified automatically.
 pub async fn submit_passport(platform: &Platform, account: &Account) -> Value {
