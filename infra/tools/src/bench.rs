@@ -5,7 +5,9 @@
 //! wallet once wallet has learned the verification, a deposit), fires `transfers` transfers
 //! from `concurrency` clients at once, each with its own idempotency key, and waits until
 //! reporting has counted every accepted one. It prints the request latency percentiles, the
-//! throughput, the statuses, and two cascade lags: KYC decision → wallet, and the last
+//! throughput, the statuses (and how many AML's screening held: a payer making five transfers
+//! in ten minutes trips its velocity rule, so a workload that should look like real use gives
+//! each payer at most four), and two cascade lags: KYC decision → wallet, and the last
 //! transfer → reporting. It asserts nothing: figures on an emulator describe the emulator as
 //! much as FinFlow, and a benchmark is not a test.
 
@@ -96,6 +98,20 @@ impl fmt::Display for Figures {
         }
         for (outcome, count) in &self.outcomes {
             writeln!(f, "    {outcome:<18}{count}")?;
+        }
+        let accepted: usize = self
+            .outcomes
+            .iter()
+            .filter(|(outcome, _)| outcome.starts_with("201"))
+            .map(|(_, count)| count)
+            .sum();
+        let held = self.outcomes.get("201 ON_HOLD").copied().unwrap_or(0);
+        if accepted > 0 {
+            writeln!(
+                f,
+                "  held by AML screening: {held} of {accepted} accepted ({:.0}%)",
+                100.0 * held as f64 / accepted as f64
+            )?;
         }
         writeln!(
             f,
@@ -259,16 +275,29 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
         api: options.api.trim_end_matches('/').to_owned(),
     };
     let started = Instant::now();
+    // Customers sign up `concurrency` at a time, as the transfers run.
+    let made: Vec<Result<_, String>> = stream::iter(0..options.pairs)
+        .map(|n| {
+            let client = &client;
+            async move {
+                // Small amounts stay inside the bronze tier's limits: 1,000 per transfer,
+                // 2,000 a day.
+                let payer = client
+                    .customer(&format!("payer{n}"), "2000", options.timeout)
+                    .await?;
+                let payee = client
+                    .customer(&format!("payee{n}"), "0", options.timeout)
+                    .await?;
+                Ok((payer, payee))
+            }
+        })
+        .buffered(options.concurrency)
+        .collect()
+        .await;
     let mut pairs = Vec::new();
     let mut kyc_lags = Vec::new();
-    for n in 0..options.pairs {
-        // Small amounts stay inside the bronze tier's limits: 1,000 per transfer, 2,000 a day.
-        let (payer, lag) = client
-            .customer(&format!("payer{n}"), "2000", options.timeout)
-            .await?;
-        let (payee, other) = client
-            .customer(&format!("payee{n}"), "0", options.timeout)
-            .await?;
+    for pair in made {
+        let ((payer, lag), (payee, other)) = pair?;
         kyc_lags.extend([lag, other]);
         pairs.push((payer, payee));
     }
