@@ -1,15 +1,7 @@
-//! Where the local platform serves each service's HTTP API: the seed's ports, as `infra/local`
-//! serves them (8000 is the gateway holding every route). The one place tests name them.
+//! Where the local platform serves each service's HTTP API: the seed's ports, which the runner
+//! owns (`finflow_local::ports`), as the URLs the tests call.
 
-/// The services with an HTTP API and their ports.
-pub const SERVICES: [(&str, u16); 6] = [
-    ("auth", 8001),
-    ("wallet", 8002),
-    ("payment", 8003),
-    ("notification", 8004),
-    ("kyc", 8005),
-    ("reporting", 8006),
-];
+pub use finflow_local::ports::SERVICES;
 
 pub const GATEWAY: &str = "http://127.0.0.1:8000";
 pub const AUTH: &str = "http://127.0.0.1:8001";
@@ -29,5 +21,7 @@ mod tests {
         for ((_, port), url) in SERVICES.iter().zip(urls) {
             assert_eq!(url, format!("http://127.0.0.1:{port}"));
         }
+        let gateway = finflow_local::ports::GATEWAY_PORT;
+        assert_eq!(GATEWAY, format!("http://127.0.0.1:{gateway}"));
     }
 }

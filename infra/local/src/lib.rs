@@ -4,5 +4,6 @@
 
 pub mod lambda;
 pub mod manifest;
+pub mod ports;
 pub mod scheduled;
 pub mod warm_up;

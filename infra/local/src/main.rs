@@ -23,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use finflow_local::lambda::{FunctionPool, FunctionSpec, default_bin_dir, locate_rie};
 use finflow_local::manifest::Manifest;
+use finflow_local::ports::{GATEWAY_PORT, SERVICES};
 use finflow_local::scheduled::scheduled_event;
 use finflow_local::warm_up::warm_up_event;
 use finflow_shared::config::aws_sdk_config;
@@ -30,20 +31,6 @@ use finflow_shared::config::aws_sdk_config;
 use crate::faults::{AwsFaults, ConsumerCrashes, FaultSwitch};
 use crate::gateway::Routes;
 use crate::schedules::{Job, ScheduledFunction};
-
-/// Serves every route of every service, as the one API Gateway does on AWS; health checks
-/// reach upstream services through it (template parameter PublicApiUrl).
-const GATEWAY_PORT: u16 = 8000;
-
-/// The seed's ports.
-const SERVICES: [(&str, u16); 6] = [
-    ("auth", 8001),
-    ("wallet", 8002),
-    ("payment", 8003),
-    ("notification", 8004),
-    ("kyc", 8005),
-    ("reporting", 8006),
-];
 
 struct Options {
     manifest: PathBuf,
