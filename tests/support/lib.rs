@@ -1,11 +1,9 @@
 //! What every system test needs: where the platform runs, AWS clients for looking behind the
 //! API, bounded polling for cascades, and helpers for problem+json answers.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::Value;
 
 pub mod accounts;
@@ -29,42 +27,7 @@ pub struct Platform {
     pub control_url: String,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Manifest {
-    pub tables: BTreeMap<String, String>,
-    pub queues: BTreeMap<String, Queue>,
-    pub functions: BTreeMap<String, Function>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Queue {
-    pub url: String,
-    pub arn: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Function {
-    pub service: String,
-    pub binary: String,
-    pub environment: BTreeMap<String, String>,
-    #[serde(default)]
-    pub http_routes: Vec<Route>,
-    #[serde(default)]
-    pub sqs_sources: Vec<SqsSource>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SqsSource {
-    /// The queue's logical id.
-    pub queue: String,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Route {
-    pub method: String,
-    pub path: String,
-}
-
+pub use finflow_local::manifest::{Function, Manifest, Queue};
 pub use services::AUTH;
 
 impl Platform {
@@ -73,10 +36,8 @@ impl Platform {
     pub async fn connect() -> Platform {
         let path = std::env::var("FINFLOW_MANIFEST")
             .expect("FINFLOW_MANIFEST is not set: run system tests through infra/test");
-        let manifest: Manifest = serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}")),
-        )
-        .expect("stack manifest parses");
+        let manifest = Manifest::load(std::path::Path::new(&path))
+            .unwrap_or_else(|e| panic!("the stack manifest: {e}"));
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;

@@ -483,10 +483,25 @@ fn function_error(answer: &Value) -> Option<(String, String)> {
     Some((error_type.to_owned(), message.to_owned()))
 }
 
+/// A port nothing listens on, for an emulator to bind. The system names a free one, but the
+/// emulator binds it only later, and meanwhile the system may name the same port again: environments
+/// starting together (the runner's warm-up starts one of every function at once) would share
+/// it. So a port is handed out once per process, never twice.
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?
-        .local_addr()?
-        .port())
+    static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> =
+        Mutex::new(std::collections::BTreeSet::new());
+    for _ in 0..64 {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+            .local_addr()?
+            .port();
+        if HANDED_OUT.lock().expect("not poisoned").insert(port) {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "the system keeps naming ports already handed out",
+    ))
 }
 
 /// Set once the runner is stopping: the bootstraps' complaints about their emulator going

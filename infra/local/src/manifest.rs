@@ -1,5 +1,7 @@
-//! The provisioned stack as `infra/provision.py` describes it: every function of template.yaml
-//! with its resolved environment and event sources. The runner and `finflow invoke` read it.
+//! The provisioned stack as `infra/provision.py` describes it (`stack.json`): the physical name
+//! of every table, queue, rule, the bus and the archive, and every function of template.yaml
+//! with its resolved environment and event sources. The one reader of it: the runner,
+//! `finflow invoke`, `finflow replay` and the system tests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -11,7 +13,18 @@ pub struct Manifest {
     pub endpoint: String,
     pub region: String,
     #[serde(default)]
-    pub event_bus: Option<EventBus>,
+    pub event_bus: Option<Named>,
+    #[serde(default)]
+    pub archive: Option<Named>,
+    /// Table logical id → its physical name.
+    #[serde(default)]
+    pub tables: BTreeMap<String, String>,
+    /// Queue logical id → where it is.
+    #[serde(default)]
+    pub queues: BTreeMap<String, Queue>,
+    /// Rule logical id → its name and ARN.
+    #[serde(default)]
+    pub rules: BTreeMap<String, Named>,
     /// Set when the tables live on another endpoint (DynamoDB Local).
     #[serde(default)]
     pub dynamodb_endpoint: Option<String>,
@@ -20,9 +33,16 @@ pub struct Manifest {
     pub functions: BTreeMap<String, Function>,
 }
 
+/// A resource known by its name and ARN (the bus, the archive, a rule).
 #[derive(Debug, Clone, Deserialize)]
-pub struct EventBus {
+pub struct Named {
     pub name: String,
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Queue {
+    pub url: String,
     pub arn: String,
 }
 

@@ -20,7 +20,7 @@
 //! Resource names come from the manifest `infra/provision.py` writes (logical id → physical
 //! name, from the stack), the AWS endpoint from the environment like every FinFlow client.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,7 +30,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::{ReplayDestination, ReplayState};
 use aws_sdk_sqs::types::QueueAttributeName;
-use serde::Deserialize;
+use finflow_local::manifest::Manifest;
 
 use crate::table_diff::{Difference, Snapshot, compare};
 
@@ -159,27 +159,6 @@ fn list(f: &mut fmt::Formatter<'_>, differences: &[Difference]) -> fmt::Result {
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Manifest {
-    tables: BTreeMap<String, String>,
-    queues: BTreeMap<String, Queue>,
-    event_bus: Named,
-    archive: Option<Named>,
-    #[serde(default)]
-    rules: BTreeMap<String, Named>,
-}
-
-#[derive(Deserialize)]
-struct Queue {
-    url: String,
-}
-
-#[derive(Deserialize)]
-struct Named {
-    name: String,
-    arn: String,
-}
-
 /// The physical names one replay works with.
 struct Resources {
     live_table: String,
@@ -194,9 +173,7 @@ struct Resources {
 
 impl Resources {
     fn from_manifest(path: &Path, projection: &Projection) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let manifest = Manifest::load(path)?;
         let missing = |what: &str| format!("{}: no {what} in the manifest", path.display());
         let table = |id: &str| manifest.tables.get(id).cloned().ok_or_else(|| missing(id));
         let queue = |id: &str| {
@@ -220,7 +197,11 @@ impl Resources {
                 .get(projection.rebuild_rule)
                 .map(|r| r.arn.clone())
                 .ok_or_else(|| missing(projection.rebuild_rule))?,
-            bus_arn: manifest.event_bus.arn.clone(),
+            bus_arn: manifest
+                .event_bus
+                .as_ref()
+                .map(|bus| bus.arn.clone())
+                .ok_or_else(|| missing("event bus"))?,
             archive: archive.name.clone(),
             archive_arn: archive.arn.clone(),
         })
