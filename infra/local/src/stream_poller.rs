@@ -18,7 +18,10 @@ use finflow_local::lambda::FunctionPool;
 use finflow_local::manifest::StreamSource;
 
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
-const IDLE_PAUSE: Duration = Duration::from_millis(100);
+/// How long an empty shard waits before the next GetRecords. Lambda polls a shard four times a
+/// second; locally every cascade crosses the outbox stream once per hop, so the local platform
+/// looks more often (a GetRecords on the emulator costs about a millisecond).
+const IDLE_PAUSE: Duration = Duration::from_millis(25);
 
 pub async fn run(
     function: String,
