@@ -38,11 +38,12 @@ async fn round_trips(platform: &Platform, response: reqwest::Response) -> (u64, 
         .to_owned();
     expect_json(response, 201).await;
     let line = handled(platform, &trace_id).await;
-    let operations = line["aws_operations"]
+    // `operation@start+duration` each, in the order they started.
+    let operations = line["aws_timeline"]
         .as_str()
         .unwrap_or_default()
         .split_whitespace()
-        .map(str::to_owned)
+        .map(|call| call.split('@').next().unwrap_or(call).to_owned())
         .collect();
     (line["aws_sequential"].as_u64().unwrap(), operations)
 }

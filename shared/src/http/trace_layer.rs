@@ -37,7 +37,6 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
             latency_ms = started.elapsed().as_secs_f64() * 1000.0,
             aws_calls = aws.calls,
             aws_sequential = aws.sequential,
-            aws_operations = %aws.operations.join(" "),
             aws_timeline = %aws.timeline.join(" "),
             "request handled"
         )
