@@ -11,7 +11,7 @@
 
 use finflow_system_tests::faults;
 use finflow_system_tests::payments::{funded_wallet, transfer};
-use finflow_system_tests::{Platform, eventually, expect_json};
+use finflow_system_tests::{Platform, eventually, expect_json, log_field};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ async fn handled(platform: &Platform, trace_id: &str) -> Value {
         || async {
             platform.runner_log().into_iter().find(|line| {
                 line["message"] == "request handled"
-                    && (line["trace_id"] == trace_id || line["span"]["trace_id"] == trace_id)
+                    && log_field(line, "trace_id") == Some(trace_id)
             })
         },
     )

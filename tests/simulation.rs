@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_system_tests::accounts::{PASSWORD, STAFF_EMAIL};
 use finflow_system_tests::services::{KYC, PAYMENT, REPORTING, WALLET};
-use finflow_system_tests::{AUTH, Platform, faults};
+use finflow_system_tests::{AUTH, Platform, faults, log_field};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -1522,12 +1522,7 @@ async fn observe(platform: &Platform, sim: &Sim<'_>) -> World {
         if line["message"] != "event consumed" {
             continue;
         }
-        let field = |name: &str| {
-            line["span"][name]
-                .as_str()
-                .or_else(|| line[name].as_str())
-                .map(str::to_owned)
-        };
+        let field = |name: &str| log_field(line, name).map(str::to_owned);
         if field("replay_name").is_some() {
             continue;
         }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_shared::events::EventEnvelope;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{Platform, eventually};
+use crate::{Platform, eventually, log_field};
 
 /// Cascades on the local platform take well under a second; this bound only catches a hang.
 pub const CASCADE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -123,17 +123,11 @@ pub fn consumer_outcomes(platform: &Platform, consumer: &str, event_id: &str) ->
         .iter()
         .filter(|line| line["message"] == "event consumed")
         .filter(|line| {
-            span_field(line, "event_id") == Some(event_id)
-                && span_field(line, "consumer") == Some(consumer)
+            log_field(line, "event_id") == Some(event_id)
+                && log_field(line, "consumer") == Some(consumer)
         })
         .filter_map(|line| line["outcome"].as_str().map(str::to_owned))
         .collect()
-}
-
-fn span_field<'a>(line: &'a Value, field: &str) -> Option<&'a str> {
-    line["span"][field]
-        .as_str()
-        .or_else(|| line[field].as_str())
 }
 
 /// (consumer, outcome) of every delivery of the archive replay `replay_name` the runner
@@ -143,10 +137,10 @@ pub fn replay_outcomes(platform: &Platform, replay_name: &str) -> Vec<(String, S
         .runner_log()
         .iter()
         .filter(|line| line["message"] == "event consumed")
-        .filter(|line| span_field(line, "replay_name") == Some(replay_name))
+        .filter(|line| log_field(line, "replay_name") == Some(replay_name))
         .filter_map(|line| {
             Some((
-                span_field(line, "consumer")?.to_owned(),
+                log_field(line, "consumer")?.to_owned(),
                 line["outcome"].as_str()?.to_owned(),
             ))
         })

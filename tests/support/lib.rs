@@ -114,7 +114,8 @@ impl Platform {
         request.send().await.expect("get_item succeeds").item
     }
 
-    /// Lines of the runner's JSON log, for tests that follow what functions did.
+    /// Lines of the runner's JSON log, for tests that follow what functions did; read a line's
+    /// fields with [`log_field`].
     pub fn runner_log(&self) -> Vec<Value> {
         let path =
             std::env::var("FINFLOW_RUNNER_LOG").expect("FINFLOW_RUNNER_LOG is set by infra/test");
@@ -180,4 +181,10 @@ pub async fn expect_json(response: reqwest::Response, status: u16) -> Value {
     let body: Value = response.json().await.unwrap_or(Value::Null);
     assert_eq!(actual, status, "unexpected status; body: {body}");
     body
+}
+
+/// A field of a JSON log line: the innermost span's (a request's or a consumed event's), else
+/// the line's own.
+pub fn log_field<'a>(line: &'a Value, name: &str) -> Option<&'a str> {
+    line["span"][name].as_str().or_else(|| line[name].as_str())
 }
