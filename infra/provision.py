@@ -42,7 +42,6 @@ DEFAULT_STACK = "finflow-local"
 LOCAL_PARAMETERS = {
     "Stage": "local",
     "JwtSecret": "finflow-local-dev-jwt-secret-not-for-production-use",
-    "StaffEmails": "ops@finflow.local",
     "QueueVisibilityTimeout": "2",
     "MaxReceiveCount": "3",
     # The outbox sweeper publishes rows older than this; 10 minutes on AWS, seconds here so
@@ -1002,6 +1001,44 @@ def merge_globals(global_props: dict[str, Any], props: dict[str, Any]) -> dict[s
     return out
 
 
+def lambda_authorizers(resources: dict[str, Any], sam: dict[str, Any]) -> dict[str | None, dict[str, Any]]:
+    """Per HTTP API (its logical id; None for SAM's implicit one): the function of each Lambda
+    authorizer by name, and the default one. The gateway of finflow-local invokes them as
+    API Gateway does (payload 2.0, simple responses)."""
+    apis: dict[str | None, dict[str, Any]] = {}
+    implicit_auth = (sam.get("Globals", {}).get("HttpApi", {}) or {}).get("Auth") or {}
+    declared = [(None, implicit_auth)] + [
+        (lid, (res.get("Properties", {}) or {}).get("Auth") or {})
+        for lid, res in resources.items()
+        if res.get("Type") == "AWS::Serverless::HttpApi"
+    ]
+    for api, auth in declared:
+        functions = {}
+        for name, authorizer in (auth.get("Authorizers") or {}).items():
+            target = getatt_target(authorizer.get("FunctionArn"))
+            if target is None:
+                continue  # a JWT authorizer: API Gateway's own, not a function
+            if str(authorizer.get("AuthorizerPayloadFormatVersion")) != "2.0" or not is_true(authorizer.get("EnableSimpleResponses")):
+                die(f"{api}: authorizer {name} must use payload 2.0 with simple responses (the only kind run locally)")
+            functions[name] = target[0]
+        apis[api] = {"functions": functions, "default": auth.get("DefaultAuthorizer")}
+    return apis
+
+
+def route_authorizer(apis: dict[str | None, dict[str, Any]], route: dict[str, Any], where: str) -> str | None:
+    """The logical id of the function authorizing an HttpApi event's route, if any."""
+    api_ref = route.get("ApiId")
+    api = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+    if api not in apis:
+        die(f"{where}: ApiId {api_ref} is not an HTTP API of this template")
+    name = ((route.get("Auth") or {}).get("Authorizer")) or apis[api]["default"]
+    if name in (None, "NONE"):
+        return None
+    if name not in apis[api]["functions"]:
+        die(f"{where}: authorizer {name} is not a Lambda authorizer of its API")
+    return apis[api]["functions"][name]
+
+
 def getatt_target(value: Any) -> tuple[str, str] | None:
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         v = value["Fn::GetAtt"]
@@ -1061,6 +1098,8 @@ def build_manifest(
     }
 
     globals_fn = sam.get("Globals", {}).get("Function", {})
+    apis = lambda_authorizers(resources, sam)
+    authorizer_functions = {lid for api in apis.values() for lid in api["functions"].values()}
     functions: dict[str, Any] = {}
     for lid in by_type.get("AWS::Serverless::Function", []):
         res = resources[lid]
@@ -1076,7 +1115,11 @@ def build_manifest(
         for ev_name, ev in (props.get("Events") or {}).items():
             et, ep = ev.get("Type"), ev.get("Properties", {}) or {}
             if et in ("HttpApi", "Api"):
-                http_routes.append({"method": str(ep.get("Method", "ANY")).upper(), "path": ep.get("Path", "$default")})
+                http_routes.append({
+                    "method": str(ep.get("Method", "ANY")).upper(),
+                    "path": ep.get("Path", "$default"),
+                    "authorizer": route_authorizer(apis, ep, f"{lid}.{ev_name}") if et == "HttpApi" else None,
+                })
             elif et == "SQS":
                 target = getatt_target(ep["Queue"])
                 q = target[0] if target else queue_by_arn.get(resolver.resolve(ep["Queue"]))
@@ -1125,6 +1168,7 @@ def build_manifest(
             "sqs_sources": sqs_sources,
             "stream_sources": stream_sources,
             "schedules": schedules,
+            "authorizer": lid in authorizer_functions,
         }
 
     manifest: dict[str, Any] = {

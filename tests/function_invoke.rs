@@ -132,6 +132,11 @@ fn check(
                 "batchItemFailures {failed:?}, expected {expected:?}"
             ));
         }
+    } else if function.authorizer {
+        // A token that does not verify: let through (the function answers 401), no role.
+        if answer["isAuthorized"] != true || answer["context"].get("role").is_some() {
+            return Err("expected isAuthorized without a role".into());
+        }
     } else if event.get("Records").is_some() {
         let response: DynamoDbEventResponse = serde_json::from_value(answer.clone())
             .map_err(|e| format!("not a stream batch response: {e}"))?;

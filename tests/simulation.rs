@@ -29,7 +29,8 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use finflow_system_tests::accounts::{PASSWORD, STAFF_EMAIL};
+use finflow_shared::jwt::Role;
+use finflow_system_tests::accounts::{PASSWORD, STAFF_EMAIL, set_role_as_operator};
 use finflow_system_tests::services::{KYC, PAYMENT, REPORTING, WALLET};
 use finflow_system_tests::{AUTH, Platform, faults, log_field};
 use rand::rngs::StdRng;
@@ -484,6 +485,7 @@ impl<'a> Sim<'a> {
             .await;
         let last = answers.last().unwrap().clone();
         self.expect("staff registration", &last, &[201, 409]);
+        set_role_as_operator(STAFF_EMAIL, Role::Staff).await;
         self.staff_token = self.login(STAFF_EMAIL).await.expect("staff can log in");
     }
 

@@ -44,3 +44,44 @@ async fn every_declared_route_is_served() {
         "only {checked} routes declared; the manifest lost them"
     );
 }
+
+/// Auth's authorizer guards exactly the routes whose document asks for a bearer token (it
+/// confirms staff rights on each), and no public one (registration, login, health…), which
+/// API Gateway would otherwise invoke it for in vain.
+#[tokio::test]
+async fn the_authorizer_guards_exactly_the_routes_that_take_a_token() {
+    use finflow_system_tests::openapi::{canonical_path, load};
+    let platform = Platform::connect().await;
+    let mut wrong = Vec::new();
+    let mut guarded = 0;
+    for (logical_id, function) in &platform.manifest.functions {
+        if function.http_routes.is_empty() {
+            continue;
+        }
+        let document = load(&function.service);
+        for route in &function.http_routes {
+            let path = canonical_path(&route.path);
+            let operation = &document["paths"][&path][route.method.to_ascii_lowercase()];
+            let security = operation.get("security").or(document.get("security"));
+            let takes_token = security
+                .and_then(|s| s.as_array())
+                .is_some_and(|requirements| !requirements.is_empty());
+            let authorizer = route.authorizer.as_deref();
+            if takes_token != authorizer.is_some() {
+                wrong.push(format!(
+                    "{logical_id}: {} {} takes a token: {takes_token}, authorizer: {authorizer:?}",
+                    route.method, route.path
+                ));
+            }
+            if let Some(authorizer) = authorizer {
+                assert!(
+                    platform.manifest.functions[authorizer].authorizer,
+                    "{authorizer} guards a route but is not an authorizer"
+                );
+                guarded += 1;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(guarded >= 20, "only {guarded} routes guarded");
+}

@@ -62,7 +62,6 @@ pub struct PlatformConfig {
     pub outbox_table: String,
     pub idempotency_table: String,
     pub jwt: JwtSettings,
-    pub staff_emails: Vec<String>,
     /// Where the public API answers (the API Gateway; locally the runner's gateway port).
     /// Health checks reach upstream services through it.
     pub api_base_url: Option<String>,
@@ -93,15 +92,6 @@ impl PlatformConfig {
                     .optional("JWT_AUDIENCE")
                     .unwrap_or_else(|| "finflow-api".into()),
             },
-            staff_emails: env
-                .optional("STAFF_EMAILS")
-                .map(|list| {
-                    list.split(',')
-                        .map(|email| email.trim().to_ascii_lowercase())
-                        .filter(|email| !email.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
             api_base_url: env
                 .optional("API_BASE_URL")
                 .map(|url| url.trim_end_matches('/').to_owned()),
@@ -151,14 +141,10 @@ mod tests {
             ("EVENT_BUS_NAME", "finflow"),
             ("OUTBOX_TABLE", "outbox"),
             ("IDEMPOTENCY_TABLE", "idem"),
-            ("STAFF_EMAILS", " Ops@FinFlow.local, ,audit@finflow.local"),
         ]))
         .unwrap();
-        assert_eq!(
-            config.staff_emails,
-            ["ops@finflow.local", "audit@finflow.local"]
-        );
         assert_eq!(config.jwt.issuer, "finflow");
+        assert_eq!(config.outbox_table, "outbox");
     }
 
     #[test]

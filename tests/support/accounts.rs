@@ -1,12 +1,16 @@
 //! Creating users through the public API.
 
+use finflow_shared::jwt::Role;
+use finflow_tools::staff::Settings;
 use serde_json::{Value, json};
 
 use crate::{AUTH, Platform, expect_json};
 
 pub const PASSWORD: &str = "correct-horse-42";
-/// template.yaml's local parameters make this address staff at registration.
+/// The staff account's address: registered like anyone's, then granted staff by an operator.
 pub const STAFF_EMAIL: &str = "ops@finflow.local";
+/// The operator name the tests sign their grants with.
+pub const OPERATOR: &str = "system-tests";
 
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -64,7 +68,24 @@ async fn account(platform: &Platform, user: Value, email: String) -> Account {
     }
 }
 
-/// The staff account, registered on first use.
+/// Sets `email`'s role as an operator does (`finflow staff grant|revoke`), through auth's own
+/// use case against the platform's table; retried when a concurrent change of the same user
+/// wins the race.
+pub async fn set_role_as_operator(email: &str, role: Role) -> String {
+    let manifest = std::env::var("FINFLOW_MANIFEST").expect("FINFLOW_MANIFEST is set");
+    let settings = Settings::Manifest(manifest.into());
+    let mut attempts = 0;
+    loop {
+        match finflow_tools::staff::set_role(&settings, email, role, OPERATOR).await {
+            Ok(done) => return done,
+            Err(error) if error.contains("concurrently") && attempts < 5 => attempts += 1,
+            Err(error) => panic!("operator's role change for {email}: {error}"),
+        }
+    }
+}
+
+/// The staff account: registered on first use (as a customer: registering never grants
+/// staff), then granted staff by the operator.
 pub async fn staff_account(platform: &Platform) -> Account {
     let response = platform
         .http
@@ -78,6 +99,7 @@ pub async fn staff_account(platform: &Platform) -> Account {
         status == 201 || status == 409,
         "staff registration answered {status}"
     );
+    set_role_as_operator(STAFF_EMAIL, Role::Staff).await;
     let tokens = login(platform, STAFF_EMAIL).await;
     let me = platform
         .http
@@ -89,7 +111,7 @@ pub async fn staff_account(platform: &Platform) -> Account {
     let user = expect_json(me, 200).await;
     assert_eq!(
         user["role"], "staff",
-        "{STAFF_EMAIL} must be staff (STAFF_EMAILS parameter)"
+        "{STAFF_EMAIL} must be staff once granted"
     );
     Account {
         id: user["id"].as_u64().unwrap(),

@@ -31,21 +31,19 @@ pub struct TokenPair {
 pub struct Accounts {
     store: Arc<dyn UserStore>,
     keys: TokenKeys,
-    staff_emails: Vec<String>,
     /// Verified against when an email is unknown, so a wrong email and a wrong password take
     /// the same time and a caller cannot probe which addresses are registered.
     decoy_hash: String,
 }
 
 impl Accounts {
-    pub fn new(store: Arc<dyn UserStore>, keys: TokenKeys, staff_emails: Vec<String>) -> Self {
+    pub fn new(store: Arc<dyn UserStore>, keys: TokenKeys) -> Self {
         let decoy_hash = NewPassword::parse("decoy-password-0", None)
             .expect("the decoy meets the policy")
             .hash();
         Accounts {
             store,
             keys,
-            staff_emails,
             decoy_hash,
         }
     }
@@ -55,15 +53,6 @@ impl Accounts {
         registration: Registration,
         causality: &Causality,
     ) -> ApiResult<User> {
-        let role = if self
-            .staff_emails
-            .iter()
-            .any(|e| e == registration.email.as_str())
-        {
-            Role::Staff
-        } else {
-            Role::Customer
-        };
         if self
             .store
             .find_user_by_email(&registration.email)
@@ -80,7 +69,7 @@ impl Accounts {
         .await
         .map_err(ApiError::internal)?;
         let id = self.store.allocate_user_id().await?;
-        let user = registration.into_user(id, password_hash, role, OffsetDateTime::now_utc());
+        let user = registration.into_user(id, password_hash, OffsetDateTime::now_utc());
         let event = EventEnvelope::new(
             &UserCreated {
                 user: user.snapshot(),
@@ -217,6 +206,19 @@ impl Accounts {
         } else {
             Err(ApiError::Unauthorized(
                 "Session has ended; log in again".into(),
+            ))
+        }
+    }
+
+    /// The caller, provided their session is live and they are staff now, not only when their
+    /// token was issued: for acts on staff rights themselves.
+    pub async fn require_live_staff(&self, caller: &Caller) -> ApiResult<User> {
+        let user = self.current_user(caller).await?;
+        if user.role == Role::Staff {
+            Ok(user)
+        } else {
+            Err(ApiError::Forbidden(
+                "This action requires a staff account".into(),
             ))
         }
     }

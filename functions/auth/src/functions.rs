@@ -11,8 +11,10 @@ use finflow_shared::health::HealthChecks;
 use finflow_shared::jwt::TokenKeys;
 
 use crate::accounts::Accounts;
+use crate::authorizer::StaffAuthorizer;
 use crate::kyc_decisions::KycDecisionConsumer;
 use crate::routes::{AuthState, profile, session};
+use crate::staff::StaffRoles;
 use crate::store::DynamoUserStore;
 
 pub const SERVICE: &str = "auth";
@@ -40,34 +42,45 @@ pub fn consumer(
 ) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
     match binary {
         "auth-kyc-events" => Some((|| {
-            let platform = PlatformConfig::load(env)?;
-            let store = DynamoUserStore::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                env.required("USERS_TABLE")?,
-                platform.outbox_table,
-                platform.idempotency_table,
-            );
+            PlatformConfig::load(env)?;
+            let store = user_store(sdk, env)?;
             Ok(Arc::new(KycDecisionConsumer::new(Arc::new(store))) as Arc<dyn EventConsumer>)
         })()),
         _ => None,
     }
 }
 
-fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
+/// The gateway's Lambda authorizer (`auth-authorizer`).
+pub fn authorizer(sdk: &SdkConfig, env: &Env) -> Result<StaffAuthorizer, ConfigError> {
     let platform = PlatformConfig::load(env)?;
-    let store = DynamoUserStore::new(
+    Ok(StaffAuthorizer::new(
+        Arc::new(user_store(sdk, env)?),
+        TokenKeys::new(platform.jwt),
+    ))
+}
+
+/// Staff grants and revocations for an operator's bootstrap command (`finflow staff`): only
+/// the store's settings, since it issues no tokens.
+pub fn staff_roles(sdk: &SdkConfig, env: &Env) -> Result<StaffRoles, ConfigError> {
+    Ok(StaffRoles::new(Arc::new(user_store(sdk, env)?)))
+}
+
+fn user_store(sdk: &SdkConfig, env: &Env) -> Result<DynamoUserStore, ConfigError> {
+    Ok(DynamoUserStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         env.required("USERS_TABLE")?,
-        platform.outbox_table.clone(),
-        platform.idempotency_table.clone(),
-    );
+        env.required("OUTBOX_TABLE")?,
+        env.required("IDEMPOTENCY_TABLE")?,
+    ))
+}
+
+fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let store = Arc::new(user_store(sdk, env)?);
     let keys = TokenKeys::new(platform.jwt.clone());
     Ok(AuthState {
-        accounts: Arc::new(Accounts::new(
-            Arc::new(store),
-            keys.clone(),
-            platform.staff_emails,
-        )),
+        accounts: Arc::new(Accounts::new(store.clone(), keys.clone())),
+        staff_roles: Arc::new(StaffRoles::new(store)),
         keys,
     })
 }

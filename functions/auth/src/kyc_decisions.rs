@@ -151,13 +151,12 @@ mod tests {
     use finflow_shared::customer::KycStatus;
     use finflow_shared::dynamo::StoreError;
     use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};
-    use finflow_shared::jwt::Role;
     use finflow_shared::trace::TraceId;
     use uuid::Uuid;
 
     use super::*;
     use crate::domain::{Email, Registration, Session, User};
-    use crate::store::WriteError;
+    use crate::store::{RoleChangeRecord, WriteError};
 
     /// One user in memory, with the store's version condition and inbox, and a number of
     /// writes to fail as if someone else had changed the user first.
@@ -173,7 +172,7 @@ mod tests {
             let user = Registration::parse("a@example.com", "password123", "Alice")
                 .ok()
                 .unwrap()
-                .into_user(1, "hash".into(), Role::Customer, OffsetDateTime::now_utc());
+                .into_user(1, "hash".into(), OffsetDateTime::now_utc());
             OneUser {
                 user: Mutex::new(user),
                 inbox: Mutex::new(HashSet::new()),
@@ -226,6 +225,14 @@ mod tests {
             unimplemented!()
         }
         async fn update_user(&self, _: &User, _: &EventEnvelope) -> Result<(), WriteError> {
+            unimplemented!()
+        }
+        async fn change_role(
+            &self,
+            _: &User,
+            _: &RoleChangeRecord,
+            _: &EventEnvelope,
+        ) -> Result<(), WriteError> {
             unimplemented!()
         }
         async fn create_session(&self, _: &Session) -> Result<(), StoreError> {

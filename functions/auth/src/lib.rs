@@ -3,8 +3,10 @@
 //! outbox.
 
 pub mod accounts;
+pub mod authorizer;
 pub mod domain;
 pub mod functions;
 pub mod kyc_decisions;
 pub mod routes;
+pub mod staff;
 pub mod store;

@@ -3,6 +3,7 @@
 //! Users table layout (pk, sk):
 //! - `USER#<id>`, `PROFILE`: the user
 //! - `EMAIL#<email>`, `EMAIL`: claims an address for one user (uniqueness)
+//! - `USER#<id>`, `ROLE#<version>`: a role change, kept for audit (who, when, from what)
 //! - `SESSION#<id>`, `SESSION`: a login session
 //! - `SEQUENCE#users`, `SEQUENCE`: the user id counter
 
@@ -15,6 +16,7 @@ use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, get_item, is_condition_failure, n, next_sequence_value, s, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
+use finflow_shared::events::user::RoleChangedBy;
 use finflow_shared::jwt::Role;
 use finflow_shared::outbox::{outbox_put, outbox_witness};
 use finflow_shared::transaction::{Failure, TransactError, transact};
@@ -47,6 +49,13 @@ impl From<TransactError> for WriteError {
     }
 }
 
+/// What the audit trail keeps of a role change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChangeRecord {
+    pub previous_role: Role,
+    pub changed_by: RoleChangedBy,
+}
+
 /// A consumer's claim on an event it processes, stored with the consumer's change so that a
 /// redelivered event is recognised and acts once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +85,14 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Replaces the user if it is still at `updated.version - 1`, with its event, atomically.
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError>;
+    /// A role change: replaces the user if it is still at `updated.version - 1`, with its
+    /// event and the audit record of who changed the role from what, atomically.
+    async fn change_role(
+        &self,
+        updated: &User,
+        change: &RoleChangeRecord,
+        event: &EventEnvelope,
+    ) -> Result<(), WriteError>;
     /// For a consumer: replaces the user if it is still at `updated.version - 1`, with its
     /// event (if any) and the inbox marker, atomically.
     async fn update_user_for_event(
@@ -255,6 +272,39 @@ impl UserStore for DynamoUserStore {
 
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError> {
         let items = vec![self.versioned_user_put(updated)];
+        transact(
+            &self.client,
+            outbox_witness(&self.outbox_table, event),
+            items,
+        )
+        .await
+        .map_err(WriteError::from)
+    }
+
+    async fn change_role(
+        &self,
+        updated: &User,
+        change: &RoleChangeRecord,
+        event: &EventEnvelope,
+    ) -> Result<(), WriteError> {
+        let changed_by =
+            serde_json::to_string(&change.changed_by).expect("a role changer serializes");
+        let audit = Put::builder()
+            .table_name(&self.users_table)
+            .item("pk", s(format!("USER#{}", updated.id)))
+            // Zero-padded so the trail sorts by version.
+            .item("sk", s(format!("ROLE#{:020}", updated.version)))
+            .item("role", s(updated.role.as_str()))
+            .item("previous_role", s(change.previous_role.as_str()))
+            .item("changed_by", s(changed_by))
+            .item("changed_at", timestamp(updated.updated_at))
+            .item("event_id", s(event.event_id.to_string()))
+            .build()
+            .expect("table and item are set");
+        let items = vec![
+            self.versioned_user_put(updated),
+            TransactWriteItem::builder().put(audit).build(),
+        ];
         transact(
             &self.client,
             outbox_witness(&self.outbox_table, event),

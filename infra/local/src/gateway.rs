@@ -27,6 +27,7 @@ use base64::Engine;
 use finflow_shared::error::ApiError;
 use serde_json::{Map, Value, json};
 
+use finflow_local::authorizer::{self, Verdict, authorizer_event};
 use finflow_local::lambda::FunctionPool;
 use finflow_local::manifest::Manifest;
 
@@ -40,6 +41,8 @@ struct Route {
     segments: Vec<Segment>,
     service: String,
     function: Arc<FunctionPool>,
+    /// The Lambda authorizer API Gateway invokes first, if the route has one.
+    authorizer: Option<Arc<FunctionPool>>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -143,15 +146,19 @@ impl Routes {
                             .map_err(|_| format!("{logical_id}: bad method {other}"))?,
                     ),
                 };
+                let pool = |id: &str| {
+                    pools
+                        .get(id)
+                        .cloned()
+                        .ok_or_else(|| format!("{id} has no pool"))
+                };
                 routes.push(Route {
                     method,
                     segments: segments(&route.path),
                     path: route.path.clone(),
                     service: function.service.clone(),
-                    function: pools
-                        .get(logical_id)
-                        .ok_or_else(|| format!("{logical_id} has no pool"))?
-                        .clone(),
+                    function: pool(logical_id)?,
+                    authorizer: route.authorizer.as_deref().map(pool).transpose()?,
                 });
             }
         }
@@ -247,15 +254,9 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                axum::Json(json!({ "message": "Request Entity Too Large" })),
-            )
-                .into_response();
-        }
+        Err(_) => return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large"),
     };
-    let event = http_event(
+    let mut event = http_event(
         route,
         parameters,
         &parts,
@@ -264,19 +265,40 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
         gateway.port,
         &gateway.routes.account,
     );
+    if let Some(authorizer) = &route.authorizer {
+        let route_arn = format!(
+            "arn:aws:execute-api:local:{}:local{}/$default/{}{}",
+            gateway.routes.account, gateway.port, method, path
+        );
+        let request = serde_json::to_value(authorizer_event(&event, route_arn))
+            .expect("an authorizer event serializes");
+        let verdict = match authorizer.invoke(&request).await {
+            Ok(answer) => authorizer::verdict(answer),
+            Err(error) => Err(error.to_string()),
+        };
+        match verdict {
+            Ok(Verdict::Allow(context)) => event.request_context.authorizer = Some(context),
+            Ok(Verdict::Deny) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
+            Err(error) => {
+                tracing::warn!(%error, route = %route.route_key(), "authorizer failed");
+                return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            }
+        }
+    }
     let event = serde_json::to_value(event).expect("an API Gateway event serializes");
     match route.function.invoke(&event).await {
         Ok(answer) => http_response(answer),
         Err(error) => {
             tracing::warn!(%error, route = %route.route_key(), "invocation failed");
             // What API Gateway answers when the integration fails.
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(json!({ "message": "Internal Server Error" })),
-            )
-                .into_response()
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
+}
+
+/// An answer API Gateway gives itself, in its own shape.
+fn gateway_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "message": message }))).into_response()
 }
 
 /// The payload-2.0 event API Gateway sends for `parts` + `body` on `route`.
@@ -417,11 +439,7 @@ fn http_response(answer: Value) -> Response {
         Ok(answer) => answer,
         Err(error) => {
             tracing::warn!(%error, "the function's answer is not an HTTP API response");
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(json!({ "message": "Internal Server Error" })),
-            )
-                .into_response();
+            return gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
         }
     };
     let status = u16::try_from(answer.status_code)

@@ -2,6 +2,7 @@
 //! Runtime Interface Emulator running each function's bootstrap). The runner
 //! (`finflow-local`) and `finflow invoke` both use it.
 
+pub mod authorizer;
 pub mod lambda;
 pub mod manifest;
 pub mod ports;

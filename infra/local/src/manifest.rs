@@ -59,6 +59,9 @@ pub struct Function {
     pub stream_sources: Vec<StreamSource>,
     #[serde(default)]
     pub schedules: Vec<Schedule>,
+    /// An HTTP API's Lambda authorizer: API Gateway invokes it before the routes it guards.
+    #[serde(default)]
+    pub authorizer: bool,
 }
 
 /// A SAM `HttpApi` event: `method` is upper case or `ANY`.
@@ -66,6 +69,9 @@ pub struct Function {
 pub struct HttpRoute {
     pub method: String,
     pub path: String,
+    /// The logical id of the Lambda authorizer API Gateway invokes first, if any.
+    #[serde(default)]
+    pub authorizer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,12 +8,14 @@
 //! The event does nothing: an HTTP function gets API Gateway's event for a path no route of
 //! template.yaml serves (its router answers 404, no AWS call); a queue or stream consumer gets
 //! an empty batch; a function that only runs on a schedule gets its scheduled event, the one
-//! run it would make on its rate anyway.
+//! run it would make on its rate anyway; an authorizer gets the event of a request without a
+//! token (it reads nothing).
 
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext};
 use axum::http::Method;
 use serde_json::{Value, json};
 
+use crate::authorizer::authorizer_event;
 use crate::manifest::Function;
 use crate::scheduled::scheduled_event;
 
@@ -23,7 +25,14 @@ pub const WARM_UP_PATH: &str = "/_finflow/warm-up";
 /// The event that starts `logical_id`'s first environment without doing anything.
 pub fn warm_up_event(function: &Function, logical_id: &str, region: &str, account: &str) -> Value {
     if !function.http_routes.is_empty() {
-        return http_warm_up(account);
+        return serde_json::to_value(http_warm_up(account))
+            .expect("an API Gateway event serializes");
+    }
+    if function.authorizer {
+        let route_arn =
+            format!("arn:aws:execute-api:{region}:{account}:local/$default/GET{WARM_UP_PATH}");
+        let event = authorizer_event(&http_warm_up(account), route_arn);
+        return serde_json::to_value(event).expect("an authorizer event serializes");
     }
     match function.schedules.iter().find(|schedule| schedule.enabled) {
         Some(schedule) if function.sqs_sources.is_empty() && function.stream_sources.is_empty() => {
@@ -34,7 +43,7 @@ pub fn warm_up_event(function: &Function, logical_id: &str, region: &str, accoun
 }
 
 #[allow(deprecated)]
-fn http_warm_up(account: &str) -> Value {
+fn http_warm_up(account: &str) -> ApiGatewayV2httpRequest {
     let mut context = ApiGatewayV2httpRequestContext::default();
     context.http.method = Method::GET;
     context.http.path = Some(WARM_UP_PATH.into());
@@ -49,7 +58,7 @@ fn http_warm_up(account: &str) -> Value {
     event.raw_path = Some(WARM_UP_PATH.into());
     event.raw_query_string = Some(String::new());
     event.request_context = context;
-    serde_json::to_value(event).expect("an API Gateway event serializes")
+    event
 }
 
 #[cfg(test)]
@@ -66,6 +75,7 @@ mod tests {
             sqs_sources: Vec::new(),
             stream_sources: Vec::new(),
             schedules: Vec::new(),
+            authorizer: false,
         }
     }
 
@@ -75,6 +85,7 @@ mod tests {
         http.http_routes.push(HttpRoute {
             method: "POST".into(),
             path: "/auth/login".into(),
+            authorizer: None,
         });
         let event = warm_up_event(&http, "AuthSessionFunction", "us-east-1", "000000000000");
         assert_eq!(event["rawPath"], WARM_UP_PATH);
@@ -104,5 +115,10 @@ mod tests {
         });
         let event = warm_up_event(&sweeper, "S", "us-east-1", "000000000000");
         assert_eq!(event["detail-type"], "Scheduled Event");
+        let mut authorizer = function();
+        authorizer.authorizer = true;
+        let event = warm_up_event(&authorizer, "A", "us-east-1", "000000000000");
+        assert_eq!(event["type"], "REQUEST");
+        assert!(event["headers"].get("authorization").is_none());
     }
 }

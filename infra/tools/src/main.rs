@@ -14,6 +14,8 @@
 //! `finflow invoke <LogicalId> -e <event.json>` invokes one function of template.yaml with an
 //! event, as `sam local invoke -e` does: its bootstrap under the Runtime Interface Emulator,
 //! with its manifest environment, against the running local platform's emulator.
+//! `finflow staff grant|revoke <email> --by <operator>` grants or revokes staff rights: the
+//! only way to the first staff member (registering never makes staff).
 
 mod crates;
 mod graph;
@@ -28,7 +30,7 @@ use finflow_tools::{contracts, template};
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--log PATH]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--log PATH]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]\n       finflow staff grant|revoke <email> --by <operator> [--manifest PATH | --process-env]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +62,9 @@ fn run(args: &[String]) -> Result<String, String> {
     }
     if command == "invoke" {
         return invoke_command(rest);
+    }
+    if command == "staff" {
+        return staff_command(rest);
     }
     if command != "cascade" {
         return Err(USAGE.into());
@@ -119,6 +124,39 @@ fn replay_command(args: &[String]) -> Result<String, String> {
             "{report}the rebuilt projection differs from the live one"
         ))
     }
+}
+
+/// `finflow staff grant|revoke <email> --by <operator> [--manifest PATH | --process-env]`.
+fn staff_command(args: &[String]) -> Result<String, String> {
+    use finflow_tools::staff::Settings;
+    let (action, rest) = args.split_first().ok_or(USAGE)?;
+    let role = match action.as_str() {
+        "grant" => finflow_shared::jwt::Role::Staff,
+        "revoke" => finflow_shared::jwt::Role::Customer,
+        _ => return Err(USAGE.into()),
+    };
+    let (email, rest) = rest.split_first().ok_or(USAGE)?;
+    let mut settings = Settings::Manifest(
+        std::env::var("FINFLOW_MANIFEST")
+            .unwrap_or("infra/.state/stack.json".into())
+            .into(),
+    );
+    let mut by = None;
+    let mut rest = rest.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--by" => by = Some(rest.next().ok_or(USAGE)?.clone()),
+            "--manifest" => settings = Settings::Manifest(rest.next().ok_or(USAGE)?.into()),
+            "--process-env" => settings = Settings::Process,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let by = by.ok_or("--by <operator> is required: grants are signed")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(finflow_tools::staff::set_role(&settings, email, role, &by))
 }
 
 /// `finflow invoke <LogicalId> -e <event.json> [--manifest PATH]`: prints the function's answer

@@ -10,7 +10,7 @@ use crate::events::kyc::KycDecisionRecorded;
 use crate::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentVoided,
 };
-use crate::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
+use crate::events::user::{UserCreated, UserKycUpdated, UserRoleChanged, UserTierChanged};
 use crate::events::wallet::{WalletCreated, WalletDeposited, WalletStatusChanged};
 
 /// One event type at one version, as the catalog lists it.
@@ -69,6 +69,7 @@ pub const CATALOG: &[EventType] = catalog![
     UserCreated,
     UserTierChanged,
     UserKycUpdated,
+    UserRoleChanged,
     WalletCreated,
     WalletStatusChanged,
     WalletDeposited,

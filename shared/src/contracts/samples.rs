@@ -13,9 +13,12 @@ use crate::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentSnapshot,
     PaymentStatus, PaymentVoided,
 };
-use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
+use crate::events::user::{
+    RoleChangedBy, UserCreated, UserKycUpdated, UserRoleChanged, UserSnapshot, UserTierChanged,
+};
 use crate::events::wallet::{WalletCreated, WalletDeposited, WalletStatus, WalletStatusChanged};
 use crate::events::{Causality, DomainEvent, EventEnvelope};
+use crate::jwt::Role;
 use crate::money::{Money, PositiveAmount};
 use crate::trace::TraceId;
 
@@ -39,6 +42,19 @@ fn decided_by() -> [DecidedBy; 2] {
     for value in all {
         match value {
             DecidedBy::Automatic | DecidedBy::Staff(_) => {}
+        }
+    }
+    all
+}
+
+fn role_changed_by() -> [RoleChangedBy; 2] {
+    let all = [
+        RoleChangedBy::Staff(7),
+        RoleChangedBy::Operator("ops-oncall".into()),
+    ];
+    for value in &all {
+        match value {
+            RoleChangedBy::Staff(_) | RoleChangedBy::Operator(_) => {}
         }
     }
     all
@@ -114,6 +130,8 @@ pub fn all() -> Vec<EventEnvelope> {
     });
     let actions = every!(CaseAction { Release, Void });
     let deciders = decided_by();
+    let roles = every!(Role { Customer, Staff });
+    let role_changers = role_changed_by();
     let amounts = ["0.0001", "12.5", crate::money::MAX];
     let balances = ["0", "-0.0001", "1234.5678", crate::money::MAX];
     let texts = [Some("rent for March".to_owned()), None];
@@ -151,8 +169,14 @@ pub fn all() -> Vec<EventEnvelope> {
             changed_by: 99,
         }));
         out.push(wrapper.wrap(&UserKycUpdated {
-            user,
+            user: user.clone(),
             previous_kyc_status: nth(&kyc_statuses, i + 1),
+        }));
+        out.push(wrapper.wrap(&UserRoleChanged {
+            user,
+            role: nth(&roles, i),
+            previous_role: nth(&roles, i + 1),
+            changed_by: role_changers[i % role_changers.len()].clone(),
         }));
     }
 

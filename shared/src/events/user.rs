@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::envelope::DomainEvent;
 use crate::customer::{AccountTier, KycStatus};
+use crate::jwt::Role;
 
 /// The part of a user every downstream service may rely on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,34 @@ pub struct UserTierChanged {
 
 impl DomainEvent for UserTierChanged {
     const TYPE: &'static str = "user.tier_changed";
+    const VERSION: u32 = 1;
+    const PRODUCER: &'static str = "auth";
+}
+
+/// Who changed a user's role. Nobody changes their own: staff rights come from another staff
+/// member or from an operator of the AWS account, never from registering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleChangedBy {
+    /// A staff member, through the API (`PUT /api/auth/user/{id}/role`).
+    Staff(u64),
+    /// An operator with write access to auth's table (`finflow staff grant|revoke`): how the
+    /// first staff member is made.
+    Operator(String),
+}
+
+/// Staff rights granted or revoked: the audit trail of who may act on other users' data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRoleChanged {
+    #[serde(flatten)]
+    pub user: UserSnapshot,
+    pub role: Role,
+    pub previous_role: Role,
+    pub changed_by: RoleChangedBy,
+}
+
+impl DomainEvent for UserRoleChanged {
+    const TYPE: &'static str = "user.role_changed";
     const VERSION: u32 = 1;
     const PRODUCER: &'static str = "auth";
 }

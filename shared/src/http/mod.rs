@@ -8,7 +8,7 @@ mod query;
 mod trace_layer;
 
 pub use app::{PAGES, into_app};
-pub use caller::Caller;
+pub use caller::{AUTHORIZER_ROLE, Caller};
 pub use input::{BODY_LIMIT, Input, parse_json};
 pub use path_id::PathId;
 pub use query::{QueryParams, page_size};

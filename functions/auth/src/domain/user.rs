@@ -138,20 +138,15 @@ impl Registration {
         }
     }
 
-    /// The new user, with the id the store allocated and the hash of the password.
-    pub fn into_user(
-        self,
-        id: u64,
-        password_hash: String,
-        role: Role,
-        now: OffsetDateTime,
-    ) -> User {
+    /// The new user, with the id the store allocated and the hash of the password. Registering
+    /// makes a customer, whatever the address: staff rights are granted (`domain::staff`).
+    pub fn into_user(self, id: u64, password_hash: String, now: OffsetDateTime) -> User {
         User {
             id,
             email: self.email,
             name: self.name,
             password_hash,
-            role,
+            role: Role::Customer,
             kyc_status: KycStatus::Pending,
             account_tier: AccountTier::Bronze,
             version: 1,
@@ -188,15 +183,15 @@ mod tests {
     }
 
     #[test]
-    fn new_users_start_pending_bronze_at_version_one() {
+    fn new_users_start_as_pending_bronze_customers_at_version_one() {
         let now = OffsetDateTime::now_utc();
         let user = Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
-            .into_user(1, "hash".into(), Role::Customer, now);
+            .into_user(1, "hash".into(), now);
         assert_eq!(
-            (user.kyc_status, user.account_tier, user.version),
-            (KycStatus::Pending, AccountTier::Bronze, 1)
+            (user.role, user.kyc_status, user.account_tier, user.version),
+            (Role::Customer, KycStatus::Pending, AccountTier::Bronze, 1)
         );
     }
 
@@ -206,7 +201,7 @@ mod tests {
         let user = Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
-            .into_user(1, "hash".into(), Role::Customer, now);
+            .into_user(1, "hash".into(), now);
         // Manual review keeps the user pending, but the sequence still moves on.
         let KycDecisionEffect::Recorded(reviewing) =
             user.apply_kyc_decision(KycDecision::ManualReview, 1, now)
@@ -249,7 +244,7 @@ mod tests {
         let user = Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
-            .into_user(1, "hash".into(), Role::Customer, now);
+            .into_user(1, "hash".into(), now);
         let gold = user.with_tier(AccountTier::Gold, now).unwrap();
         assert_eq!((gold.account_tier, gold.version), (AccountTier::Gold, 2));
         assert!(gold.with_tier(AccountTier::Gold, now).is_none());

@@ -10,10 +10,12 @@ use axum::extract::FromRef;
 use finflow_shared::jwt::TokenKeys;
 
 use crate::accounts::Accounts;
+use crate::staff::StaffRoles;
 
 #[derive(Clone)]
 pub struct AuthState {
     pub accounts: Arc<Accounts>,
+    pub staff_roles: Arc<StaffRoles>,
     pub keys: TokenKeys,
 }
 

@@ -5,13 +5,16 @@ use axum::routing::{get, put};
 use axum::{Json, Router};
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::Causality;
+use finflow_shared::events::user::RoleChangedBy;
 use finflow_shared::http::{Caller, Input, PathId};
+use finflow_shared::jwt::Role;
 use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 
 use super::AuthState;
 use super::views::UserView;
+use crate::staff::UserRef;
 
 pub fn routes(state: AuthState) -> Router {
     Router::new()
@@ -19,6 +22,7 @@ pub fn routes(state: AuthState) -> Router {
         .route("/auth/verify-token", get(verify_token))
         .route("/auth/user/{id}", get(user))
         .route("/auth/user/{id}/tier", put(change_tier))
+        .route("/auth/user/{id}/role", put(set_role))
         .with_state(state)
 }
 
@@ -75,6 +79,35 @@ async fn change_tier(
     let user = state
         .accounts
         .change_tier(&caller, id, tier, &Causality::from_request(trace_id))
+        .await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+/// Grants or revokes staff rights. The caller must be staff now (read from the table, not
+/// taken from the token) and may not change their own role.
+async fn set_role(
+    State(state): State<AuthState>,
+    caller: Caller,
+    trace_id: TraceId,
+    PathId(id): PathId,
+    Input(body): Input<RoleBody>,
+) -> ApiResult<Json<UserView>> {
+    let role = Role::parse(&body.role)
+        .ok_or_else(|| ApiError::invalid_field("role", "must be one of customer, staff"))?;
+    let staff = state.accounts.require_live_staff(&caller).await?;
+    let user = state
+        .staff_roles
+        .set_role(
+            UserRef::Id(id),
+            role,
+            RoleChangedBy::Staff(staff.id),
+            &Causality::from_request(trace_id),
+        )
         .await?;
     Ok(Json(UserView::from(&user)))
 }

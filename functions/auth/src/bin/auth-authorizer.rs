@@ -1,0 +1,13 @@
+//! Lambda entry point of the gateway's authorizer: confirms staff tokens against auth's table.
+
+use std::sync::Arc;
+
+use finflow_shared::config::{Env, aws_sdk_config};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
+    let sdk = aws_sdk_config().await;
+    let authorizer = finflow_auth::functions::authorizer(&sdk, &Env::process())?;
+    Arc::new(authorizer).serve().await
+}
