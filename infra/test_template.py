@@ -1,0 +1,104 @@
+"""The deployment invariants of template.yaml (issue 14), so that a route added later cannot
+leave them out: every route is on the one HTTP API, whose throttles and access log hold what
+the README promises. Read with provision.py's loader (it knows CloudFormation's short tags).
+No emulator: `infra/.venv/bin/python -m unittest infra/test_template.py` (infra/test runs it
+with the lint step)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import unittest
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import provision  # noqa: E402
+
+SAM = provision.load_template(provision.DEFAULT_TEMPLATE)
+RESOURCES: dict[str, Any] = SAM["Resources"]
+API = "FinFlowHttpApi"
+# The routes whose throttling is stricter than the default route's (README, "Deploying to AWS").
+STRICT_ROUTES = [
+    f"POST /api{version}/{path}"
+    for path in ("auth/login", "auth/register", "payment/transfer")
+    for version in ("", "/v1")
+]
+
+
+def of_type(kind: str) -> dict[str, Any]:
+    return {lid: res for lid, res in RESOURCES.items() if res["Type"] == kind}
+
+
+def ref(value: Any) -> str | None:
+    return value.get("Ref") if isinstance(value, dict) else None
+
+
+get_att = provision.getatt_target
+
+
+FUNCTIONS = {
+    lid: provision.merge_globals(SAM["Globals"]["Function"], res.get("Properties", {}))
+    for lid, res in of_type("AWS::Serverless::Function").items()
+}
+
+
+def events(props: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [ev.get("Properties", {}) for ev in (props.get("Events") or {}).values() if ev.get("Type") == kind]
+
+
+ROUTES = {f"{str(e['Method']).upper()} {e['Path']}" for props in FUNCTIONS.values() for e in events(props, "HttpApi")}
+
+
+class HttpApiTest(unittest.TestCase):
+    API_PROPS: dict[str, Any] = RESOURCES[API]["Properties"]
+
+    def test_every_route_is_on_the_one_explicit_api(self) -> None:
+        self.assertEqual(RESOURCES[API]["Type"], "AWS::Serverless::HttpApi")
+        self.assertEqual(list(of_type("AWS::Serverless::HttpApi")), [API])
+        for fn, props in FUNCTIONS.items():
+            for route in events(props, "HttpApi"):
+                with self.subTest(fn=fn, path=route["Path"]):
+                    self.assertEqual(ref(route.get("ApiId")), API)
+
+    def test_login_register_and_transfer_are_throttled_harder_than_the_default(self) -> None:
+        default = self.API_PROPS["DefaultRouteSettings"]
+        settings = self.API_PROPS["RouteSettings"]
+        self.assertGreater(default["ThrottlingRateLimit"], 0)
+        self.assertGreater(default["ThrottlingBurstLimit"], 0)
+        for route in STRICT_ROUTES:
+            with self.subTest(route):
+                self.assertIn(route, ROUTES)
+                self.assertLess(settings[route]["ThrottlingRateLimit"], default["ThrottlingRateLimit"])
+                self.assertLess(settings[route]["ThrottlingBurstLimit"], default["ThrottlingBurstLimit"])
+
+    def test_every_route_setting_names_a_route(self) -> None:
+        # API Gateway refuses a stage whose RouteSettings name a route the API does not have.
+        self.assertEqual(set(self.API_PROPS["RouteSettings"]) - ROUTES, set())
+
+    def test_access_logs_are_json_with_the_request_ids_into_a_retained_log_group(self) -> None:
+        settings = self.API_PROPS["AccessLogSettings"]
+        entry = json.loads(settings["Format"])
+        for variable in (
+            "$context.requestId",
+            "$context.extendedRequestId",
+            "$context.integration.requestId",
+            "$context.routeKey",
+            "$context.status",
+            "$context.responseLatency",
+            "$context.integration.latency",
+            "$context.identity.sourceIp",
+        ):
+            with self.subTest(variable):
+                self.assertIn(variable, entry.values())
+        for value in entry.values():
+            self.assertRegex(value, r"^\$context\.[A-Za-z.]+$")
+        group = get_att(settings["DestinationArn"])
+        self.assertEqual(group[1], "Arn")
+        self.assertEqual(RESOURCES[group[0]]["Type"], "AWS::Logs::LogGroup")
+        self.assertGreater(RESOURCES[group[0]]["Properties"]["RetentionInDays"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
