@@ -192,6 +192,8 @@ class TemplateStripTest(unittest.TestCase):
             and ("Condition" not in res or conditions.condition(res["Condition"]))
         }
         self.assertEqual(set(stripped["Resources"]), expected)
+        self.assertNotIn("AlarmEmailSubscription", expected, "no alarm e-mail locally")
+        self.assertIn("AlarmTopic", expected)
         # Only rule targets that are functions go (the runner delivers those itself).
         self.assertEqual(
             [n for n in notes if "left out" not in n and "target(s) pointing at stripped resources" not in n], []

@@ -1,8 +1,9 @@
-"""The deployment invariants of template.yaml (issue 14), so that a route added later cannot
-leave them out: every route is on the one HTTP API, whose throttles and access log hold what
-the README promises. Read with provision.py's loader (it knows CloudFormation's short tags).
-No emulator: `infra/.venv/bin/python -m unittest infra/test_template.py` (infra/test runs it
-with the lint step)."""
+"""The deployment invariants of template.yaml (issue 14), so that a queue or route added later
+cannot leave them out: every DLQ has a depth alarm; every alarm notifies AlarmTopic; every
+route is on the one HTTP API, whose throttles and access log hold what the README promises.
+Read with provision.py's loader (it knows CloudFormation's short tags). No emulator:
+`infra/.venv/bin/python -m unittest infra/test_template.py` (infra/test runs it with the lint
+step)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,31 @@ def events(props: dict[str, Any], kind: str) -> list[dict[str, Any]]:
 
 
 ROUTES = {f"{str(e['Method']).upper()} {e['Path']}" for props in FUNCTIONS.values() for e in events(props, "HttpApi")}
+
+
+# ---------------------------------------------------------------- alarms
+ALARM_TOPIC = "AlarmTopic"
+ALARMS = {lid: res["Properties"] for lid, res in of_type("AWS::CloudWatch::Alarm").items()}
+QUEUES = {lid: res["Properties"] for lid, res in of_type("AWS::SQS::Queue").items()}
+
+
+def dlq_of(queue: str) -> str | None:
+    target = get_att(QUEUES[queue].get("RedrivePolicy", {}).get("deadLetterTargetArn"))
+    return target[0] if target else None
+
+
+def dimensions(alarm: dict[str, Any]) -> dict[str, Any]:
+    return {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+
+
+def is_depth_alarm_of(alarm: dict[str, Any], queue: str) -> bool:
+    return (
+        alarm.get("Namespace") == "AWS/SQS"
+        and alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and get_att(dimensions(alarm).get("QueueName")) == (queue, "QueueName")
+        and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
+        and float(alarm.get("Threshold", -1)) == 0
+    )
 
 
 class HttpApiTest(unittest.TestCase):
@@ -98,6 +124,60 @@ class HttpApiTest(unittest.TestCase):
         self.assertEqual(group[1], "Arn")
         self.assertEqual(RESOURCES[group[0]]["Type"], "AWS::Logs::LogGroup")
         self.assertGreater(RESOURCES[group[0]]["Properties"]["RetentionInDays"], 0)
+
+
+class AlarmTest(unittest.TestCase):
+    def test_every_dlq_has_a_depth_alarm(self) -> None:
+        # A DLQ: a queue's redrive target, or where a rule puts what it could not deliver.
+        dlqs = {dlq_of(q) for q in QUEUES} - {None}
+        for rule in of_type("AWS::Events::Rule").values():
+            for target in rule["Properties"].get("Targets", []):
+                if "DeadLetterConfig" in target:
+                    dlqs.add(get_att(target["DeadLetterConfig"]["Arn"])[0])
+        for dlq in sorted(dlqs):
+            with self.subTest(dlq):
+                self.assertTrue(any(is_depth_alarm_of(a, dlq) for a in ALARMS.values()), f"no depth alarm on {dlq}")
+
+    def test_every_alarm_notifies_the_alarm_topic(self) -> None:
+        self.assertEqual(RESOURCES[ALARM_TOPIC]["Type"], "AWS::SNS::Topic")
+        for lid, alarm in ALARMS.items():
+            with self.subTest(lid):
+                self.assertIn(ALARM_TOPIC, [ref(a) for a in alarm.get("AlarmActions", [])])
+
+    def test_the_alarm_email_is_optional(self) -> None:
+        subscriptions = [
+            res for res in of_type("AWS::SNS::Subscription").values() if ref(res["Properties"]["TopicArn"]) == ALARM_TOPIC
+        ]
+        self.assertEqual(len(subscriptions), 1)
+        self.assertEqual(subscriptions[0]["Condition"], "HasAlarmEmail")
+        self.assertEqual(SAM["Parameters"]["AlarmEmail"]["Default"], "")
+
+    def test_the_5xx_alarm_watches_this_api(self) -> None:
+        watched = [
+            q["MetricStat"]["Metric"]
+            for alarm in ALARMS.values()
+            for q in alarm.get("Metrics", [])
+            if "MetricStat" in q and q["MetricStat"]["Metric"]["MetricName"] == "5xx"
+        ]
+        self.assertTrue(watched, "no alarm on the API's 5xx")
+        for metric in watched:
+            self.assertEqual(metric["Namespace"], "AWS/ApiGateway")
+            self.assertEqual(ref(dimensions(metric)["ApiId"]), API)
+
+    def test_the_outbox_backlog_alarm_reads_what_the_sweeper_emits(self) -> None:
+        """Drift guard between the alarm and sweep_metrics (shared/src/outbox.rs): the names are
+        read from the Rust source, since nothing else publishes them."""
+        source = (provision.ROOT / "shared" / "src" / "outbox.rs").read_text(encoding="utf-8")
+        emitted = source[source.index("pub fn sweep_metrics"):]
+        emitted = emitted[: emitted.index("\n}\n")]
+        metrics = [q["MetricStat"]["Metric"] for q in ALARMS["OutboxBacklogAlarm"]["Metrics"] if "MetricStat" in q]
+        self.assertEqual(len(metrics), 3)
+        for metric in metrics:
+            with self.subTest(metric["MetricName"]):
+                self.assertIn(f'"Namespace": "{metric["Namespace"]}"', emitted)
+                self.assertIn(f'{{ "Name": "{metric["MetricName"]}", "Unit": "Count" }}', emitted)
+                for name, value in dimensions(metric).items():
+                    self.assertIn(f'"{name}": "{value}"', emitted)
 
 
 if __name__ == "__main__":
