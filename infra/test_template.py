@@ -1,13 +1,17 @@
-"""The deployment invariants of template.yaml (issue 14), so that a queue or route added later
-cannot leave them out: every DLQ has a depth alarm; every alarm notifies AlarmTopic; every
-route is on the one HTTP API, whose throttles and access log hold what the README promises.
-Read with provision.py's loader (it knows CloudFormation's short tags). No emulator:
-`infra/.venv/bin/python -m unittest infra/test_template.py` (infra/test runs it with the lint
-step)."""
+"""The deployment invariants of template.yaml (issue 14), so that a function, queue or route
+added later cannot leave them out: every function is published as `live` and shifted by a
+canary that its own Errors alarm (and, for a consumer, its DLQ's depth alarm) rolls back;
+every DLQ has a depth alarm; every alarm notifies AlarmTopic; every route is on the one HTTP
+API, whose throttles and access log hold what the README promises. Read with provision.py's
+loader (it knows CloudFormation's short tags), checked once more after the real SAM transform.
+No emulator: `infra/.venv/bin/python -m unittest infra/test_template.py` (infra/test runs it
+with the lint step)."""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import unittest
 from pathlib import Path
@@ -72,6 +76,31 @@ def is_depth_alarm_of(alarm: dict[str, Any], queue: str) -> bool:
         alarm.get("Namespace") == "AWS/SQS"
         and alarm.get("MetricName") == "ApproximateNumberOfMessagesVisible"
         and get_att(dimensions(alarm).get("QueueName")) == (queue, "QueueName")
+        and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
+        and float(alarm.get("Threshold", -1)) == 0
+    )
+
+
+# ---------------------------------------------------------------- canaries
+ALIAS = "live"
+CANARY = "Canary10Percent5Minutes"
+
+
+def rollback_alarms(props: dict[str, Any]) -> list[str]:
+    return [ref(a) for a in props.get("DeploymentPreference", {}).get("Alarms") or []]
+
+
+def is_errors_alarm_of(alarm: dict[str, Any], fn: str) -> bool:
+    """Errors of the version the alias runs (ExecutedVersion), so that a new version is judged
+    by its own errors, not by the old version's."""
+    dims = dimensions(alarm)
+    return (
+        alarm.get("Namespace") == "AWS/Lambda"
+        and alarm.get("MetricName") == "Errors"
+        and ref(dims.get("FunctionName")) == fn
+        and dims.get("Resource") == {"Fn::Sub": f"${{{fn}}}:{ALIAS}"}
+        and get_att(dims.get("ExecutedVersion")) == (fn, "Version.Version")
+        and alarm.get("Statistic") == "Sum"
         and alarm.get("ComparisonOperator") == "GreaterThanThreshold"
         and float(alarm.get("Threshold", -1)) == 0
     )
@@ -178,6 +207,99 @@ class AlarmTest(unittest.TestCase):
                 self.assertIn(f'{{ "Name": "{metric["MetricName"]}", "Unit": "Count" }}', emitted)
                 for name, value in dimensions(metric).items():
                     self.assertIn(f'"{name}": "{value}"', emitted)
+
+
+class DeploymentTest(unittest.TestCase):
+    def test_there_are_functions_consumers_and_dlqs_to_check(self) -> None:
+        self.assertGreaterEqual(len(FUNCTIONS), 25)
+        self.assertGreaterEqual(sum(1 for p in FUNCTIONS.values() if events(p, "SQS")), 9)
+        self.assertGreaterEqual(len({dlq_of(q) for q in QUEUES} - {None}), 9)
+
+    def test_every_function_is_published_as_live_and_shifted_by_a_canary_without_hooks(self) -> None:
+        for fn, props in FUNCTIONS.items():
+            with self.subTest(fn):
+                self.assertEqual(props.get("AutoPublishAlias"), ALIAS)
+                self.assertIs(props.get("AutoPublishAliasAllProperties"), True)
+                preference = props.get("DeploymentPreference", {})
+                self.assertEqual(preference.get("Type"), CANARY)
+                self.assertNotIn("Hooks", preference)
+                self.assertNotIn(preference.get("Enabled"), (False, "false", "False"))
+
+    def test_every_function_rolls_back_on_its_own_errors(self) -> None:
+        for fn, props in FUNCTIONS.items():
+            with self.subTest(fn):
+                own = [a for a in rollback_alarms(props) if a in ALARMS and is_errors_alarm_of(ALARMS[a], fn)]
+                self.assertEqual(len(own), 1, f"{fn}: DeploymentPreference.Alarms names no Errors alarm of its alias")
+
+    def test_every_consumer_rolls_back_when_its_dlq_fills(self) -> None:
+        for fn, props in FUNCTIONS.items():
+            for source in events(props, "SQS"):
+                queue = get_att(source["Queue"])[0]
+                dlq = dlq_of(queue)
+                with self.subTest(fn=fn, queue=queue):
+                    self.assertIsNotNone(dlq, f"{queue} has no DLQ")
+                    self.assertTrue(
+                        any(a in ALARMS and is_depth_alarm_of(ALARMS[a], dlq) for a in rollback_alarms(props)),
+                        f"{fn}: DeploymentPreference.Alarms has no depth alarm of {dlq}",
+                    )
+
+    def test_every_rollback_alarm_is_an_alarm_of_this_template(self) -> None:
+        for fn, props in FUNCTIONS.items():
+            with self.subTest(fn):
+                self.assertTrue(set(rollback_alarms(props)) <= set(ALARMS), rollback_alarms(props))
+
+
+class TransformedTest(unittest.TestCase):
+    """What SAM makes of it: every way a function is invoked goes through its alias (else the
+    canary would shift nothing), and every function has a CodeDeploy group with its alarms."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        os.environ.setdefault("AWS_DEFAULT_REGION", provision.DEFAULT_REGION)
+        params = provision.parameter_values(SAM, provision.LOCAL_PARAMETERS)
+        cls.cfn = provision.sam_transform(SAM, params, None)["Resources"]
+
+    def of_type(self, kind: str) -> dict[str, Any]:
+        return {lid: res for lid, res in self.cfn.items() if res["Type"] == kind}
+
+    def is_alias(self, lid: str | None) -> bool:
+        return lid is not None and self.cfn[lid]["Type"] == "AWS::Lambda::Alias"
+
+    def test_event_sources_schedules_and_permissions_invoke_the_alias(self) -> None:
+        for lid, res in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            with self.subTest(lid):
+                self.assertTrue(self.is_alias(ref(res["Properties"]["FunctionName"])))
+        for lid, res in self.of_type("AWS::Lambda::Permission").items():
+            with self.subTest(lid):
+                self.assertTrue(self.is_alias(ref(res["Properties"]["FunctionName"])))
+        functions = set(self.of_type("AWS::Lambda::Function"))
+        for lid, res in self.of_type("AWS::Events::Rule").items():
+            for target in res["Properties"].get("Targets", []):
+                if ref(target["Arn"]) in functions or (get_att(target["Arn"]) or ("",))[0] in functions:
+                    self.fail(f"{lid} invokes a function's $LATEST instead of its alias")
+
+    def test_the_api_integrates_with_the_aliases(self) -> None:
+        (api,) = self.of_type("AWS::ApiGatewayV2::Api").values()
+        uris = [
+            op["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            for path in api["Properties"]["Body"]["paths"].values()
+            for op in path.values()
+        ]
+        self.assertEqual(len(uris), len(ROUTES))
+        for uri in uris:
+            with self.subTest(uri):
+                (target,) = re.findall(r"/functions/\$\{(\w+)\}/invocations", uri)
+                self.assertTrue(self.is_alias(target))
+
+    def test_every_function_has_a_canary_deployment_group_watching_its_alarms(self) -> None:
+        groups = self.of_type("AWS::CodeDeploy::DeploymentGroup")
+        for fn, props in FUNCTIONS.items():
+            with self.subTest(fn):
+                group = groups[f"{fn}DeploymentGroup"]["Properties"]
+                self.assertEqual(group["DeploymentConfigName"]["Fn::Sub"][1]["ConfigName"], CANARY)
+                self.assertTrue(group["AlarmConfiguration"]["Enabled"])
+                self.assertEqual([ref(a["Name"]) for a in group["AlarmConfiguration"]["Alarms"]], rollback_alarms(props))
+                self.assertIn("DEPLOYMENT_STOP_ON_ALARM", group["AutoRollbackConfiguration"]["Events"])
 
 
 if __name__ == "__main__":
