@@ -23,12 +23,13 @@ import argparse
 import copy
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "template.yaml"
@@ -52,14 +53,20 @@ LOCAL_PARAMETERS = {
     "PublicApiUrl": "http://127.0.0.1:8000",
 }
 
-# Resource types the emulator does not run: functions run natively via finflow-local,
-# and HTTP routing is done by the runner too. IAM is not enforced locally.
+# Resource types the emulator does not run: functions run natively via finflow-local (and
+# with them their versions and aliases), and HTTP routing is done by the runner too. IAM is
+# not enforced locally.
 STRIPPED_TYPE_PREFIXES = (
     "AWS::Lambda::",
     "AWS::IAM::",
     "AWS::ApiGateway::",
     "AWS::ApiGatewayV2::",
     "AWS::CodeDeploy::",  # SAM DeploymentPreference (traffic shifting of Lambda aliases)
+    # Alarms watch metrics that Lambda, API Gateway and the functions' embedded-metric lines
+    # publish on AWS; locally nothing publishes or evaluates them, and nothing deploys by canary.
+    "AWS::CloudWatch::",
+    # Log groups that Lambda and API Gateway write to; locally the runner keeps the logs.
+    "AWS::Logs::",
     "AWS::Serverless::",  # nothing should survive the transform, but be safe
 )
 
@@ -152,6 +159,20 @@ def load_template(path: Path) -> dict[str, Any]:
         return yaml_parse(f.read())
 
 
+def parameter_values(sam: dict[str, Any], overrides: dict[str, str]) -> dict[str, str]:
+    """Every template parameter's value: the override, else its default."""
+    declared = sam.get("Parameters", {})
+    unknown = sorted(set(overrides) - set(declared))
+    if unknown:
+        die(f"parameter overrides not declared in the template: {', '.join(unknown)}")
+    params = {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
+    params.update(overrides)
+    missing = sorted(k for k in declared if k not in params)
+    if missing:
+        die(f"no value for parameters: {', '.join(missing)}")
+    return params
+
+
 class LazyManagedPolicyLoader:
     """Managed policy name -> ARN map for SAM, loaded from the emulator's IAM only if
     the template names a managed policy (policy templates do not need it)."""
@@ -175,6 +196,9 @@ class LazyManagedPolicyLoader:
 def sam_transform(sam: dict[str, Any], params: dict[str, str], iam_client: Any) -> dict[str, Any]:
     from samtranslator.translator.transform import transform
 
+    # Without a feature-toggle configuration (SAM's service has one; a local transform does
+    # not) every feature SAM asks about is off, with a warning per function and feature.
+    logging.getLogger("samtranslator.feature_toggle").setLevel(logging.ERROR)
     sam = copy.deepcopy(sam)
     # SAM insists on an S3 location for CodeUri; the code is never deployed locally
     # (and the Lambda resources are stripped below), so any placeholder does.
@@ -224,11 +248,21 @@ def referenced_names(obj: Any) -> set[str]:
     return out
 
 
-def strip_for_emulator(cfn: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def strip_for_emulator(
+    cfn: dict[str, Any], holds: Callable[[str], bool] = lambda _: True
+) -> tuple[dict[str, Any], list[str]]:
+    """The template without what the emulator does not run (STRIPPED_TYPE_PREFIXES) and
+    without the resources whose Condition does not hold (`holds(name)`), as CloudFormation
+    would leave them out: decided here, so that no emulator's handling of Conditions matters
+    and `reconcile` never applies one through the service APIs."""
     cfn = copy.deepcopy(cfn)
     resources: dict[str, Any] = cfn["Resources"]
     removed = {lid for lid, r in resources.items() if r.get("Type", "").startswith(STRIPPED_TYPE_PREFIXES)}
     notes: list[str] = []
+    for lid, res in resources.items():
+        if lid not in removed and "Condition" in res and not holds(res["Condition"]):
+            removed.add(lid)
+            notes.append(f"{lid} ({res.get('Type')}) left out: its condition {res['Condition']} is false")
 
     # Kept resources that still point at a removed one: drop rule targets that are
     # functions (the runner would have to deliver those), drop anything else entirely.
@@ -1223,19 +1257,13 @@ def main() -> None:
         overrides[k] = v
 
     sam = load_template(args.template)
-    declared = sam.get("Parameters", {})
-    unknown = sorted(set(overrides) - set(declared))
-    if unknown:
-        die(f"parameter overrides not declared in {args.template.name}: {', '.join(unknown)}")
-    params = {k: str(p["Default"]) for k, p in declared.items() if "Default" in p}
-    params.update(overrides)
-    missing = sorted(k for k in declared if k not in params)
-    if missing:
-        die(f"no value for parameters: {', '.join(missing)}")
+    params = parameter_values(sam, overrides)
 
     aws = Aws(endpoint, region)
     cfn = sam_transform(sam, params, aws("iam"))
-    stripped, notes = strip_for_emulator(cfn)
+    # Conditions name parameters and pseudo parameters only: no resource is looked up.
+    conditions = Resolver(aws, cfn, params, region, caller_account(aws), args.stack_name, {})
+    stripped, notes = strip_for_emulator(cfn, conditions.condition)
     for n in notes:
         log(n)
     emulator = emulator_entry(emulator_name(endpoint))

@@ -1,10 +1,13 @@
 """Unit tests of infra/provision.py's pure parts: the CloudFormation resolver (intrinsics,
-conditions, pseudo parameters, AWS::NoValue) against fake AWS clients, and SAM's Globals
-merge. No emulator: `infra/.venv/bin/python -m unittest infra/test_provision.py` (infra/test
-runs it with the lint step)."""
+conditions, pseudo parameters, AWS::NoValue) against fake AWS clients, SAM's Globals merge,
+the parameters, and what is stripped before the emulator sees the template (also for the
+real template.yaml, through the real SAM transform). No emulator:
+`infra/.venv/bin/python -m unittest infra/test_provision.py` (infra/test runs it with the lint
+step)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import unittest
 from pathlib import Path
@@ -116,6 +119,85 @@ class GlobalsTest(unittest.TestCase):
     def test_an_intrinsic_replaces_rather_than_merges(self) -> None:
         merged = provision.merge_globals({"Tags": {"a": "1"}}, {"Tags": {"Ref": "Other"}})
         self.assertEqual(merged["Tags"], {"Ref": "Other"})
+
+
+class ParameterValuesTest(unittest.TestCase):
+    SAM: dict[str, Any] = {"Parameters": {"Stage": {"Default": "dev"}, "Secret": {}, "Retries": {"Default": 3}}}
+
+    def test_overrides_win_over_defaults_and_every_value_is_a_string(self) -> None:
+        self.assertEqual(provision.parameter_values(self.SAM, {"Secret": "s"}), {"Stage": "dev", "Secret": "s", "Retries": "3"})
+        self.assertEqual(provision.parameter_values(self.SAM, {"Secret": "s", "Stage": "local"})["Stage"], "local")
+
+    def test_an_undeclared_override_or_a_missing_value_stops(self) -> None:
+        with self.assertRaises(SystemExit):
+            provision.parameter_values(self.SAM, {"Secret": "s", "Nope": "x"})
+        with self.assertRaises(SystemExit):
+            provision.parameter_values(self.SAM, {})
+
+
+class StripTest(unittest.TestCase):
+    """What the emulator is given: the template less what only runs on AWS."""
+
+    CFN: dict[str, Any] = {
+        "Conditions": {"HasEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Email"}, ""]}]}},
+        "Resources": {
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "FnVersion": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}},
+            "FnAliaslive": {"Type": "AWS::Lambda::Alias", "Properties": {"FunctionVersion": {"Fn::GetAtt": ["FnVersion", "Version"]}}},
+            "FnDeploymentGroup": {"Type": "AWS::CodeDeploy::DeploymentGroup", "Properties": {}},
+            "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {}},
+            "ApiStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {"AccessLogSettings": {"DestinationArn": {"Fn::GetAtt": ["AccessLogs", "Arn"]}}}},
+            "AccessLogs": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 90}},
+            "Dlq": {"Type": "AWS::SQS::Queue", "Properties": {}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+            "DlqAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmActions": [{"Ref": "Topic"}]}},
+            "FnErrors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"Dimensions": [{"Name": "FunctionName", "Value": {"Ref": "Fn"}}]}},
+            "Email": {"Type": "AWS::SNS::Subscription", "Condition": "HasEmail", "Properties": {"TopicArn": {"Ref": "Topic"}}},
+            "Reader": {"Type": "AWS::SQS::QueuePolicy", "Properties": {"Queues": [{"Ref": "Dlq"}], "Note": {"Ref": "Email"}}},
+        },
+    }
+
+    def strip(self, email: str) -> tuple[dict[str, Any], list[str]]:
+        conditions = provision.Resolver(fake_aws, self.CFN, {"Email": email}, "us-east-1", "000000000000", "finflow-local", {})
+        return provision.strip_for_emulator(self.CFN, conditions.condition)
+
+    def test_alarms_log_groups_versions_aliases_deployments_and_the_api_are_stripped_quietly(self) -> None:
+        stripped, notes = self.strip("ops@example.com")
+        self.assertEqual(sorted(stripped["Resources"]), ["Dlq", "Email", "Reader", "Topic"])
+        self.assertEqual(notes, [])
+
+    def test_a_resource_whose_condition_is_false_is_left_out_with_what_needs_it(self) -> None:
+        stripped, notes = self.strip("")
+        self.assertEqual(sorted(stripped["Resources"]), ["Dlq", "Topic"])
+        self.assertEqual(len(notes), 2)
+        self.assertIn("Email (AWS::SNS::Subscription) left out: its condition HasEmail is false", notes)
+
+
+class TemplateStripTest(unittest.TestCase):
+    """template.yaml through the real SAM transform: everything that is not stripped on
+    purpose reaches the emulator, so no resource is lost because it references a stripped one."""
+
+    def test_the_emulator_gets_every_resource_it_runs(self) -> None:
+        os.environ.setdefault("AWS_DEFAULT_REGION", provision.DEFAULT_REGION)
+        sam = provision.load_template(provision.DEFAULT_TEMPLATE)
+        params = provision.parameter_values(sam, provision.LOCAL_PARAMETERS)
+        cfn = provision.sam_transform(sam, params, None)
+        conditions = provision.Resolver(fake_aws, cfn, params, "us-east-1", "000000000000", "finflow-local", {})
+        stripped, notes = provision.strip_for_emulator(cfn, conditions.condition)
+
+        expected = {
+            lid
+            for lid, res in cfn["Resources"].items()
+            if not res["Type"].startswith(provision.STRIPPED_TYPE_PREFIXES)
+            and ("Condition" not in res or conditions.condition(res["Condition"]))
+        }
+        self.assertEqual(set(stripped["Resources"]), expected)
+        self.assertNotIn("AlarmEmailSubscription", expected, "no alarm e-mail locally")
+        self.assertIn("AlarmTopic", expected)
+        # Only rule targets that are functions go (the runner delivers those itself).
+        self.assertEqual(
+            [n for n in notes if "left out" not in n and "target(s) pointing at stripped resources" not in n], []
+        )
 
 
 if __name__ == "__main__":
