@@ -1041,22 +1041,34 @@ def lambda_authorizers(resources: dict[str, Any], sam: dict[str, Any]) -> dict[s
     API Gateway does (payload 2.0, simple responses)."""
     apis: dict[str | None, dict[str, Any]] = {}
     implicit_auth = (sam.get("Globals", {}).get("HttpApi", {}) or {}).get("Auth") or {}
+    globals_api = sam.get("Globals", {}).get("HttpApi", {}) or {}
     declared = [(None, implicit_auth)] + [
-        (lid, (res.get("Properties", {}) or {}).get("Auth") or {})
+        (lid, merge_globals(globals_api, res.get("Properties", {}) or {}).get("Auth") or {})
         for lid, res in resources.items()
         if res.get("Type") == "AWS::Serverless::HttpApi"
     ]
     for api, auth in declared:
         functions = {}
         for name, authorizer in (auth.get("Authorizers") or {}).items():
-            target = getatt_target(authorizer.get("FunctionArn"))
+            target = function_target(authorizer.get("FunctionArn"))
             if target is None:
                 continue  # a JWT authorizer: API Gateway's own, not a function
             if str(authorizer.get("AuthorizerPayloadFormatVersion")) != "2.0" or not is_true(authorizer.get("EnableSimpleResponses")):
                 die(f"{api}: authorizer {name} must use payload 2.0 with simple responses (the only kind run locally)")
-            functions[name] = target[0]
+            functions[name] = target
         apis[api] = {"functions": functions, "default": auth.get("DefaultAuthorizer")}
     return apis
+
+
+def function_target(value: Any) -> str | None:
+    """The function an ARN expression names: `!GetAtt F.Arn`, or `!Ref F.Alias` (SAM's
+    reference to the alias AutoPublishAlias makes, which the local platform runs as F)."""
+    target = getatt_target(value)
+    if target is not None:
+        return target[0]
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str) and value["Ref"].endswith(".Alias"):
+        return value["Ref"].removesuffix(".Alias")
+    return None
 
 
 def route_authorizer(apis: dict[str | None, dict[str, Any]], route: dict[str, Any], where: str) -> str | None:

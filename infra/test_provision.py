@@ -7,6 +7,7 @@ step)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import unittest
@@ -198,6 +199,57 @@ class TemplateStripTest(unittest.TestCase):
         self.assertEqual(
             [n for n in notes if "left out" not in n and "target(s) pointing at stripped resources" not in n], []
         )
+
+
+class AuthorizerTest(unittest.TestCase):
+    """Which function authorizes each route: the API's default (also from Globals), a
+    route's own choice, or none (`Authorizer: NONE`)."""
+
+    SAM: dict[str, Any] = {
+        "Globals": {"HttpApi": {"Auth": {"DefaultAuthorizer": "Staff"}}},
+        "Resources": {
+            "Api": {
+                "Type": "AWS::Serverless::HttpApi",
+                "Properties": {
+                    "Auth": {
+                        "Authorizers": {
+                            "Staff": {
+                                "FunctionArn": {"Ref": "Guard.Alias"},
+                                "AuthorizerPayloadFormatVersion": "2.0",
+                                "EnableSimpleResponses": True,
+                            },
+                            "Other": {
+                                "FunctionArn": {"Fn::GetAtt": ["Other", "Arn"]},
+                                "AuthorizerPayloadFormatVersion": "2.0",
+                                "EnableSimpleResponses": True,
+                            },
+                            "Jwt": {"JwtConfiguration": {"issuer": "x"}},
+                        }
+                    }
+                },
+            }
+        },
+    }
+
+    def test_routes_take_the_default_their_own_or_none(self) -> None:
+        apis = provision.lambda_authorizers(self.SAM["Resources"], self.SAM)
+        api = {"Ref": "Api"}
+        self.assertEqual(provision.route_authorizer(apis, {"ApiId": api}, "f"), "Guard")
+        own = {"ApiId": api, "Auth": {"Authorizer": "Other"}}
+        self.assertEqual(provision.route_authorizer(apis, own, "f"), "Other")
+        public = {"ApiId": api, "Auth": {"Authorizer": "NONE"}}
+        self.assertIsNone(provision.route_authorizer(apis, public, "f"))
+
+    def test_unknown_apis_and_authorizers_and_other_payloads_are_refused(self) -> None:
+        apis = provision.lambda_authorizers(self.SAM["Resources"], self.SAM)
+        with self.assertRaises(SystemExit):
+            provision.route_authorizer(apis, {"ApiId": {"Ref": "Nope"}}, "f")
+        with self.assertRaises(SystemExit):
+            provision.route_authorizer(apis, {"ApiId": {"Ref": "Api"}, "Auth": {"Authorizer": "Jwt"}}, "f")
+        old = copy.deepcopy(self.SAM)
+        old["Resources"]["Api"]["Properties"]["Auth"]["Authorizers"]["Staff"]["AuthorizerPayloadFormatVersion"] = "1.0"
+        with self.assertRaises(SystemExit):
+            provision.lambda_authorizers(old["Resources"], old)
 
 
 if __name__ == "__main__":
