@@ -205,8 +205,12 @@ class AlarmTest(unittest.TestCase):
             with self.subTest(metric["MetricName"]):
                 self.assertIn(f'"Namespace": "{metric["Namespace"]}"', emitted)
                 self.assertIn(f'{{ "Name": "{metric["MetricName"]}", "Unit": "Count" }}', emitted)
+                names = ", ".join(f'"{name}"' for name in dimensions(metric))
+                self.assertIn(f'"Dimensions": [[{names}]]', emitted)
                 for name, value in dimensions(metric).items():
-                    self.assertIn(f'"{name}": "{value}"', emitted)
+                    # The stage is the function's own (FINFLOW_STAGE), passed in as `stage`.
+                    expected = "stage" if value == {"Ref": "Stage"} else f'"{value}"'
+                    self.assertIn(f'"{name}": {expected}', emitted)
 
 
 class DeploymentTest(unittest.TestCase):

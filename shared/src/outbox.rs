@@ -413,13 +413,14 @@ impl OutboxSweeper {
 
 /// The sweep's figures as a CloudWatch embedded-metric-format line (namespace FinFlow), which
 /// CloudWatch Logs turns into metrics: any swept event means the stream path lost one.
-pub fn sweep_metrics(report: &SweepReport, at: OffsetDateTime) -> String {
+pub fn sweep_metrics(report: &SweepReport, at: OffsetDateTime, stage: &str) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": unix_millis(at),
             "CloudWatchMetrics": [{
                 "Namespace": "FinFlow",
-                "Dimensions": [["Function"]],
+                // Per stage: two stages in one account must not add into one backlog alarm.
+                "Dimensions": [["Function", "Stage"]],
                 "Metrics": [
                     { "Name": "OutboxEventsSwept", "Unit": "Count" },
                     { "Name": "OutboxRowsUnreadable", "Unit": "Count" },
@@ -428,6 +429,7 @@ pub fn sweep_metrics(report: &SweepReport, at: OffsetDateTime) -> String {
             }],
         },
         "Function": "outbox-sweeper",
+        "Stage": stage,
         "OutboxEventsSwept": report.swept,
         "OutboxRowsUnreadable": report.unreadable,
         "OutboxSweepPublishFailures": report.failed,
@@ -441,6 +443,35 @@ mod tests {
 
     use super::*;
     use crate::events::PublishError;
+
+    #[test]
+    fn sweep_metrics_are_one_embedded_metric_line_per_stage() {
+        let report = SweepReport {
+            swept: 2,
+            unreadable: 1,
+            failed: 0,
+        };
+        let line: serde_json::Value =
+            serde_json::from_str(&sweep_metrics(&report, OffsetDateTime::UNIX_EPOCH, "prod"))
+                .unwrap();
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["Function", "Stage"]])
+        );
+        assert_eq!(
+            (
+                &line["Stage"],
+                &line["OutboxEventsSwept"],
+                &line["OutboxRowsUnreadable"]
+            ),
+            (
+                &serde_json::json!("prod"),
+                &serde_json::json!(2),
+                &serde_json::json!(1)
+            )
+        );
+    }
 
     #[derive(Default)]
     struct FakePublisher {

@@ -35,13 +35,13 @@ pub async fn run_relay(relay: Arc<OutboxRelay>) -> Result<(), Error> {
 
 /// Runs the outbox sweeper on its schedule (an EventBridge scheduled event, whose content it
 /// ignores). Answers the sweep's figures, and prints them as embedded metrics.
-pub async fn run_sweeper(sweeper: Arc<OutboxSweeper>) -> Result<(), Error> {
+pub async fn run_sweeper(sweeper: Arc<OutboxSweeper>, stage: String) -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-        let sweeper = sweeper.clone();
+        let (sweeper, stage) = (sweeper.clone(), stage.clone());
         async move {
             let now = time::OffsetDateTime::now_utc();
             let report = sweeper.sweep(now).await?;
-            println!("{}", sweep_metrics(&report, now));
+            println!("{}", sweep_metrics(&report, now, &stage));
             Ok::<_, Error>(report)
         }
     }))

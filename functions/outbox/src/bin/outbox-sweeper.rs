@@ -19,5 +19,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     let rows = DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), config.outbox_table);
     let sweeper = OutboxSweeper::new(Arc::new(publisher), Arc::new(rows), sweep_grace(&env)?);
-    finflow_shared::runtime::run_sweeper(Arc::new(sweeper)).await
+    finflow_shared::runtime::run_sweeper(Arc::new(sweeper), config.stage).await
 }
