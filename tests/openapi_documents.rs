@@ -5,7 +5,8 @@
 //!   components every API shares (Problem, Money, ...) are the same in all six;
 //! - route coverage both ways: every HTTP route template.yaml declares and every route the
 //!   services' routers declare (`.route("...", get(...))` in `functions/<service>/src`) is
-//!   documented, and every documented operation is one of them (or into_app's `GET /health`);
+//!   documented, and every documented operation is one of them (or into_app's `GET /health`,
+//!   or the local port's `GET /openapi.json`);
 //! - what each handler takes matches what its operation documents: a `Caller` ⇔ bearer
 //!   security, an `Input` body ⇔ a request body, `PathId` ⇔ an `{id}` path parameter,
 //!   `QueryParams` ⇔ query parameters, `MaybeIdempotencyKey` ⇔ the `Idempotency-Key` header.
@@ -160,6 +161,8 @@ fn openapi_documents_every_route_of_the_template_and_the_routers_and_no_other() 
             .map(|routes| routes.keys().cloned().collect())
             .unwrap_or_default();
         let health = route("GET", "/health");
+        // The document at the root of the service's own local port (infra/local's gateway).
+        let root_document = route("GET", "/openapi.json");
         for missing in declared.difference(&documented) {
             if is_static_asset(&missing.path) {
                 continue;
@@ -179,7 +182,8 @@ fn openapi_documents_every_route_of_the_template_and_the_routers_and_no_other() 
             ));
         }
         for extra in &documented {
-            if *extra != health && !declared.contains(extra) && !served.contains(extra) {
+            let aliases = [&health, &root_document];
+            if !aliases.contains(&extra) && !declared.contains(extra) && !served.contains(extra) {
                 problems.push(format!(
                     "{service}: events/openapi/{service}.json documents {} {}, which neither template.yaml nor the router has",
                     extra.method, extra.path

@@ -8,6 +8,7 @@ use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
+use finflow_shared::http::document_route;
 use finflow_shared::jwt::TokenKeys;
 
 use crate::accounts::Accounts;
@@ -18,6 +19,9 @@ use crate::staff::StaffRoles;
 use crate::store::DynamoUserStore;
 
 pub const SERVICE: &str = "auth";
+
+/// The service\'s OpenAPI document, served by its health function.
+const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/auth.json");
 
 /// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
 /// `binary` is not one of auth's HTTP functions.
@@ -93,5 +97,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
         .bus(platform.event_bus_name)
         .queue("auth-kyc-events", env.required("KYC_EVENTS_QUEUE_URL")?)
         .queue("auth-kyc-events-dlq", env.required("KYC_EVENTS_DLQ_URL")?)
-        .routes(SERVICE))
+        .routes(SERVICE)
+        .merge(document_route(SERVICE, OPENAPI_DOCUMENT)))
 }

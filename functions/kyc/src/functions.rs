@@ -8,6 +8,7 @@ use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
+use finflow_shared::http::document_route;
 use finflow_shared::jwt::TokenKeys;
 
 use crate::aml::cases::AmlCases;
@@ -19,6 +20,9 @@ use crate::store::DynamoKycStore;
 use crate::submissions::Submissions;
 
 pub const SERVICE: &str = "kyc";
+
+/// The service\'s OpenAPI document, served by its health function.
+const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/kyc.json");
 
 /// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
 /// `binary` is not one of KYC's HTTP functions.
@@ -106,5 +110,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
             env.required("PAYMENT_EVENTS_DLQ_URL")?,
         )
         .upstream("auth", platform.api_base_url.as_deref())
-        .routes(SERVICE))
+        .routes(SERVICE)
+        .merge(document_route(SERVICE, OPENAPI_DOCUMENT)))
 }

@@ -9,6 +9,7 @@ use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::{HealthChecks, Probe};
+use finflow_shared::http::document_route;
 use finflow_shared::jwt::TokenKeys;
 use serde_json::{Value, json};
 
@@ -20,6 +21,9 @@ use crate::routes::{NotificationApiState, api};
 use crate::store::DynamoNotificationStore;
 
 pub const SERVICE: &str = "notification";
+
+/// The service\'s OpenAPI document, served by its health function.
+const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/notification.json");
 
 /// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
 /// `binary` is not one of notification's HTTP functions.
@@ -134,5 +138,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     }
     Ok(checks
         .upstream("auth", platform.api_base_url.as_deref())
-        .routes(SERVICE))
+        .routes(SERVICE)
+        .merge(document_route(SERVICE, OPENAPI_DOCUMENT)))
 }

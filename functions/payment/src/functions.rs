@@ -8,6 +8,7 @@ use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
+use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
 use finflow_shared::jwt::TokenKeys;
 use finflow_shared::user_projection::UserProjection;
@@ -18,6 +19,9 @@ use crate::settlement::AmlDecisions;
 use crate::store::DynamoPaymentStore;
 
 pub const SERVICE: &str = "payment";
+
+/// The service\'s OpenAPI document, served by its health function.
+const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/payment.json");
 /// Payment's consumer of `user.*` events (the payer's tier sets the limits).
 pub const CUSTOMERS_CONSUMER: &str = "payment.customers";
 
@@ -100,5 +104,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
         )
         .upstream("auth", platform.api_base_url.as_deref())
         .upstream("wallet", platform.api_base_url.as_deref())
-        .routes(SERVICE))
+        .routes(SERVICE)
+        .merge(document_route(SERVICE, OPENAPI_DOCUMENT)))
 }

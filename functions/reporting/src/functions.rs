@@ -8,6 +8,7 @@ use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
+use finflow_shared::http::document_route;
 use finflow_shared::jwt::TokenKeys;
 
 use crate::projector::Projector;
@@ -16,6 +17,9 @@ use crate::routes::{ReportingState, api};
 use crate::store::DynamoReportingStore;
 
 pub const SERVICE: &str = "reporting";
+
+/// The service\'s OpenAPI document, served by its health function.
+const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/reporting.json");
 
 /// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
 /// `binary` is not one of reporting's HTTP functions.
@@ -79,5 +83,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
         .upstream("wallet", api)
         .upstream("payment", api)
         .upstream("kyc", api)
-        .routes(SERVICE))
+        .routes(SERVICE)
+        .merge(document_route(SERVICE, OPENAPI_DOCUMENT)))
 }

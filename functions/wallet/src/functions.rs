@@ -8,6 +8,7 @@ use axum::Router;
 use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
+use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
 use finflow_shared::jwt::TokenKeys;
 
@@ -17,6 +18,9 @@ use crate::wallets::Wallets;
 use finflow_shared::user_projection::UserProjection;
 
 pub const SERVICE: &str = "wallet";
+
+/// The service\'s OpenAPI document, served by its health function.
+const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/wallet.json");
 /// Wallet's consumer of `user.*` events.
 pub const CUSTOMERS_CONSUMER: &str = "wallet.customers";
 
@@ -84,5 +88,6 @@ fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
             env.required("USER_EVENTS_DLQ_URL")?,
         )
         .upstream("auth", platform.api_base_url.as_deref())
-        .routes(SERVICE))
+        .routes(SERVICE)
+        .merge(document_route(SERVICE, OPENAPI_DOCUMENT)))
 }

@@ -38,7 +38,7 @@ pub fn authorizer_event(
 #[derive(Debug, PartialEq)]
 pub enum Verdict {
     /// Invoke the route's function, with the authorizer's context in the request context.
-    Allow(ApiGatewayRequestAuthorizer),
+    Allow(Box<ApiGatewayRequestAuthorizer>),
     /// Answer 403 `{"message":"Forbidden"}`.
     Deny,
 }
@@ -57,7 +57,7 @@ pub fn verdict(answer: Value) -> Result<Verdict, String> {
         Value::Null => Default::default(),
         other => return Err(format!("the context is not an object: {other}")),
     };
-    Ok(Verdict::Allow(authorizer))
+    Ok(Verdict::Allow(Box::new(authorizer)))
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! declares (from the manifest), each request turned into the event API Gateway would send
 //! the function that owns the route, and the function's answer turned back into HTTP.
 //!
-//! A service's port serves that service's routes (plus `/health`, its health route); the
-//! gateway port serves them all, and its `/health` gathers every service's. A request no
-//! route matches gets the answer the functions give one (problem+json 404, or 405 when the
+//! A service's port serves that service's routes (plus `/health` and `/openapi.json`, its
+//! health and document routes); the gateway port serves them all, and its `/health` gathers
+//! every service's. A request no route matches gets the answer the functions give one (problem+json 404, or 405 when the
 //! path is routed for other methods); API Gateway itself would answer `{"message":"Not
 //! Found"}`.
 
@@ -229,6 +229,11 @@ async fn handle(
     request: Request,
 ) -> Response {
     let path = request.uri().path().to_owned();
+    // A service's port also serves its document at the root, as it does its health.
+    if let (Some(service), "/openapi.json") = (&gateway.service, path.as_str()) {
+        let path = format!("/api/{service}/openapi.json");
+        return dispatch(&gateway, peer, request, &path).await;
+    }
     if path == "/health" {
         return match &gateway.service {
             Some(service) => {
@@ -277,7 +282,7 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
             Err(error) => Err(error.to_string()),
         };
         match verdict {
-            Ok(Verdict::Allow(context)) => event.request_context.authorizer = Some(context),
+            Ok(Verdict::Allow(context)) => event.request_context.authorizer = Some(*context),
             Ok(Verdict::Deny) => return gateway_error(StatusCode::FORBIDDEN, "Forbidden"),
             Err(error) => {
                 tracing::warn!(%error, route = %route.route_key(), "authorizer failed");

@@ -17,20 +17,24 @@ use crate::error::ApiError;
 pub const PAGES: &str = "/pages";
 
 /// `api` holds routes relative to `/api` (for example `/auth/register`). The app serves them
-/// under `/api` and its alias `/api/v1`, serves `/health` as `/api/<service>/health`, serves the
-/// routes under [`PAGES`] at the root, and maps unknown routes, wrong methods, oversized bodies
-/// and panics to problem+json.
+/// under `/api` and its alias `/api/v1`, serves `/health` and `/openapi.json` as
+/// `/api/<service>/health` and `/api/<service>/openapi.json`, serves the routes under [`PAGES`]
+/// at the root, and maps unknown routes, wrong methods, oversized bodies and panics to
+/// problem+json.
 pub fn into_app(service: &'static str, api: Router) -> Router {
-    let health_api = api.clone();
-    let health = get(move |mut request: Request| {
-        let api = health_api.clone();
-        async move {
-            *request.uri_mut() = format!("/{service}/health")
-                .parse()
-                .expect("a static path is a valid URI");
-            api.oneshot(request).await
-        }
-    });
+    let at_root = |name: &'static str| {
+        let api = api.clone();
+        get(move |mut request: Request| {
+            let api = api.clone();
+            async move {
+                *request.uri_mut() = format!("/{service}/{name}")
+                    .parse()
+                    .expect("a static path is a valid URI");
+                api.oneshot(request).await
+            }
+        })
+    };
+    let (health, document) = (at_root("health"), at_root("openapi.json"));
     let pages = api
         .clone()
         .fallback(|| async { not_found() })
@@ -41,6 +45,7 @@ pub fn into_app(service: &'static str, api: Router) -> Router {
         .nest("/api", api.clone())
         .nest("/api/v1", api)
         .route("/health", health)
+        .route("/openapi.json", document)
         .fallback(move |request: Request| page(pages.clone(), request))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

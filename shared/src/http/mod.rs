@@ -3,6 +3,7 @@
 mod app;
 mod caller;
 mod input;
+mod openapi;
 mod path_id;
 mod query;
 mod trace_layer;
@@ -10,6 +11,7 @@ mod trace_layer;
 pub use app::{PAGES, into_app};
 pub use caller::{AUTHORIZER_ROLE, Caller};
 pub use input::{BODY_LIMIT, Input, parse_json};
+pub use openapi::document_route;
 pub use path_id::PathId;
 pub use query::{QueryParams, page_size};
 pub use trace_layer::TRACE_HEADER;
