@@ -6,10 +6,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use finflow_shared::jwt::Role;
 use finflow_system_tests::accounts::{Account, STAFF_EMAIL, register, set_role_as_operator};
-use finflow_system_tests::events::outbox_event;
-use finflow_system_tests::services::KYC;
+use finflow_system_tests::events::{CASCADE_TIMEOUT, outbox_event};
+use finflow_system_tests::services::{KYC, NOTIFICATION};
 use finflow_system_tests::{
-    AUTH, Platform, expect_json, expect_problem, register_and_login, staff_account, unique_email,
+    AUTH, Platform, eventually, expect_json, expect_problem, register_and_login, staff_account,
+    unique_email,
 };
 use serde_json::{Value, json};
 
@@ -138,6 +139,27 @@ async fn only_a_grant_makes_staff_and_every_change_is_recorded_with_its_event() 
     assert_eq!(event.data["role"], "staff");
     assert_eq!(event.data["previous_role"], "customer");
     assert_eq!(event.data["changed_by"], json!({ "staff": staff.id }));
+    // The owner hears of it: a change of what their account may do is a security notice.
+    let (subject, _) = eventually("alice's staff-rights e-mail", CASCADE_TIMEOUT, || async {
+        let response = platform
+            .http
+            .get(format!("{NOTIFICATION}/api/notification/list"))
+            .bearer_auth(&alice.access_token)
+            .send()
+            .await
+            .unwrap();
+        let page = expect_json(response, 200).await;
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|n| {
+                (n["event_type"] == "user.role_changed" && n["channel"] == "email")
+                    .then(|| n["subject"].as_str().unwrap_or_default().to_owned())
+            })
+    })
+    .await;
+    assert_eq!(subject, "Staff rights were granted to your account");
 
     // Her token from before the grant says customer; a new login gives staff rights.
     expect_problem(aml_cases(&platform, &alice.access_token).await, 403).await;

@@ -32,7 +32,7 @@ use finflow_shared::events::kyc::KycDecisionRecorded;
 use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentVoided,
 };
-use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
+use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserRoleChanged, UserTierChanged};
 use finflow_shared::events::wallet::{WalletCreated, WalletDeposited, WalletStatusChanged};
 use time::OffsetDateTime;
 
@@ -83,6 +83,14 @@ pub const READS: &[EventRead] = &[
         Field::decoded("/kyc_status"),
         Field::value("/account_tier"),
         Field::value("/previous_tier"),
+    ]),
+    EventRead::whole::<UserRoleChanged>(&[
+        Field::value("/user_id"),
+        Field::matches("/role", &["customer", "staff"]),
+        Field::decoded("/kyc_status"),
+        Field::decoded("/account_tier"),
+        Field::decoded("/previous_role"),
+        Field::decoded("/changed_by"),
     ]),
     EventRead::whole::<UserKycUpdated>(&[
         Field::value("/user_id"),

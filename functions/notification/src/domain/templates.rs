@@ -20,11 +20,12 @@ use finflow_shared::events::kyc::{DocumentType, KycDecision, KycDecisionRecorded
 use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentSnapshot, PaymentVoided,
 };
-use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserTierChanged};
+use finflow_shared::events::user::{UserCreated, UserKycUpdated, UserRoleChanged, UserTierChanged};
 use finflow_shared::events::wallet::{
     WalletCreated, WalletDeposited, WalletStatus, WalletStatusChanged,
 };
 use finflow_shared::events::{DomainEvent, EventEnvelope};
+use finflow_shared::jwt::Role;
 
 use super::channel::{Category, Channel};
 
@@ -93,6 +94,12 @@ pub const POLICIES: &[Policy] = &[
         ChannelPlan::NotNotified("a tier change is not urgent enough for a text message"),
         SEND,
     ),
+    policy_of::<UserRoleChanged>(
+        Category::Security,
+        SEND,
+        ChannelPlan::NotNotified("staff rights are announced by email and push, never by text"),
+        SEND,
+    ),
     policy_of::<UserKycUpdated>(
         Category::Compliance,
         SEND,
@@ -145,6 +152,11 @@ pub enum Notice {
     TierChanged {
         previous: AccountTier,
         tier: AccountTier,
+    },
+    /// Staff rights granted (`Staff`) or revoked (`Customer`): the owner hears of every change
+    /// of what their account may do, so one they did not expect is noticed.
+    RoleChanged {
+        role: Role,
     },
     IdentityVerified,
     IdentityRejected,
@@ -245,6 +257,9 @@ pub fn notices(event: &EventEnvelope) -> Result<Vec<Addressed>, RenderError> {
                 tier: e.user.account_tier,
             },
         )]
+    } else if event.is::<UserRoleChanged>() {
+        let e = decode::<UserRoleChanged>(event)?;
+        vec![to(e.user.user_id, Notice::RoleChanged { role: e.role })]
     } else if event.is::<UserKycUpdated>() {
         let e = decode::<UserKycUpdated>(event)?;
         match e.user.kyc_status {
@@ -420,6 +435,29 @@ impl Notice {
                 format!("Your limits now follow the {} tier.", tier.as_str()),
             ),
             (Notice::TierChanged { .. }, Sms) => None,
+
+            (Notice::RoleChanged { role }, Email) => match role {
+                Role::Staff => email(
+                    "Staff rights were granted to your account".into(),
+                    "Your FinFlow account now has staff rights: it can act on other \
+                     customers' accounts. If you did not expect this, tell security at once."
+                        .into(),
+                ),
+                Role::Customer => email(
+                    "Staff rights were removed from your account".into(),
+                    "Your FinFlow account no longer has staff rights; everything that is \
+                     your own works as before."
+                        .into(),
+                ),
+            },
+            (Notice::RoleChanged { role }, Push) => push(
+                "Account rights changed",
+                match role {
+                    Role::Staff => "Staff rights were granted to your account.".into(),
+                    Role::Customer => "Staff rights were removed from your account.".into(),
+                },
+            ),
+            (Notice::RoleChanged { .. }, Sms) => None,
 
             (Notice::IdentityVerified, Email) => email(
                 "Your identity is verified".into(),
