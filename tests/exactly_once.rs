@@ -292,6 +292,9 @@ async fn a_consumer_whose_transaction_meets_conflicts_applies_the_event_without_
 /// answers to one key.
 #[tokio::test]
 async fn a_keyed_refusal_and_its_replays_are_the_same_bytes() {
+    // Its refusal is stored by a transaction of PaymentApiFunction's, which another test's
+    // armed fault would take as its own.
+    let _turn = ONE_PLAN_AT_A_TIME.lock().await;
     let platform = Platform::connect().await;
     let (alice, from) = funded_wallet(&platform, "refusal-bytes-a", "USD", "10").await;
     let (_, to) = funded_wallet(&platform, "refusal-bytes-b", "USD", "0").await;
