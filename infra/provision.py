@@ -1101,6 +1101,28 @@ def filter_patterns(props: dict[str, Any]) -> list[Any]:
     return patterns
 
 
+def function_permissions(cfn: dict[str, Any], resolver: Resolver, lid: str) -> list[dict[str, Any]]:
+    """What a function's execution role allows its code: the Allow statements of its inline
+    policies (SAM's policy templates expanded), resolved to ARNs. The managed policies SAM
+    attaches (logs, X-Ray, polling the function's queues and streams) serve the Lambda
+    service, not the code, and are left out. tests/least_privilege.rs holds these against
+    what the code was seen to use."""
+    role = cfn["Resources"].get(f"{lid}Role")
+    if role is None:
+        return []
+    permissions = []
+    for policy in role.get("Properties", {}).get("Policies", []):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement.get("Effect") != "Allow":
+                continue
+            as_list = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+            permissions.append({
+                "actions": as_list(statement["Action"]),
+                "resources": [str(r) for r in as_list(resolver.resolve(statement["Resource"]))],
+            })
+    return permissions
+
+
 def build_manifest(
     resolver: Resolver, sam: dict[str, Any], endpoint: str, region: str, stack_name: str
 ) -> dict[str, Any]:
@@ -1347,6 +1369,8 @@ def main() -> None:
     reconcile(aws, resolver, stripped, in_stack)
 
     manifest = build_manifest(resolver, sam, endpoint, region, args.stack_name)
+    for lid, function in manifest["functions"].items():
+        function["permissions"] = function_permissions(cfn, resolver, lid)
     manifest["emulator"] = emulator
     if direct_tables:
         manifest["dynamodb_endpoint"] = ddb_endpoint

@@ -201,6 +201,26 @@ class TemplateStripTest(unittest.TestCase):
         )
 
 
+class PermissionsTest(unittest.TestCase):
+    """A function's permissions: its role's inline Allow statements, resolved; Deny
+    statements and managed policies (the Lambda service's) are not the code's."""
+
+    def test_inline_allow_statements_resolve_to_arns(self) -> None:
+        cfn = {"Resources": {"FnRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "ManagedPolicyArns": ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [
+                {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": {"Fn::GetAtt": ["Table", "Arn"]}},
+                {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [{"Fn::GetAtt": "Queue.Arn"}]},
+                {"Effect": "Deny", "Action": "*", "Resource": "*"},
+            ]}}],
+        }}}}
+        self.assertEqual(provision.function_permissions(cfn, resolver(), "Fn"), [
+            {"actions": ["dynamodb:GetItem"], "resources": ["arn:aws:dynamodb:us-east-1:000000000000:table/finflow-table"]},
+            {"actions": ["sqs:SendMessage"], "resources": ["arn:aws:sqs:us-east-1:000000000000:finflow-queue"]},
+        ])
+        self.assertEqual(provision.function_permissions(cfn, resolver(), "Other"), [])
+
+
 class AuthorizerTest(unittest.TestCase):
     """Which function authorizes each route: the API's default (also from Globals), a
     route's own choice, or none (`Authorizer: NONE`)."""

@@ -343,6 +343,11 @@ impl IdempotencyStore {
                     lock_token: lock_token.clone(),
                 }),
             };
+            // A claimed key is released if the request fails with a 5xx (`release`).
+            crate::aws_access::reachable(
+                "dynamodb:DeleteItem",
+                crate::aws_access::table(&self.table, None),
+            );
             let claimed = self
                 .client
                 .put_item()

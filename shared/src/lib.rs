@@ -2,6 +2,7 @@
 //! problem+json mapping, tokens, configuration, the event envelope, the outbox, consumers and
 //! their inbox, health, logging, and the Lambda entry points.
 
+pub mod aws_access;
 pub mod aws_faults;
 mod aws_http;
 pub mod config;

@@ -133,6 +133,7 @@ struct RecordingConnector {
 
 impl HttpConnector for RecordingConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        crate::aws_access::note(&request);
         let Ok(calls) = CALLS.try_with(Arc::clone) else {
             return self.inner.call(request);
         };

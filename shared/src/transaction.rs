@@ -168,6 +168,11 @@ pub async fn transact(
     witness: Witness,
     items: Vec<TransactWriteItem>,
 ) -> Result<(), TransactError> {
+    // After a lost answer or a failed witness condition it reads the witness.
+    crate::aws_access::reachable(
+        "dynamodb:GetItem",
+        crate::aws_access::table(&witness.table, None),
+    );
     let token = uuid::Uuid::new_v4().to_string();
     let mut all = Vec::with_capacity(items.len() + 1);
     all.push(witness.item.clone());

@@ -62,6 +62,17 @@ pub struct Function {
     /// An HTTP API's Lambda authorizer: API Gateway invokes it before the routes it guards.
     #[serde(default)]
     pub authorizer: bool,
+    /// What its execution role allows its code (its inline policies, resolved).
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+/// One IAM Allow statement: `actions` (`service:Action`, wildcards allowed) on `resources`
+/// (ARNs, wildcards allowed).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Permission {
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
 }
 
 /// A SAM `HttpApi` event: `method` is upper case or `ANY`.

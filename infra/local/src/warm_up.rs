@@ -76,6 +76,7 @@ mod tests {
             stream_sources: Vec::new(),
             schedules: Vec::new(),
             authorizer: false,
+            permissions: Vec::new(),
         }
     }
 
