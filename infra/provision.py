@@ -38,11 +38,9 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK = "finflow-local"
 
-# Parameter overrides for the local platform. The JWT secret is a fixed, public,
-# local-only value (it only has to satisfy MinLength 32).
+# Parameter overrides for the local platform.
 LOCAL_PARAMETERS = {
     "Stage": "local",
-    "JwtSecret": "finflow-local-dev-jwt-secret-not-for-production-use",
     "QueueVisibilityTimeout": "2",
     "MaxReceiveCount": "3",
     # The outbox sweeper publishes rows older than this; 10 minutes on AWS, seconds here so

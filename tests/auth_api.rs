@@ -1,6 +1,7 @@
 //! Auth through its HTTP API against the emulator: the seed's register and login, tokens,
 //! sessions, ownership and every kind of bad input.
 
+use finflow_shared::config::Env;
 use finflow_shared::jwt::{JwtSettings, Role, TokenKeys};
 use finflow_system_tests::accounts::{PASSWORD, login};
 use finflow_system_tests::{
@@ -9,12 +10,21 @@ use finflow_system_tests::{
 };
 use serde_json::json;
 
-/// Keys with the platform's local secret, or with `secret` to forge tokens.
-fn platform_keys(platform: &Platform, secret: Option<&str>) -> TokenKeys {
-    let local_secret =
-        &platform.manifest.functions["AuthSessionFunction"].environment["JWT_SECRET"];
+/// Keys with the platform's secret (read from the emulator's Secrets Manager as the functions
+/// read it), or with `secret` to forge tokens.
+async fn platform_keys(platform: &Platform, secret: Option<&str>) -> TokenKeys {
+    let environment = platform.manifest.functions["AuthSessionFunction"]
+        .environment
+        .clone();
+    let sdk = finflow_shared::config::aws_sdk_config().await;
+    let local_secret = Env::from_map(environment)
+        .with_secrets(&sdk)
+        .await
+        .expect("the signing secret is readable")
+        .required("JWT_SECRET")
+        .expect("AuthSessionFunction names the signing secret");
     TokenKeys::new(JwtSettings {
-        secret: secret.unwrap_or(local_secret).as_bytes().to_vec(),
+        secret: secret.unwrap_or(&local_secret).as_bytes().to_vec(),
         issuer: "finflow".into(),
         audience: "finflow-api".into(),
     })
@@ -265,7 +275,7 @@ async fn wrong_credentials_are_401_without_saying_which_part_was_wrong() {
 async fn forged_expired_and_missing_tokens_are_401() {
     let platform = Platform::connect().await;
     let account = register_and_login(&platform, "tokens").await;
-    let keys = platform_keys(&platform, None);
+    let keys = platform_keys(&platform, None).await;
     let (expired, _) = keys
         .issue(
             account.id,
@@ -274,7 +284,7 @@ async fn forged_expired_and_missing_tokens_are_401() {
             time::Duration::minutes(-5),
         )
         .unwrap();
-    let forger = platform_keys(&platform, Some("an-attacker-secret-that-is-32-bytes!"));
+    let forger = platform_keys(&platform, Some("an-attacker-secret-that-is-32-bytes!")).await;
     let (forged, _) = forger
         .issue(account.id, "any", Role::Staff, time::Duration::minutes(5))
         .unwrap();

@@ -130,6 +130,10 @@ pub(crate) fn accesses(operation: &Operation, body: &[u8]) -> Vec<Access> {
             .into_iter()
             .collect(),
         ("events", _) => vec![access(&operation.name, bus(text(&json, "Name")))],
+        ("secretsmanager", _) => text(&json, "SecretId")
+            .map(|arn| access(&operation.name, arn))
+            .into_iter()
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -32,6 +32,7 @@ impl Operation {
                 p if p.starts_with("DynamoDB") => "dynamodb",
                 "AWSEvents" => "events",
                 "AmazonSQS" => "sqs",
+                "secretsmanager" => "secretsmanager",
                 _ => return None,
             };
             return Some(Operation {

@@ -14,7 +14,14 @@ pub enum ConfigError {
     Missing(String),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: String, reason: String },
+    #[error("the secret {name} names cannot be read: {reason}")]
+    Unreadable { name: String, reason: String },
 }
+
+/// Variables whose value is a secret: the environment names the secret by its ARN
+/// (`<NAME>_ARN`) and [`Env::with_secrets`] reads it, so the value is never part of the
+/// function's configuration, which anyone allowed to read the function sees.
+const SECRETS: [&str; 1] = ["JWT_SECRET"];
 
 type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -52,6 +59,65 @@ impl Env {
         self.optional(name)
             .ok_or_else(|| ConfigError::Missing(name.to_owned()))
     }
+
+    /// This environment with every secret it names by ARN read from Secrets Manager: called
+    /// once per cold start, before the handler is built. A function that names no secret makes
+    /// no call.
+    pub async fn with_secrets(self, sdk: &aws_config::SdkConfig) -> Result<Env, ConfigError> {
+        let mut secrets = HashMap::new();
+        for name in SECRETS {
+            let arn_variable = format!("{name}_ARN");
+            let Some(arn) = self.optional(&arn_variable) else {
+                continue;
+            };
+            let unreadable = |reason: String| ConfigError::Unreadable {
+                name: arn_variable.clone(),
+                reason,
+            };
+            let answer = aws_sdk_secretsmanager::Client::new(sdk)
+                .get_secret_value()
+                .secret_id(&arn)
+                .send()
+                .await
+                .map_err(|e| {
+                    unreadable(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                })?;
+            let value = answer
+                .secret_string()
+                .ok_or_else(|| unreadable("it holds no string".into()))?;
+            secrets.insert(name.to_owned(), value.to_owned());
+        }
+        if secrets.is_empty() {
+            return Ok(self);
+        }
+        let outer = self.lookup;
+        Ok(Env {
+            lookup: Arc::new(move |name| secrets.get(name).cloned().or_else(|| outer(name))),
+        })
+    }
+}
+
+impl JwtSettings {
+    /// The token settings of a function that issues or verifies tokens; the secret comes from
+    /// `JWT_SECRET`, read from Secrets Manager by [`Env::with_secrets`].
+    pub fn load(env: &Env) -> Result<Self, ConfigError> {
+        let secret = env.required("JWT_SECRET")?;
+        if secret.len() < 32 {
+            return Err(ConfigError::Invalid {
+                name: "JWT_SECRET".into(),
+                reason: "must be at least 32 bytes".into(),
+            });
+        }
+        Ok(JwtSettings {
+            secret: secret.into_bytes(),
+            issuer: env
+                .optional("JWT_ISSUER")
+                .unwrap_or_else(|| "finflow".into()),
+            audience: env
+                .optional("JWT_AUDIENCE")
+                .unwrap_or_else(|| "finflow-api".into()),
+        })
+    }
 }
 
 /// Settings every FinFlow function shares (Globals in template.yaml).
@@ -61,7 +127,6 @@ pub struct PlatformConfig {
     pub event_bus_name: String,
     pub outbox_table: String,
     pub idempotency_table: String,
-    pub jwt: JwtSettings,
     /// Where the public API answers (the API Gateway; locally the runner's gateway port).
     /// Health checks reach upstream services through it.
     pub api_base_url: Option<String>,
@@ -69,13 +134,6 @@ pub struct PlatformConfig {
 
 impl PlatformConfig {
     pub fn load(env: &Env) -> Result<Self, ConfigError> {
-        let secret = env.required("JWT_SECRET")?;
-        if secret.len() < 32 {
-            return Err(ConfigError::Invalid {
-                name: "JWT_SECRET".into(),
-                reason: "must be at least 32 bytes".into(),
-            });
-        }
         Ok(PlatformConfig {
             stage: env
                 .optional("FINFLOW_STAGE")
@@ -83,15 +141,6 @@ impl PlatformConfig {
             event_bus_name: env.required("EVENT_BUS_NAME")?,
             outbox_table: env.required("OUTBOX_TABLE")?,
             idempotency_table: env.required("IDEMPOTENCY_TABLE")?,
-            jwt: JwtSettings {
-                secret: secret.into_bytes(),
-                issuer: env
-                    .optional("JWT_ISSUER")
-                    .unwrap_or_else(|| "finflow".into()),
-                audience: env
-                    .optional("JWT_AUDIENCE")
-                    .unwrap_or_else(|| "finflow-api".into()),
-            },
             api_base_url: env
                 .optional("API_BASE_URL")
                 .map(|url| url.trim_end_matches('/').to_owned()),
@@ -135,23 +184,40 @@ mod tests {
     }
 
     #[test]
-    fn loads_platform_settings() {
+    fn loads_platform_settings_without_any_secret() {
         let config = PlatformConfig::load(&env(&[
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("EVENT_BUS_NAME", "finflow"),
             ("OUTBOX_TABLE", "outbox"),
             ("IDEMPOTENCY_TABLE", "idem"),
         ]))
         .unwrap();
-        assert_eq!(config.jwt.issuer, "finflow");
         assert_eq!(config.outbox_table, "outbox");
+        let missing = PlatformConfig::load(&env(&[("OUTBOX_TABLE", "outbox")]));
+        assert!(matches!(missing, Err(ConfigError::Missing(name)) if name == "EVENT_BUS_NAME"));
     }
 
     #[test]
-    fn rejects_a_short_secret_and_names_missing_variables() {
-        let short = PlatformConfig::load(&env(&[("JWT_SECRET", "short")]));
+    fn token_settings_need_a_long_secret() {
+        let jwt = JwtSettings::load(&env(&[("JWT_SECRET", &"x".repeat(32))])).unwrap();
+        assert_eq!(
+            (jwt.issuer.as_str(), jwt.audience.as_str()),
+            ("finflow", "finflow-api")
+        );
+        let short = JwtSettings::load(&env(&[("JWT_SECRET", "short")]));
         assert!(matches!(short, Err(ConfigError::Invalid { .. })));
-        let missing = PlatformConfig::load(&env(&[("JWT_SECRET", &"x".repeat(32))]));
-        assert!(matches!(missing, Err(ConfigError::Missing(name)) if name == "EVENT_BUS_NAME"));
+        assert!(matches!(
+            JwtSettings::load(&env(&[])),
+            Err(ConfigError::Missing(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_environment_naming_no_secret_reads_none() {
+        let sdk = aws_config::SdkConfig::builder().build();
+        let plain = env(&[("JWT_SECRET", "local")])
+            .with_secrets(&sdk)
+            .await
+            .unwrap();
+        assert_eq!(plain.optional("JWT_SECRET").as_deref(), Some("local"));
     }
 }

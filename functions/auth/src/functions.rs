@@ -9,7 +9,7 @@ use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
-use finflow_shared::jwt::TokenKeys;
+use finflow_shared::jwt::{JwtSettings, TokenKeys};
 
 use crate::accounts::Accounts;
 use crate::authorizer::StaffAuthorizer;
@@ -56,10 +56,9 @@ pub fn consumer(
 
 /// The gateway's Lambda authorizer (`auth-authorizer`).
 pub fn authorizer(sdk: &SdkConfig, env: &Env) -> Result<StaffAuthorizer, ConfigError> {
-    let platform = PlatformConfig::load(env)?;
     Ok(StaffAuthorizer::new(
         Arc::new(user_store(sdk, env)?),
-        TokenKeys::new(platform.jwt),
+        TokenKeys::new(JwtSettings::load(env)?),
     ))
 }
 
@@ -79,9 +78,8 @@ fn user_store(sdk: &SdkConfig, env: &Env) -> Result<DynamoUserStore, ConfigError
 }
 
 fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
-    let platform = PlatformConfig::load(env)?;
     let store = Arc::new(user_store(sdk, env)?);
-    let keys = TokenKeys::new(platform.jwt.clone());
+    let keys = TokenKeys::new(JwtSettings::load(env)?);
     Ok(AuthState {
         accounts: Arc::new(Accounts::new(store.clone(), keys.clone())),
         staff_roles: Arc::new(StaffRoles::new(store)),

@@ -9,7 +9,7 @@ use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
-use finflow_shared::jwt::TokenKeys;
+use finflow_shared::jwt::{JwtSettings, TokenKeys};
 
 use crate::aml::cases::AmlCases;
 use crate::aml::monitoring::AmlMonitoring;
@@ -68,10 +68,9 @@ fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoKycStore, ConfigError> {
 }
 
 fn api_state(sdk: &SdkConfig, env: &Env) -> Result<KycApiState, ConfigError> {
-    let platform = PlatformConfig::load(env)?;
     Ok(KycApiState {
         submissions: Arc::new(Submissions::new(Arc::new(store(sdk, env)?))),
-        keys: TokenKeys::new(platform.jwt),
+        keys: TokenKeys::new(JwtSettings::load(env)?),
     })
 }
 
@@ -86,10 +85,9 @@ fn aml_store(sdk: &SdkConfig, env: &Env) -> Result<DynamoAmlStore, ConfigError> 
 }
 
 fn aml_state(sdk: &SdkConfig, env: &Env) -> Result<AmlApiState, ConfigError> {
-    let platform = PlatformConfig::load(env)?;
     Ok(AmlApiState {
         cases: Arc::new(AmlCases::new(Arc::new(aml_store(sdk, env)?))),
-        keys: TokenKeys::new(platform.jwt),
+        keys: TokenKeys::new(JwtSettings::load(env)?),
     })
 }
 

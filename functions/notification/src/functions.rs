@@ -10,7 +10,7 @@ use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::{HealthChecks, Probe};
 use finflow_shared::http::document_route;
-use finflow_shared::jwt::TokenKeys;
+use finflow_shared::jwt::{JwtSettings, TokenKeys};
 use serde_json::{Value, json};
 
 use crate::dispatch::Dispatcher;
@@ -78,10 +78,9 @@ fn dispatcher(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, Conf
 }
 
 fn api_state(sdk: &SdkConfig, env: &Env) -> Result<NotificationApiState, ConfigError> {
-    let platform = PlatformConfig::load(env)?;
     Ok(NotificationApiState {
         notifications: Arc::new(Notifications::new(Arc::new(store(sdk, env)?))),
-        keys: TokenKeys::new(platform.jwt),
+        keys: TokenKeys::new(JwtSettings::load(env)?),
     })
 }
 

@@ -10,7 +10,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
-use finflow_shared::jwt::TokenKeys;
+use finflow_shared::jwt::{JwtSettings, TokenKeys};
 use finflow_shared::user_projection::UserProjection;
 
 use crate::payments::Payments;
@@ -34,7 +34,7 @@ pub fn http_routes(
         "payment-api" => Some(payments(sdk, env).and_then(|payments| {
             Ok(api::routes(PaymentState {
                 payments,
-                keys: TokenKeys::new(PlatformConfig::load(env)?.jwt),
+                keys: TokenKeys::new(JwtSettings::load(env)?),
             }))
         })),
         "payment-health" => Some(health(sdk, env)),

@@ -9,7 +9,7 @@ use finflow_shared::config::{ConfigError, Env, PlatformConfig};
 use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
-use finflow_shared::jwt::TokenKeys;
+use finflow_shared::jwt::{JwtSettings, TokenKeys};
 
 use crate::projector::Projector;
 use crate::reports::Reports;
@@ -63,10 +63,9 @@ fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoReportingStore, ConfigError
 }
 
 fn api_state(sdk: &SdkConfig, env: &Env) -> Result<ReportingState, ConfigError> {
-    let platform = PlatformConfig::load(env)?;
     Ok(ReportingState {
         reports: Arc::new(Reports::new(Arc::new(store(sdk, env)?))),
-        keys: TokenKeys::new(platform.jwt),
+        keys: TokenKeys::new(JwtSettings::load(env)?),
     })
 }
 

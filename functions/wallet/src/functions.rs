@@ -10,7 +10,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
-use finflow_shared::jwt::TokenKeys;
+use finflow_shared::jwt::{JwtSettings, TokenKeys};
 
 use crate::routes::{WalletState, api};
 use crate::store::DynamoWalletStore;
@@ -72,7 +72,7 @@ fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletState, ConfigError> 
     let idempotency = IdempotencyStore::new(dynamo, platform.idempotency_table.clone());
     Ok(WalletState {
         wallets: Arc::new(Wallets::new(Arc::new(store), idempotency)),
-        keys: TokenKeys::new(platform.jwt),
+        keys: TokenKeys::new(JwtSettings::load(env)?),
     })
 }
 

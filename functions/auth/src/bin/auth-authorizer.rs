@@ -8,6 +8,7 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let authorizer = finflow_auth::functions::authorizer(&sdk, &Env::process())?;
+    let authorizer =
+        finflow_auth::functions::authorizer(&sdk, &Env::process().with_secrets(&sdk).await?)?;
     Arc::new(authorizer).serve().await
 }

@@ -7,7 +7,11 @@ use finflow_shared::http::into_app;
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes = finflow_auth::functions::http_routes("auth-health", &sdk, &Env::process())
-        .expect("auth-health is one of auth's HTTP functions")?;
+    let routes = finflow_auth::functions::http_routes(
+        "auth-health",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("auth-health is one of auth's HTTP functions")?;
     finflow_shared::runtime::run_http(into_app(finflow_auth::functions::SERVICE, routes)).await
 }

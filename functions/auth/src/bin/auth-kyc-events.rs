@@ -6,7 +6,11 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer = finflow_auth::functions::consumer("auth-kyc-events", &sdk, &Env::process())
-        .expect("auth-kyc-events is one of auth's consumers")?;
+    let consumer = finflow_auth::functions::consumer(
+        "auth-kyc-events",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("auth-kyc-events is one of auth's consumers")?;
     finflow_shared::runtime::run_consumer(consumer).await
 }

@@ -7,7 +7,11 @@ use finflow_shared::http::into_app;
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_kyc::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes = finflow_kyc::functions::http_routes("kyc-api", &sdk, &Env::process())
-        .expect("kyc-api is one of KYC's HTTP functions")?;
+    let routes = finflow_kyc::functions::http_routes(
+        "kyc-api",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("kyc-api is one of KYC's HTTP functions")?;
     finflow_shared::runtime::run_http(into_app(finflow_kyc::functions::SERVICE, routes)).await
 }

@@ -6,7 +6,11 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_kyc::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer = finflow_kyc::functions::consumer("kyc-payment-events", &sdk, &Env::process())
-        .expect("kyc-payment-events is one of KYC's consumers")?;
+    let consumer = finflow_kyc::functions::consumer(
+        "kyc-payment-events",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("kyc-payment-events is one of KYC's consumers")?;
     finflow_shared::runtime::run_consumer(consumer).await
 }

@@ -6,8 +6,11 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer =
-        finflow_notification::functions::consumer("notification-events", &sdk, &Env::process())
-            .expect("notification-events is one of notification's consumers")?;
+    let consumer = finflow_notification::functions::consumer(
+        "notification-events",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("notification-events is one of notification's consumers")?;
     finflow_shared::runtime::run_consumer(consumer).await
 }

@@ -7,9 +7,12 @@ use finflow_shared::http::into_app;
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes =
-        finflow_notification::functions::http_routes("notification-health", &sdk, &Env::process())
-            .expect("notification-health is one of notification's HTTP functions")?;
+    let routes = finflow_notification::functions::http_routes(
+        "notification-health",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("notification-health is one of notification's HTTP functions")?;
     finflow_shared::runtime::run_http(into_app(finflow_notification::functions::SERVICE, routes))
         .await
 }

@@ -6,8 +6,11 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_payment::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer =
-        finflow_payment::functions::consumer("payment-aml-events", &sdk, &Env::process())
-            .expect("payment-aml-events is one of payment's consumers")?;
+    let consumer = finflow_payment::functions::consumer(
+        "payment-aml-events",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("payment-aml-events is one of payment's consumers")?;
     finflow_shared::runtime::run_consumer(consumer).await
 }

@@ -7,7 +7,11 @@ use finflow_shared::http::into_app;
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_payment::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes = finflow_payment::functions::http_routes("payment-health", &sdk, &Env::process())
-        .expect("payment-health is one of payment's HTTP functions")?;
+    let routes = finflow_payment::functions::http_routes(
+        "payment-health",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("payment-health is one of payment's HTTP functions")?;
     finflow_shared::runtime::run_http(into_app(finflow_payment::functions::SERVICE, routes)).await
 }

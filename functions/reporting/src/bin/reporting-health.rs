@@ -7,8 +7,11 @@ use finflow_shared::http::into_app;
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes =
-        finflow_reporting::functions::http_routes("reporting-health", &sdk, &Env::process())
-            .expect("reporting-health is one of reporting's HTTP functions")?;
+    let routes = finflow_reporting::functions::http_routes(
+        "reporting-health",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("reporting-health is one of reporting's HTTP functions")?;
     finflow_shared::runtime::run_http(into_app(finflow_reporting::functions::SERVICE, routes)).await
 }

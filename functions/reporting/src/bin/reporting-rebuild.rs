@@ -7,8 +7,11 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer =
-        finflow_reporting::functions::consumer("reporting-rebuild", &sdk, &Env::process())
-            .expect("reporting-rebuild is one of reporting's consumers")?;
+    let consumer = finflow_reporting::functions::consumer(
+        "reporting-rebuild",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("reporting-rebuild is one of reporting's consumers")?;
     finflow_shared::runtime::run_consumer(consumer).await
 }

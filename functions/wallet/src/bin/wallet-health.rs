@@ -7,7 +7,11 @@ use finflow_shared::http::into_app;
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_wallet::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes = finflow_wallet::functions::http_routes("wallet-health", &sdk, &Env::process())
-        .expect("wallet-health is one of wallet's HTTP functions")?;
+    let routes = finflow_wallet::functions::http_routes(
+        "wallet-health",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("wallet-health is one of wallet's HTTP functions")?;
     finflow_shared::runtime::run_http(into_app(finflow_wallet::functions::SERVICE, routes)).await
 }

@@ -6,7 +6,11 @@ use finflow_shared::config::{Env, aws_sdk_config};
 async fn main() -> Result<(), lambda_runtime::Error> {
     finflow_shared::telemetry::init(finflow_wallet::functions::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer = finflow_wallet::functions::consumer("wallet-user-events", &sdk, &Env::process())
-        .expect("wallet-user-events is one of wallet's consumers")?;
+    let consumer = finflow_wallet::functions::consumer(
+        "wallet-user-events",
+        &sdk,
+        &Env::process().with_secrets(&sdk).await?,
+    )
+    .expect("wallet-user-events is one of wallet's consumers")?;
     finflow_shared::runtime::run_consumer(consumer).await
 }
