@@ -170,7 +170,9 @@ impl Routes {
     }
 
     /// The route `method path` takes among `service`'s routes (all when `None`), or else the
-    /// methods the path is routed for (none when no route has the path).
+    /// methods the path is routed for (none when no route has the path): those of its most
+    /// specific template, as the functions' routers answer (`POST /api/wallet/create` is no
+    /// `GET` although `GET /api/wallet/{id}` matches it too).
     fn find(
         &self,
         service: Option<&str>,
@@ -178,7 +180,7 @@ impl Routes {
         path: &str,
     ) -> Result<(&Route, HashMap<String, String>), Vec<Method>> {
         let mut best: Option<(&Route, HashMap<String, String>, Vec<u8>)> = None;
-        let mut other_methods = Vec::new();
+        let mut other_methods: Vec<(Method, Vec<u8>)> = Vec::new();
         for route in &self.routes {
             if service.is_some_and(|service| service != route.service) {
                 continue;
@@ -187,7 +189,7 @@ impl Routes {
                 continue;
             };
             if let Some(other) = route.method.as_ref().filter(|m| *m != method) {
-                other_methods.push(other.clone());
+                other_methods.push((other.clone(), rank));
                 continue;
             }
             if best.as_ref().is_none_or(|(_, _, best)| rank > *best) {
@@ -195,7 +197,7 @@ impl Routes {
             }
         }
         best.map(|(route, parameters, _)| (route, parameters))
-            .ok_or(other_methods)
+            .ok_or_else(|| allowed_methods(other_methods))
     }
 
     /// The services that declare routes, each once.
@@ -299,11 +301,23 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
     }
 }
 
-/// The functions' 405 (their routers answer a method a path does not serve with it), with the
-/// `Allow` header RFC 9110 requires: the methods the path is routed for.
-fn method_not_allowed(mut allowed: Vec<Method>) -> Response {
+/// Of the routes whose templates match a path, each as its method and match rank, the methods
+/// of the most specific template, sorted: what the path is routed for.
+fn allowed_methods(matches: Vec<(Method, Vec<u8>)>) -> Vec<Method> {
+    let most_specific = matches.iter().map(|(_, rank)| rank).max().cloned();
+    let mut allowed: Vec<Method> = matches
+        .into_iter()
+        .filter(|(_, rank)| Some(rank) == most_specific.as_ref())
+        .map(|(method, _)| method)
+        .collect();
     allowed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     allowed.dedup();
+    allowed
+}
+
+/// The functions' 405 (their routers answer a method a path does not serve with it), with the
+/// `Allow` header RFC 9110 requires: the methods the path is routed for.
+fn method_not_allowed(allowed: Vec<Method>) -> Response {
     let allow = allowed
         .iter()
         .map(Method::as_str)
@@ -561,7 +575,22 @@ mod tests {
 
     #[test]
     fn a_method_the_path_is_not_routed_for_is_a_405_naming_the_ones_it_is() {
-        let response = method_not_allowed(vec![Method::PUT, Method::GET, Method::PUT]);
+        let rank = |path: &str, request: &str| matches(path, request).unwrap().1;
+        // `/api/wallet/create` is POST's literal route, not the GET of `/api/wallet/{id}`.
+        let allowed = allowed_methods(vec![
+            (Method::GET, rank("/api/wallet/{id}", "/api/wallet/create")),
+            (
+                Method::POST,
+                rank("/api/wallet/create", "/api/wallet/create"),
+            ),
+        ]);
+        assert_eq!(allowed, vec![Method::POST]);
+        let allowed = allowed_methods(vec![
+            (Method::PUT, rank("/api/x/{id}", "/api/x/1")),
+            (Method::GET, rank("/api/x/{id}", "/api/x/1")),
+            (Method::PUT, rank("/api/x/{id}", "/api/x/1")),
+        ]);
+        let response = method_not_allowed(allowed);
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[ALLOW], "GET, PUT");
         assert_eq!(
