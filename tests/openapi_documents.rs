@@ -567,19 +567,26 @@ fn openapi_validator_refuses_what_the_documents_do_not_allow() {
     );
 }
 
-/// Every `Currency` of the documents lists exactly the codes the server holds wallets in.
+/// Every `Currency` of the documents lists exactly the codes the server holds wallets in, in
+/// upper and in lower case.
 #[test]
 fn openapi_currencies_are_the_supported_ones() {
-    let supported: Vec<&str> = finflow_shared::currency::SUPPORTED.to_vec();
+    let upper = finflow_shared::currency::SUPPORTED.map(str::to_owned);
+    let supported: Vec<String> = upper
+        .iter()
+        .cloned()
+        .chain(upper.iter().map(|code| code.to_ascii_lowercase()))
+        .collect();
     let mut seen = 0;
     for (service, _) in SERVICES {
         let document = openapi::load(service);
         if let Some(currency) = document.pointer("/components/schemas/Currency") {
-            let listed: Vec<&str> = currency["enum"]
+            let listed: Vec<String> = currency["enum"]
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
+                .map(str::to_owned)
                 .collect();
             assert_eq!(listed, supported, "{service}: Currency");
             seen += 1;
@@ -616,9 +623,18 @@ fn openapi_cursor_patterns_admit_exactly_the_cursors_of_their_list() {
         let pattern = openapi::compile(&document, &parameter["schema"]).unwrap();
         let admits = |cursor: &str| pattern.is_valid(&Value::String(cursor.to_owned()));
         // Issued: the prefix and any ASCII after it (keys are ids and timestamps).
-        for tail in ["", "0", "00000000000000000042", "2026-11-30T10:00:00.123Z#7", "~\x7f\x00"] {
+        for tail in [
+            "",
+            "0",
+            "00000000000000000042",
+            "2026-11-30T10:00:00.123Z#7",
+            "~\x7f\x00",
+        ] {
             let cursor = encode(format!("{prefix}{tail}").as_bytes());
-            assert!(admits(&cursor), "{path}: {cursor} ({prefix}{tail:?}) is not admitted");
+            assert!(
+                admits(&cursor),
+                "{path}: {cursor} ({prefix}{tail:?}) is not admitted"
+            );
         }
         for a in 0..128u8 {
             for b in 0..128u8 {
