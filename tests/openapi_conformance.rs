@@ -469,7 +469,7 @@ async fn openapi_kyc_wallet_payment_answers_conform() {
         409,
     );
     expect(
-        &api.send(api.post(
+        &api.send_invalid(api.post(
             format!("{WALLET}/api/wallet/create"),
             &payer,
             json!({ "currency": "XYZ" }),
@@ -565,7 +565,7 @@ async fn openapi_kyc_wallet_payment_answers_conform() {
         200,
     );
     expect(
-        &api.send(api.post(
+        &api.send_invalid(api.post(
             format!("{WALLET}/api/wallet/{from}/deposit"),
             &payer,
             deposit(json!("0.00001")),
@@ -690,7 +690,7 @@ async fn openapi_kyc_wallet_payment_answers_conform() {
     expect(&replay, 201);
     assert_eq!(replay.body["id"], payment_id);
     expect(
-        &api.send(api.post(
+        &api.send_invalid(api.post(
             format!("{PAYMENT}/api/payment/transfer"),
             &payer,
             transfer(json!("0.00001")),

@@ -570,3 +570,105 @@ fn openapi_validator_refuses_what_the_documents_do_not_allow() {
         Some("/api/payment/{id}")
     );
 }
+
+/// Every `Currency` of the documents lists exactly the codes the server holds wallets in, in
+/// upper and in lower case.
+#[test]
+fn openapi_currencies_are_the_supported_ones() {
+    let upper = finflow_shared::currency::SUPPORTED.map(str::to_owned);
+    let supported: Vec<String> = upper
+        .iter()
+        .cloned()
+        .chain(upper.iter().map(|code| code.to_ascii_lowercase()))
+        .collect();
+    let mut seen = 0;
+    for (service, _) in SERVICES {
+        let document = openapi::load(service);
+        if let Some(currency) = document.pointer("/components/schemas/Currency") {
+            let listed: Vec<String> = currency["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            assert_eq!(listed, supported, "{service}: Currency");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "wallet, payment and reporting name currencies");
+}
+
+/// Each list's `cursor` pattern against the server's own encoding (`shared::dynamo`): every
+/// cursor a list issues matches it, and every value it admits is one the list accepts, so
+/// a generator drawing from the pattern sends only cursors the server takes.
+#[test]
+fn openapi_cursor_patterns_admit_exactly_the_cursors_of_their_list() {
+    use base64::Engine;
+    use finflow_shared::dynamo::decode_cursor;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let encode = |key: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+    // The sort-key prefix of each list, as its store pages it.
+    let lists = [
+        ("wallet", "/api/wallet/{id}/transactions", "TX#"),
+        ("payment", "/api/payment/history", "PAY#"),
+        ("notification", "/api/notification/list", "NOTIFICATION#"),
+        ("kyc", "/api/aml/cases", "CASE#"),
+        ("reporting", "/api/reports/compliance", "PAYMENT#"),
+    ];
+    for (service, path, prefix) in lists {
+        let document = openapi::load(service);
+        let parameter = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "cursor")
+            .unwrap_or_else(|| panic!("{path} has no cursor"));
+        let pattern = openapi::compile(&document, &parameter["schema"]).unwrap();
+        let admits = |cursor: &str| pattern.is_valid(&Value::String(cursor.to_owned()));
+        // Issued: the prefix and any ASCII after it (keys are ids and timestamps).
+        for tail in [
+            "",
+            "0",
+            "00000000000000000042",
+            "2026-11-30T10:00:00.123Z#7",
+            "~\x7f\x00",
+        ] {
+            let cursor = encode(format!("{prefix}{tail}").as_bytes());
+            assert!(
+                admits(&cursor),
+                "{path}: {cursor} ({prefix}{tail:?}) is not admitted"
+            );
+        }
+        for a in 0..128u8 {
+            for b in 0..128u8 {
+                let cursor = encode(&[prefix.as_bytes(), &[a, b]].concat());
+                assert!(admits(&cursor), "{path}: {cursor} is not admitted");
+            }
+        }
+        // Admitted: every string of up to 3 characters past the prefix's whole groups.
+        let head = encode(&prefix.as_bytes()[..prefix.len() / 3 * 3]);
+        let mut tails = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = tails
+                .iter()
+                .filter(|t| t.len() == tails.last().unwrap().len())
+                .flat_map(|t| ALPHABET.iter().map(move |c| format!("{t}{}", *c as char)))
+                .collect();
+            tails.extend(longer);
+        }
+        let mut admitted = 0;
+        for tail in &tails {
+            let cursor = format!("{head}{tail}");
+            if admits(&cursor) {
+                admitted += 1;
+                assert!(
+                    decode_cursor(&cursor, prefix).is_ok(),
+                    "{path}: {cursor} is admitted but not a cursor of this list"
+                );
+            }
+        }
+        assert!(admitted > 0, "{path}: nothing tried was admitted");
+        assert!(!admits(""), "{path}: an empty cursor is admitted");
+    }
+}

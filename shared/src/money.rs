@@ -53,7 +53,8 @@ impl Money {
         if grammar.integer_digits > 16 {
             return Err(MoneyError::OutOfRange);
         }
-        let value = Decimal::from_str_exact(text).map_err(|_| MoneyError::OutOfRange)?;
+        let value = Decimal::from_str_exact(without_trailing_zeros(text))
+            .map_err(|_| MoneyError::OutOfRange)?;
         Self::try_from_decimal(value)
     }
 
@@ -227,6 +228,16 @@ impl<'de> Deserialize<'de> for PositiveAmount {
     }
 }
 
+/// `text` without the zeros that end its fraction (and without the point, when nothing else
+/// follows it). They carry no value, but `rust_decimal` counts them towards its 28-digit scale:
+/// `1.` followed by 29 zeros is exactly 1, not an amount beyond DECIMAL(20,4).
+fn without_trailing_zeros(text: &str) -> &str {
+    if !text.contains('.') {
+        return text;
+    }
+    text.trim_end_matches('0').trim_end_matches('.')
+}
+
 /// The shape of a JSON number: `-? digits (. digits)? ([eE] [+-]? digits)?`.
 struct NumberGrammar {
     integer_digits: usize,
@@ -295,6 +306,20 @@ mod tests {
             Err(MoneyError::OutOfRange)
         );
         assert_eq!(Money::parse("1e40"), Err(MoneyError::OutOfRange));
+    }
+
+    #[test]
+    fn zeros_that_end_a_fraction_do_not_count_towards_the_scale() {
+        let one = format!("1.{}", "0".repeat(40));
+        assert_eq!(Money::parse(&one).unwrap().to_string(), "1.0000");
+        let tiny = format!("0.0001{}", "0".repeat(40));
+        assert_eq!(Money::parse(&tiny).unwrap().to_string(), "0.0001");
+        let max = format!("{MAX}{}", "0".repeat(40));
+        assert_eq!(Money::parse(&max).unwrap().to_string(), MAX);
+        let long = format!("{}1.5", "0".repeat(60));
+        assert_eq!(Money::parse(&long).unwrap().to_string(), "1.5000");
+        assert_eq!(Money::parse("100").unwrap().to_string(), "100.0000");
+        assert_eq!(Money::parse("0.0").unwrap(), Money::ZERO);
     }
 
     #[test]

@@ -248,6 +248,8 @@ pub fn structural_problems(document: &Value) -> Vec<String> {
         }
     }
 
+    problems.extend(link_problems(document));
+
     let mut schemas = Vec::new();
     collect_schemas(document, "", &mut schemas);
     for (name, schema) in document["components"]["schemas"]
@@ -260,6 +262,65 @@ pub fn structural_problems(document: &Value) -> Vec<String> {
     for (at, schema) in schemas {
         if let Err(problem) = compile(document, schema) {
             problems.push(format!("{at}: {problem}"));
+        }
+    }
+    problems
+}
+
+/// Every response `link` (the stateful sequences infra/fuzz-api follows) names an operation of
+/// the document, only parameters that operation declares, and a body only where it takes one.
+fn link_problems(document: &Value) -> Vec<String> {
+    let mut targets = BTreeMap::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            if let Some(operation) = item.get(method)
+                && let Some(id) = operation["operationId"].as_str()
+            {
+                let parameters: BTreeSet<String> = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| resolve(document, p).ok()?["name"].as_str())
+                    .map(str::to_owned)
+                    .collect();
+                let body = operation.get("requestBody").is_some();
+                targets.insert(
+                    id.to_owned(),
+                    (format!("{method} {path}"), parameters, body),
+                );
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for method in METHODS {
+            let responses = item.get(method).map(|o| &o["responses"]);
+            for (status, response) in responses.and_then(Value::as_object).into_iter().flatten() {
+                for (name, link) in response["links"].as_object().into_iter().flatten() {
+                    let at = format!(
+                        "{} {path} {status} link {name}",
+                        method.to_ascii_uppercase()
+                    );
+                    let target = link["operationId"].as_str().and_then(|id| targets.get(id));
+                    let Some((label, parameters, body)) = target else {
+                        problems.push(format!("{at}: operationId names no operation"));
+                        continue;
+                    };
+                    for parameter in link["parameters"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
+                        if !parameters.contains(parameter) {
+                            problems.push(format!("{at}: {label} has no parameter {parameter}"));
+                        }
+                    }
+                    if link.get("requestBody").is_some() && !body {
+                        problems.push(format!("{at}: {label} takes no body"));
+                    }
+                }
+            }
         }
     }
     problems

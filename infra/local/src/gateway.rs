@@ -4,9 +4,9 @@
 //!
 //! A service's port serves that service's routes (plus `/health` and `/openapi.json`, its
 //! health and document routes); the gateway port serves them all, and its `/health` gathers
-//! every service's. A request no route matches gets the answer the functions give one (problem+json 404, or 405 when the
-//! path is routed for other methods); API Gateway itself would answer `{"message":"Not
-//! Found"}`.
+//! every service's. A request no route matches gets the answer the functions give one
+//! (problem+json 404, or 405 with the `Allow` header when the path is routed for other
+//! methods); API Gateway itself would answer `{"message":"Not Found"}`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +21,7 @@ use aws_lambda_events::query_map::QueryMap;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::ALLOW;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -168,16 +169,18 @@ impl Routes {
         })
     }
 
-    /// The route `method path` takes among `service`'s routes (all when `None`):
-    /// `Err(true)` when the path is routed for other methods only.
+    /// The route `method path` takes among `service`'s routes (all when `None`), or else the
+    /// methods the path is routed for (none when no route has the path): those of its most
+    /// specific template, as the functions' routers answer (`POST /api/wallet/create` is no
+    /// `GET` although `GET /api/wallet/{id}` matches it too).
     fn find(
         &self,
         service: Option<&str>,
         method: &Method,
         path: &str,
-    ) -> Result<(&Route, HashMap<String, String>), bool> {
+    ) -> Result<(&Route, HashMap<String, String>), Vec<Method>> {
         let mut best: Option<(&Route, HashMap<String, String>, Vec<u8>)> = None;
-        let mut other_methods = false;
+        let mut other_methods: Vec<(Method, Vec<u8>)> = Vec::new();
         for route in &self.routes {
             if service.is_some_and(|service| service != route.service) {
                 continue;
@@ -185,8 +188,8 @@ impl Routes {
             let Some((parameters, rank)) = match_path(&route.segments, path) else {
                 continue;
             };
-            if route.method.as_ref().is_some_and(|m| m != method) {
-                other_methods = true;
+            if let Some(other) = route.method.as_ref().filter(|m| *m != method) {
+                other_methods.push((other.clone(), rank));
                 continue;
             }
             if best.as_ref().is_none_or(|(_, _, best)| rank > *best) {
@@ -194,7 +197,7 @@ impl Routes {
             }
         }
         best.map(|(route, parameters, _)| (route, parameters))
-            .ok_or(other_methods)
+            .ok_or_else(|| allowed_methods(other_methods))
     }
 
     /// The services that declare routes, each once.
@@ -253,8 +256,10 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
         .find(gateway.service.as_deref(), &method, path)
     {
         Ok(found) => found,
-        Err(true) => return ApiError::MethodNotAllowed.into_response(),
-        Err(false) => return ApiError::NotFound("No such route".into()).into_response(),
+        Err(allowed) if allowed.is_empty() => {
+            return ApiError::NotFound("No such route".into()).into_response();
+        }
+        Err(allowed) => return method_not_allowed(allowed),
     };
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, MAX_BODY).await {
@@ -299,6 +304,35 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
             gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
+}
+
+/// Of the routes whose templates match a path, each as its method and match rank, the methods
+/// of the most specific template, sorted: what the path is routed for.
+fn allowed_methods(matches: Vec<(Method, Vec<u8>)>) -> Vec<Method> {
+    let most_specific = matches.iter().map(|(_, rank)| rank).max().cloned();
+    let mut allowed: Vec<Method> = matches
+        .into_iter()
+        .filter(|(_, rank)| Some(rank) == most_specific.as_ref())
+        .map(|(method, _)| method)
+        .collect();
+    allowed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    allowed.dedup();
+    allowed
+}
+
+/// The functions' 405 (their routers answer a method a path does not serve with it), with the
+/// `Allow` header RFC 9110 requires: the methods the path is routed for.
+fn method_not_allowed(allowed: Vec<Method>) -> Response {
+    let allow = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut response = ApiError::MethodNotAllowed.into_response();
+    if let Ok(allow) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(ALLOW, allow);
+    }
+    response
 }
 
 /// An answer API Gateway gives itself, in its own shape.
@@ -542,6 +576,32 @@ mod tests {
             ]
         );
         assert_eq!(percent_decode("a%20b"), "a b");
+    }
+
+    #[test]
+    fn a_method_the_path_is_not_routed_for_is_a_405_naming_the_ones_it_is() {
+        let rank = |path: &str, request: &str| matches(path, request).unwrap().1;
+        // `/api/wallet/create` is POST's literal route, not the GET of `/api/wallet/{id}`.
+        let allowed = allowed_methods(vec![
+            (Method::GET, rank("/api/wallet/{id}", "/api/wallet/create")),
+            (
+                Method::POST,
+                rank("/api/wallet/create", "/api/wallet/create"),
+            ),
+        ]);
+        assert_eq!(allowed, vec![Method::POST]);
+        let allowed = allowed_methods(vec![
+            (Method::PUT, rank("/api/x/{id}", "/api/x/1")),
+            (Method::GET, rank("/api/x/{id}", "/api/x/1")),
+            (Method::PUT, rank("/api/x/{id}", "/api/x/1")),
+        ]);
+        let response = method_not_allowed(allowed);
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(response.headers()[ALLOW], "GET, PUT");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
     }
 
     #[test]

@@ -143,4 +143,23 @@ mod tests {
             assert!(body.contains("No such route"), "{path}: {body}");
         }
     }
+
+    /// RFC 9110: a 405 names the methods the resource has (the local gateway answers alike).
+    #[tokio::test]
+    async fn a_method_a_route_does_not_serve_is_a_405_naming_the_ones_it_does() {
+        for path in ["/api/things/list", "/api/v1/things/list", "/health"] {
+            let request = Request::builder()
+                .method("DELETE")
+                .uri(path)
+                .body(Body::empty())
+                .unwrap();
+            let response = app().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+            assert_eq!(
+                response.headers()[http::header::ALLOW],
+                "GET,HEAD",
+                "{path}"
+            );
+        }
+    }
 }

@@ -137,6 +137,28 @@ fn parse_fields<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, 
     })
 }
 
+/// An id in a JSON body (`#[serde(deserialize_with = "whole_number")]`): a JSON number whose
+/// value is a whole number, however it is written. JSON has one number type, and JSON Schema,
+/// the language of the API documents (`type: integer`), calls `7.0` the integer 7; clients whose
+/// numbers are all floats (JavaScript's) may write it so. A fraction is refused, and so is a
+/// float beyond 2^53, where a float no longer tells one integer from the next.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    use serde::Deserialize;
+    use serde::de::Error;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_u64() {
+        return Ok(whole);
+    }
+    match number.as_f64() {
+        Some(value) if value.fract() == 0.0 && (0.0..=EXACT).contains(&value) => Ok(value as u64),
+        _ => Err(D::Error::custom(format!(
+            "must be a whole number from 0 to {}, not {number}",
+            u64::MAX
+        ))),
+    }
+}
+
 /// Serde says "missing field `email` at line 1 column 2"; clients want `email: is required`.
 fn field_error(path: String, message: &str) -> FieldError {
     let without_position = message
@@ -168,6 +190,45 @@ mod tests {
         email: String,
         #[allow(dead_code)]
         attempts: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Transfer {
+        #[serde(deserialize_with = "whole_number")]
+        id: u64,
+    }
+
+    #[test]
+    fn ids_are_whole_numbers_however_written() {
+        for (text, id) in [
+            ("7", 7),
+            ("7.0", 7),
+            ("7e0", 7),
+            ("70e-1", 7),
+            ("18446744073709551615", u64::MAX),
+        ] {
+            let body = format!(r#"{{"id": {text}}}"#);
+            assert_eq!(
+                parse_json::<Transfer>(body.as_bytes()).unwrap().id,
+                id,
+                "{text}"
+            );
+        }
+        for text in [
+            "7.5",
+            "-1",
+            "1e300",
+            "18446744073709551616",
+            "\"7\"",
+            "null",
+        ] {
+            let body = format!(r#"{{"id": {text}}}"#);
+            let error = parse_json::<Transfer>(body.as_bytes()).unwrap_err();
+            assert!(
+                matches!(error, ApiError::Validation(_)),
+                "{text}: {error:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod trace_layer;
 
 pub use app::{PAGES, into_app};
 pub use caller::{AUTHORIZER_ROLE, Caller};
-pub use input::{BODY_LIMIT, Input, parse_json};
+pub use input::{BODY_LIMIT, Input, parse_json, whole_number};
 pub use openapi::document_route;
 pub use path_id::PathId;
 pub use query::{QueryParams, page_size};

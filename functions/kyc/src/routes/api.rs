@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use finflow_shared::ApiResult;
 use finflow_shared::events::Causality;
-use finflow_shared::http::{Caller, Input, PathId};
+use finflow_shared::http::{Caller, Input, PathId, whole_number};
 use finflow_shared::trace::TraceId;
 use serde::Deserialize;
 
@@ -26,6 +26,7 @@ pub fn routes(state: KycApiState) -> Router {
 
 #[derive(Deserialize)]
 struct SubmitBody {
+    #[serde(deserialize_with = "whole_number")]
     user_id: u64,
     document_type: String,
     document_url: String,

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use finflow_shared::currency::Currency;
 use finflow_shared::events::Causality;
 use finflow_shared::events::payment::PaymentStatus;
-use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
+use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size, whole_number};
 use finflow_shared::idempotency::MaybeIdempotencyKey;
 use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
@@ -31,7 +31,9 @@ pub fn routes(state: PaymentState) -> Router {
 /// transfer's 400s with a clear message rather than a generic field error.
 #[derive(Deserialize)]
 struct TransferBody {
+    #[serde(deserialize_with = "whole_number")]
     from_wallet_id: u64,
+    #[serde(deserialize_with = "whole_number")]
     to_wallet_id: u64,
     amount: Box<RawValue>,
     currency: String,

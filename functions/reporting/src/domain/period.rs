@@ -6,6 +6,8 @@ use time::{Date, Duration, Month};
 pub const MAX_DAYS: i64 = 366;
 /// The period when a report names none: the last 30 days, today included.
 pub const DEFAULT_DAYS: i64 = 30;
+/// The first day `parse_day` reads, and so the earliest start of a period.
+const FIRST_DAY: Date = time::macros::date!(0000 - 01 - 01);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -70,7 +72,8 @@ impl Period {
         let to = to.map(|t| day("to", t)).transpose()?.unwrap_or(today);
         let from = match from {
             Some(f) => day("from", f)?,
-            None => to - Duration::days(DEFAULT_DAYS - 1),
+            // Never before the first day a period's dates can be written as (YYYY-MM-DD).
+            None => (to - Duration::days(DEFAULT_DAYS - 1)).max(FIRST_DAY),
         };
         if from > to {
             return Err(PeriodError::new("from", "must not be after to"));
@@ -119,6 +122,13 @@ mod tests {
         assert_eq!((period.from, period.to), (date!(2026 - 02 - 13), TODAY));
         let period = Period::parse(Some("2026-03-01"), Some("2026-03-01"), TODAY).unwrap();
         assert_eq!(period.from, period.to);
+    }
+
+    #[test]
+    fn a_default_start_stays_a_date_the_api_can_write() {
+        let period = Period::parse(None, Some("0000-01-05"), TODAY).unwrap();
+        assert_eq!(period.from, date!(0000 - 01 - 01));
+        assert_eq!(format_day(period.from), "0000-01-01");
     }
 
     #[test]
