@@ -553,6 +553,12 @@ class Resolver:
             return self.queue_url(name)
         if t in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return self.function_name(name)
+        if t == "AWS::SecretsManager::Secret":
+            # Ref is the ARN on AWS; emulators may keep the name as the physical id.
+            return self._memo(
+                ("secret", name),
+                lambda: self.aws("secretsmanager").describe_secret(SecretId=self.physical[name])["ARN"],
+            )
         if name in self.physical:
             return self.physical[name]
         raise KeyError(f"cannot resolve Ref {name}: not a parameter and not in the stack")

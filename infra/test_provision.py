@@ -28,13 +28,18 @@ class FakeSqs:
         return {"Attributes": {"QueueArn": f"arn:aws:sqs:us-east-1:000000000000:{name}"}}
 
 
+class FakeSecrets:
+    def describe_secret(self, SecretId: str) -> dict[str, str]:
+        return {"ARN": f"arn:aws:secretsmanager:us-east-1:000000000000:secret:{SecretId}-AbCdEf"}
+
+
 class FakeDynamo:
     def describe_table(self, TableName: str) -> dict[str, Any]:
         return {"Table": {"TableArn": f"arn:aws:dynamodb:us-east-1:000000000000:table/{TableName}"}}
 
 
 def fake_aws(service: str) -> Any:
-    return {"sqs": FakeSqs(), "dynamodb": FakeDynamo()}[service]
+    return {"sqs": FakeSqs(), "dynamodb": FakeDynamo(), "secretsmanager": FakeSecrets()}[service]
 
 
 TEMPLATE: dict[str, Any] = {
@@ -47,6 +52,7 @@ TEMPLATE: dict[str, Any] = {
     "Resources": {
         "Queue": {"Type": "AWS::SQS::Queue"},
         "Table": {"Type": "AWS::DynamoDB::Table"},
+        "Secret": {"Type": "AWS::SecretsManager::Secret"},
         "Fn": {"Type": "AWS::Serverless::Function", "Properties": {}},
     },
 }
@@ -60,7 +66,7 @@ def resolver(stage: str = "dev") -> provision.Resolver:
         "us-east-1",
         "000000000000",
         "finflow-local",
-        {"Queue": "http://127.0.0.1:4566/000000000000/finflow-queue", "Table": "finflow-table"},
+        {"Queue": "http://127.0.0.1:4566/000000000000/finflow-queue", "Table": "finflow-table", "Secret": "finflow-secret"},
     )
 
 
@@ -72,6 +78,8 @@ class ResolverTest(unittest.TestCase):
         self.assertEqual(r.resolve({"Ref": "Table"}), "finflow-table")
         self.assertEqual(r.resolve({"Ref": "Queue"}), "http://127.0.0.1:4566/000000000000/finflow-queue")
         self.assertEqual(r.resolve({"Ref": "Fn"}), "finflow-local-Fn")
+        # A secret's Ref is its ARN, as on AWS, whatever the emulator keeps as its id.
+        self.assertEqual(r.resolve({"Ref": "Secret"}), "arn:aws:secretsmanager:us-east-1:000000000000:secret:finflow-secret-AbCdEf")
         with self.assertRaises(KeyError):
             r.resolve({"Ref": "Nowhere"})
 
