@@ -844,7 +844,33 @@ def create_archive(aws: Aws, resolver: Resolver, lid: str, props: dict[str, Any]
     return name
 
 
-API_ONLY = {"AWS::Events::Archive": create_archive}
+def create_secret(aws: Aws, resolver: Resolver, lid: str, props: dict[str, Any]) -> str:
+    """A Secrets Manager secret with a generated string, as GenerateSecretString makes one;
+    an existing one keeps its value (provisioning again must not end every session). Its
+    physical id is its ARN, as CloudFormation's Ref answers."""
+    import secrets
+    import string
+
+    from botocore.exceptions import ClientError
+
+    client = aws("secretsmanager")
+    name = str(props["Name"])
+    try:
+        return client.describe_secret(SecretId=name)["ARN"]
+    except ClientError as e:
+        if client_error_code(e) != "ResourceNotFoundException":
+            raise
+    generate = props.get("GenerateSecretString") or {}
+    alphabet = string.ascii_letters + string.digits
+    if not is_true(generate.get("ExcludePunctuation", False)):
+        alphabet += string.punctuation
+    value = "".join(secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32))))
+    arn = client.create_secret(Name=name, Description=str(props.get("Description", "")), SecretString=value)["ARN"]
+    log(f"{lid}: created secret {name} via CreateSecret (the emulator's CloudFormation skips AWS::SecretsManager::Secret)")
+    return arn
+
+
+API_ONLY = {"AWS::Events::Archive": create_archive, "AWS::SecretsManager::Secret": create_secret}
 
 
 # --------------------------------------------------------------------------- tables elsewhere
