@@ -43,7 +43,7 @@ localstack_env() {
   export SKIP_SSL_CERT_DOWNLOAD=1 DNS_ADDRESS=0 DISABLE_EVENTS=1
   export KINESIS_MOCK_VERSION
   # Only what FinFlow uses (and sam-translator's IAM lookup): less to load.
-  export SERVICES=cloudformation,dynamodb,dynamodbstreams,events,iam,kinesis,kms,sns,sqs,sts
+  export SERVICES=cloudformation,dynamodb,dynamodbstreams,events,iam,kinesis,kms,secretsmanager,sns,sqs,sts
 }
 
 python_ok() {
