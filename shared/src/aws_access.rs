@@ -38,13 +38,11 @@ pub struct Access {
 
 static SEEN: LazyLock<Mutex<HashSet<Access>>> = LazyLock::new(Default::default);
 
-/// Logs each access of `request` this environment has not logged before.
-pub(crate) fn note(request: &HttpRequest) {
-    let Some(operation) = Operation::of(request) else {
-        return;
-    };
+/// Logs each access of `request`, a call of `operation`, this environment has not logged
+/// before.
+pub(crate) fn note(operation: &Operation, request: &HttpRequest) {
     let body = request.body().bytes().unwrap_or_default();
-    for access in accesses(&operation, body) {
+    for access in accesses(operation, body) {
         log_once(access);
     }
 }

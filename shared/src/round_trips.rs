@@ -133,11 +133,14 @@ struct RecordingConnector {
 
 impl HttpConnector for RecordingConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        crate::aws_access::note(&request);
+        let operation = Operation::of(&request);
+        if let Some(operation) = &operation {
+            crate::aws_access::note(operation, &request);
+        }
         let Ok(calls) = CALLS.try_with(Arc::clone) else {
             return self.inner.call(request);
         };
-        let operation = Operation::of(&request).map_or_else(
+        let operation = operation.map_or_else(
             || "aws:unknown".to_owned(),
             |operation| operation.to_string(),
         );

@@ -9,11 +9,20 @@ use aws_lambda_events::apigw::{
 };
 use serde_json::Value;
 
-/// The authorizer's event for the route request `request`, on `route_arn`.
+/// The authorizer's event for the route request `request`, made in `region`.
 pub fn authorizer_event(
     request: &ApiGatewayV2httpRequest,
-    route_arn: String,
+    region: &str,
 ) -> ApiGatewayV2CustomAuthorizerV2Request {
+    let context = &request.request_context;
+    let route_arn = format!(
+        "arn:aws:execute-api:{region}:{}:{}/{}/{}{}",
+        context.account_id.as_deref().unwrap_or_default(),
+        context.apiid.as_deref().unwrap_or("local"),
+        context.stage.as_deref().unwrap_or("$default"),
+        context.http.method,
+        context.http.path.as_deref().unwrap_or_default(),
+    );
     let mut event = ApiGatewayV2CustomAuthorizerV2Request::default();
     event.version = Some("2.0".into());
     event.type_ = Some("REQUEST".into());
@@ -71,12 +80,19 @@ mod tests {
         let mut request = ApiGatewayV2httpRequest::default();
         request.route_key = Some("GET /api/wallets".into());
         request.raw_path = Some("/api/wallets".into());
+        request.request_context.account_id = Some("000000000000".into());
+        request.request_context.apiid = Some("local8000".into());
+        request.request_context.stage = Some("$default".into());
+        request.request_context.http.path = Some("/api/wallets".into());
         request
             .headers
             .insert("authorization", "Bearer t".parse().unwrap());
-        let event = serde_json::to_value(authorizer_event(&request, "arn:route".into())).unwrap();
+        let event = serde_json::to_value(authorizer_event(&request, "us-east-1")).unwrap();
         assert_eq!(event["type"], "REQUEST");
-        assert_eq!(event["routeArn"], "arn:route");
+        assert_eq!(
+            event["routeArn"],
+            "arn:aws:execute-api:us-east-1:000000000000:local8000/$default/GET/api/wallets"
+        );
         assert_eq!(event["headers"]["authorization"], "Bearer t");
 
         let Verdict::Allow(authorizer) =

@@ -130,6 +130,7 @@ fn percent_decode(value: &str) -> String {
 pub struct Routes {
     routes: Vec<Route>,
     account: String,
+    region: String,
 }
 
 impl Routes {
@@ -166,6 +167,7 @@ impl Routes {
         Ok(Routes {
             routes,
             account: manifest.account_id(),
+            region: manifest.region.clone(),
         })
     }
 
@@ -276,11 +278,7 @@ async fn dispatch(gateway: &Gateway, peer: SocketAddr, request: Request, path: &
         &gateway.routes.account,
     );
     if let Some(authorizer) = &route.authorizer {
-        let route_arn = format!(
-            "arn:aws:execute-api:local:{}:local{}/$default/{}{}",
-            gateway.routes.account, gateway.port, method, path
-        );
-        let request = serde_json::to_value(authorizer_event(&event, route_arn))
+        let request = serde_json::to_value(authorizer_event(&event, &gateway.routes.region))
             .expect("an authorizer event serializes");
         let verdict = match authorizer.invoke(&request).await {
             Ok(answer) => authorizer::verdict(answer),

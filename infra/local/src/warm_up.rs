@@ -29,9 +29,7 @@ pub fn warm_up_event(function: &Function, logical_id: &str, region: &str, accoun
             .expect("an API Gateway event serializes");
     }
     if function.authorizer {
-        let route_arn =
-            format!("arn:aws:execute-api:{region}:{account}:local/$default/GET{WARM_UP_PATH}");
-        let event = authorizer_event(&http_warm_up(account), route_arn);
+        let event = authorizer_event(&http_warm_up(account), region);
         return serde_json::to_value(event).expect("an authorizer event serializes");
     }
     match function.schedules.iter().find(|schedule| schedule.enabled) {
