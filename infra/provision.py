@@ -46,7 +46,7 @@ LOCAL_PARAMETERS = {
     # The outbox sweeper publishes rows older than this; 10 minutes on AWS, seconds here so
     # its system test need not wait (the stream publishes well within it).
     "OutboxSweepGraceSeconds": "5",
-    "LogLevel": "info",
+    "LogLevel": "INFO",
     # finflow-local's gateway port serves every route, as the one API Gateway does on AWS.
     "PublicApiUrl": "http://127.0.0.1:8000",
 }
@@ -1115,6 +1115,16 @@ def route_authorizer(apis: dict[str | None, dict[str, Any]], route: dict[str, An
     return apis[api]["functions"][name]
 
 
+def lambda_logging_environment(logging: dict[str, Any]) -> dict[str, str]:
+    """What Lambda adds to a function's environment for its LoggingConfig (advanced logging
+    controls): the format always, the application log level only with the JSON format."""
+    log_format = str(logging.get("LogFormat", "Text"))
+    env = {"AWS_LAMBDA_LOG_FORMAT": log_format}
+    if log_format == "JSON" and logging.get("ApplicationLogLevel"):
+        env["AWS_LAMBDA_LOG_LEVEL"] = str(logging["ApplicationLogLevel"])
+    return env
+
+
 def getatt_target(value: Any) -> tuple[str, str] | None:
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         v = value["Fn::GetAtt"]
@@ -1209,6 +1219,7 @@ def build_manifest(
         if not service:
             die(f"{lid}: Tags.service is missing")
         env = resolver.resolve(props.get("Environment", {}).get("Variables", {}))
+        env.update(lambda_logging_environment(resolver.resolve(props.get("LoggingConfig", {}))))
         http_routes, sqs_sources, stream_sources, schedules = [], [], [], []
         for ev_name, ev in (props.get("Events") or {}).items():
             et, ep = ev.get("Type"), ev.get("Properties", {}) or {}

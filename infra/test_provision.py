@@ -130,6 +130,19 @@ class GlobalsTest(unittest.TestCase):
         self.assertEqual(merged["Tags"], {"Ref": "Other"})
 
 
+class LoggingConfigTest(unittest.TestCase):
+    def test_lambda_sets_the_format_and_with_json_the_level(self) -> None:
+        self.assertEqual(
+            provision.lambda_logging_environment({"LogFormat": "JSON", "ApplicationLogLevel": "WARN", "SystemLogLevel": "WARN"}),
+            {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "WARN"},
+        )
+        self.assertEqual(
+            provision.lambda_logging_environment({"LogFormat": "Text", "ApplicationLogLevel": "WARN"}),
+            {"AWS_LAMBDA_LOG_FORMAT": "Text"},
+        )
+        self.assertEqual(provision.lambda_logging_environment({}), {"AWS_LAMBDA_LOG_FORMAT": "Text"})
+
+
 class ParameterValuesTest(unittest.TestCase):
     SAM: dict[str, Any] = {"Parameters": {"Stage": {"Default": "dev"}, "Secret": {}, "Retries": {"Default": 3}}}
 

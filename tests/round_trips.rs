@@ -22,8 +22,7 @@ async fn handled(platform: &Platform, trace_id: &str) -> Value {
         Duration::from_secs(10),
         || async {
             platform.runner_log().into_iter().find(|line| {
-                line["message"] == "request handled"
-                    && log_field(line, "trace_id") == Some(trace_id)
+                line["message"] == "request handled" && log_field(line, "traceId") == Some(trace_id)
             })
         },
     )

@@ -4,12 +4,8 @@
 
 use finflow_system_tests::events::CASCADE_TIMEOUT;
 use finflow_system_tests::wallets::KYC;
-use finflow_system_tests::{Platform, eventually, expect_json, register_and_login};
+use finflow_system_tests::{Platform, eventually, expect_json, log_field, register_and_login};
 use serde_json::{Value, json};
-
-fn field<'a>(line: &'a Value, name: &str) -> Option<&'a str> {
-    line[name].as_str().or_else(|| line["span"][name].as_str())
-}
 
 #[tokio::test]
 async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
@@ -31,8 +27,8 @@ async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
     let consumed_by = |lines: &[Value], event_id: &str, consumer: &str| {
         lines.iter().any(|l| {
             l["message"] == "event consumed"
-                && field(l, "event_id") == Some(event_id)
-                && field(l, "consumer") == Some(consumer)
+                && log_field(l, "event_id") == Some(event_id)
+                && log_field(l, "consumer") == Some(consumer)
         })
     };
     let (lines, lag) = eventually(
@@ -42,7 +38,7 @@ async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
             let lines: Vec<Value> = platform
                 .runner_log()
                 .into_iter()
-                .filter(|l| field(l, "trace_id") == Some(trace_id.as_str()))
+                .filter(|l| log_field(l, "traceId") == Some(trace_id.as_str()))
                 .collect();
             let updated = lines.iter().find(|l| {
                 l["message"] == "event published" && l["event_type"] == "user.kyc_updated"
@@ -87,9 +83,7 @@ async fn a_kyc_submission_is_followed_by_its_trace_id_through_every_hop() {
         "auth's event names the decision that caused it"
     );
     assert!(
-        lines
-            .iter()
-            .any(|l| l["message"] == "request handled"
-                && field(l, "path") == Some("/api/kyc/submit"))
+        lines.iter().any(|l| l["message"] == "request handled"
+            && log_field(l, "path") == Some("/api/kyc/submit"))
     );
 }

@@ -115,6 +115,7 @@ pub async fn consume_batch(consumer: &dyn EventConsumer, batch: SqsEvent) -> Sqs
         if let Err(error) = consume_message(consumer, &message).await {
             let message_id = message.message_id.clone().unwrap_or_default();
             tracing::warn!(consumer = consumer.name(), %message_id, %error, "message failed");
+            crate::telemetry::metrics::consumer_failed(consumer.name());
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;
             response.batch_item_failures.push(failure);
@@ -132,7 +133,7 @@ async fn consume_message(
     let envelope = &bus_message.detail;
     let span = tracing::info_span!(
         "event",
-        trace_id = %envelope.trace_id,
+        traceId = %envelope.trace_id,
         event_id = %envelope.event_id,
         event_type = %envelope.event_type,
         consumer = consumer.name(),
@@ -145,6 +146,15 @@ async fn consume_message(
             Outcome::Ignored
         };
         tracing::info!(?outcome, "event consumed");
+        // A replayed event's age is the archive's, not a cascade's.
+        if outcome == Outcome::Applied && bus_message.replay_name.is_none() {
+            let lag = OffsetDateTime::now_utc() - envelope.occurred_at;
+            crate::telemetry::metrics::event_applied(
+                consumer.name(),
+                &envelope.event_type,
+                lag.try_into().unwrap_or_default(),
+            );
+        }
         Ok(())
     }
     .instrument(span)

@@ -65,6 +65,10 @@ impl IdempotencyKey {
             ))
         }
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// The `Idempotency-Key` header, when the client sent one.

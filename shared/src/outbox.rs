@@ -269,7 +269,7 @@ impl OutboxRelay {
                 Ok(()) => {
                     for envelope in &envelopes {
                         tracing::info!(
-                            trace_id = %envelope.trace_id,
+                            traceId = %envelope.trace_id,
                             event_id = %envelope.event_id,
                             event_type = %envelope.event_type,
                             causation_id = envelope.causation_id.map(|id| id.to_string()),
@@ -383,7 +383,7 @@ impl OutboxSweeper {
                 Ok(()) => {
                     for envelope in chunk {
                         tracing::warn!(
-                            trace_id = %envelope.trace_id,
+                            traceId = %envelope.trace_id,
                             event_id = %envelope.event_id,
                             event_type = %envelope.event_type,
                             causation_id = envelope.causation_id.map(|id| id.to_string()),
@@ -407,34 +407,14 @@ impl OutboxSweeper {
             grace_seconds = self.grace.whole_seconds(),
             "outbox sweep finished"
         );
+        // Any swept event means the stream path lost one (the backlog alarm in template.yaml).
+        crate::telemetry::metrics::outbox_swept(
+            report.swept as u64,
+            report.unreadable as u64,
+            report.failed as u64,
+        );
         Ok(report)
     }
-}
-
-/// The sweep's figures as a CloudWatch embedded-metric-format line (namespace FinFlow), which
-/// CloudWatch Logs turns into metrics: any swept event means the stream path lost one.
-pub fn sweep_metrics(report: &SweepReport, at: OffsetDateTime, stage: &str) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": unix_millis(at),
-            "CloudWatchMetrics": [{
-                "Namespace": "FinFlow",
-                // Per stage: two stages in one account must not add into one backlog alarm.
-                "Dimensions": [["Function", "Stage"]],
-                "Metrics": [
-                    { "Name": "OutboxEventsSwept", "Unit": "Count" },
-                    { "Name": "OutboxRowsUnreadable", "Unit": "Count" },
-                    { "Name": "OutboxSweepPublishFailures", "Unit": "Count" },
-                ],
-            }],
-        },
-        "Function": "outbox-sweeper",
-        "Stage": stage,
-        "OutboxEventsSwept": report.swept,
-        "OutboxRowsUnreadable": report.unreadable,
-        "OutboxSweepPublishFailures": report.failed,
-    })
-    .to_string()
 }
 
 #[cfg(test)]
@@ -443,35 +423,6 @@ mod tests {
 
     use super::*;
     use crate::events::PublishError;
-
-    #[test]
-    fn sweep_metrics_are_one_embedded_metric_line_per_stage() {
-        let report = SweepReport {
-            swept: 2,
-            unreadable: 1,
-            failed: 0,
-        };
-        let line: serde_json::Value =
-            serde_json::from_str(&sweep_metrics(&report, OffsetDateTime::UNIX_EPOCH, "prod"))
-                .unwrap();
-        let directive = &line["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(
-            directive["Dimensions"],
-            serde_json::json!([["Function", "Stage"]])
-        );
-        assert_eq!(
-            (
-                &line["Stage"],
-                &line["OutboxEventsSwept"],
-                &line["OutboxRowsUnreadable"]
-            ),
-            (
-                &serde_json::json!("prod"),
-                &serde_json::json!(2),
-                &serde_json::json!(1)
-            )
-        );
-    }
 
     #[derive(Default)]
     struct FakePublisher {

@@ -183,8 +183,8 @@ pub async fn expect_json(response: reqwest::Response, status: u16) -> Value {
     body
 }
 
-/// A field of a JSON log line: the innermost span's (a request's or a consumed event's), else
-/// the line's own.
+/// A text field of a JSON log line; the fields of the spans it was written in (a request's, a
+/// consumed event's, the invocation's) are on the line itself (`finflow_shared::telemetry::logs`).
 pub fn log_field<'a>(line: &'a Value, name: &str) -> Option<&'a str> {
-    line["span"][name].as_str().or_else(|| line[name].as_str())
+    line[name].as_str()
 }

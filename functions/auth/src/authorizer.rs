@@ -15,6 +15,7 @@
 //! 500, rather than guessing either way. The gateway must not cache its answers
 //! (`ReauthorizeEvery: 0` in template.yaml), or a revocation would wait for the cache.
 
+use finflow_shared::telemetry::Metrics;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{
@@ -58,8 +59,9 @@ impl StaffAuthorizer {
     }
 
     /// Answers API Gateway's authorizer invocations until the environment ends.
-    pub async fn serve(self: Arc<Self>) -> Result<(), lambda_runtime::Error> {
-        lambda_runtime::run(lambda_runtime::service_fn(
+    pub async fn serve(self: Arc<Self>, metrics: Metrics) -> Result<(), lambda_runtime::Error> {
+        finflow_shared::runtime::run_events(
+            metrics,
             move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
                 let authorizer = self.clone();
                 async move {
@@ -67,7 +69,7 @@ impl StaffAuthorizer {
                     answer.map_err(lambda_runtime::Error::from)
                 }
             },
-        ))
+        )
         .await
     }
 

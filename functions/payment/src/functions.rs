@@ -32,6 +32,7 @@ pub fn http_routes(
 ) -> Option<Result<Router, ConfigError>> {
     match binary {
         "payment-api" => Some(payments(sdk, env).and_then(|payments| {
+            crate::metrics::describe();
             Ok(api::routes(PaymentState {
                 payments,
                 keys: TokenKeys::new(JwtSettings::load(env)?),

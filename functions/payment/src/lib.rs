@@ -7,6 +7,7 @@ pub mod domain;
 pub mod functions;
 #[cfg(test)]
 mod memory;
+pub mod metrics;
 pub mod payments;
 pub mod routes;
 pub mod settlement;

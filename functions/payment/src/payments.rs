@@ -77,51 +77,65 @@ impl Payments {
         );
         let request = &request;
         self.idempotency
-            .run("payment.transfer", caller.user_id, key, fingerprint, |receipt| async move {
-                let mut attempts = WRITES.attempts();
-                while attempts.next().await.is_some() {
-                    let now = OffsetDateTime::now_utc();
-                    // The id is taken alongside the reads, not after the decision: a refused
-                    // or conflicting attempt leaves a gap in the ids, and the answer comes a
-                    // round trip sooner.
-                    let (reads, payment_id) = tokio::try_join!(
-                        self.read_transfer(caller.user_id, request, now),
-                        self.store.allocate_payment_id(),
-                    )?;
-                    let allowed = decide_transfer(caller.user_id, request, &reads, now)
-                        .map_err(transfer_error)?;
-                    let plan = allowed.numbered(payment_id);
-                    let body = serde_json::to_value(PaymentView::from(&plan.payment))
-                        .expect("views serialize");
-                    let event = transfer_event(&plan.payment, causality);
-                    let (payment_id, status) = (plan.payment.id, plan.payment.status);
-                    let write = TransferWrite {
-                        plan,
-                        event,
-                        receipt: receipt.receipt(StatusCode::CREATED, &body),
-                    };
-                    match self.store.record_transfer(write).await {
-                        Ok(()) => {
-                            tracing::info!(payment_id, status = status.as_str(), amount = %request.amount, "transfer recorded");
-                            return Ok(Executed::Now(StatusCode::CREATED, body));
-                        }
-                        Err(WriteError::AlreadyApplied) => return Ok(Executed::Earlier),
-                        Err(WriteError::DailyLimit) => {
-                            return Err(transfer_error(TransferError::OverDailyLimit {
-                                tier: reads.payer_tier.as_str(),
-                                limit: transfer_limits(reads.payer_tier).daily,
-                            }));
-                        }
-                        // Also a payee whose balance grew meanwhile: the re-read refuses it.
-                        Err(WriteError::Conflict) => continue,
-                        Err(WriteError::Store(error)) => return Err(error.into()),
-                        Err(WriteError::DailyCounterShort) => {
-                            return Err(ApiError::internal("unexpected daily counter refund"));
+            .run(
+                "payment.transfer",
+                caller.user_id,
+                key,
+                fingerprint,
+                |receipt| async move {
+                    let mut attempts = WRITES.attempts();
+                    while attempts.next().await.is_some() {
+                        let now = OffsetDateTime::now_utc();
+                        // The id is taken alongside the reads, not after the decision: a refused
+                        // or conflicting attempt leaves a gap in the ids, and the answer comes a
+                        // round trip sooner.
+                        let (reads, payment_id) = tokio::try_join!(
+                            self.read_transfer(caller.user_id, request, now),
+                            self.store.allocate_payment_id(),
+                        )?;
+                        let allowed = decide_transfer(caller.user_id, request, &reads, now)
+                            .map_err(transfer_error)?;
+                        let plan = allowed.numbered(payment_id);
+                        let body = serde_json::to_value(PaymentView::from(&plan.payment))
+                            .expect("views serialize");
+                        let event = transfer_event(&plan.payment, causality);
+                        let recorded = plan.payment.clone();
+                        let write = TransferWrite {
+                            plan,
+                            event,
+                            receipt: receipt.receipt(StatusCode::CREATED, &body),
+                        };
+                        match self.store.record_transfer(write).await {
+                            Ok(()) => {
+                                tracing::info!(
+                                    payment_id = recorded.id,
+                                    status = recorded.status.as_str(),
+                                    amount = %request.amount,
+                                    "transfer recorded"
+                                );
+                                crate::metrics::transfer_recorded(&recorded);
+                                return Ok(Executed::Now(StatusCode::CREATED, body));
+                            }
+                            Err(WriteError::AlreadyApplied) => return Ok(Executed::Earlier),
+                            Err(WriteError::DailyLimit) => {
+                                return Err(transfer_error(TransferError::OverDailyLimit {
+                                    tier: reads.payer_tier.as_str(),
+                                    limit: transfer_limits(reads.payer_tier).daily,
+                                }));
+                            }
+                            // Also a payee whose balance grew meanwhile: the re-read refuses it.
+                            Err(WriteError::Conflict) => continue,
+                            Err(WriteError::Store(error)) => return Err(error.into()),
+                            Err(WriteError::DailyCounterShort) => {
+                                return Err(ApiError::internal("unexpected daily counter refund"));
+                            }
                         }
                     }
-                }
-                Err(ApiError::Conflict("The wallets are busy with other transfers; retry".into()))
-            })
+                    Err(ApiError::Conflict(
+                        "The wallets are busy with other transfers; retry".into(),
+                    ))
+                },
+            )
             .await
     }
 
@@ -396,6 +410,7 @@ fn transfer_event(payment: &Payment, causality: &Causality) -> EventEnvelope {
 }
 
 fn transfer_error(error: TransferError) -> ApiError {
+    crate::metrics::transfer_refused(&error);
     if error.is_not_found() {
         ApiError::NotFound(error.to_string())
     } else {

@@ -68,7 +68,7 @@ fn options() -> Options {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    finflow_shared::telemetry::init("finflow-local");
+    finflow_shared::telemetry::logs::init("finflow-local");
     let options = options();
     let manifest = Manifest::load(&options.manifest)?;
     let rie = locate_rie(&options.venv)?;

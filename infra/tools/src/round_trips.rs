@@ -23,13 +23,7 @@ pub fn table(log: &str) -> String {
         else {
             continue;
         };
-        let field = |name: &str| {
-            line[name]
-                .as_str()
-                .or_else(|| line["span"][name].as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let field = |name: &str| line[name].as_str().unwrap_or_default().to_owned();
         let route = format!("{} {}", field("method"), route_of(&field("path")));
         let (all, chain) = routes.entry(route).or_default();
         all.push(calls);
@@ -78,7 +72,7 @@ mod tests {
         let line = |path: &str, calls: u64, sequential: u64| {
             serde_json::json!({
                 "message": "request handled", "aws_calls": calls, "aws_sequential": sequential,
-                "span": { "method": "POST", "path": path },
+                "method": "POST", "path": path,
             })
             .to_string()
         };

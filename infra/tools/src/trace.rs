@@ -11,8 +11,9 @@ struct Line {
     json: Value,
 }
 
+/// A text field of a line; span fields are on the line itself (`finflow_shared::telemetry::logs`).
 fn field<'a>(line: &'a Value, name: &str) -> Option<&'a str> {
-    line[name].as_str().or_else(|| line["span"][name].as_str())
+    line[name].as_str()
 }
 
 /// Renders the cascade of `trace_id` found in `log` (JSON lines), or says it found nothing.
@@ -20,7 +21,7 @@ pub fn render(log: &str, trace_id: &str) -> Result<String, String> {
     let mut lines: Vec<Line> = log
         .lines()
         .filter_map(|text| serde_json::from_str::<Value>(text).ok())
-        .filter(|json| field(json, "trace_id") == Some(trace_id))
+        .filter(|json| field(json, "traceId") == Some(trace_id))
         .filter_map(|json| {
             let at = OffsetDateTime::parse(json["timestamp"].as_str()?, &Rfc3339).ok()?;
             Some(Line { at, json })
@@ -131,12 +132,12 @@ fn render_event(
 mod tests {
     use super::*;
 
-    const LOG: &str = r#"{"timestamp":"2026-11-24T16:46:47.400000Z","message":"request handled","status":201,"latency_ms":12.5,"span":{"method":"POST","path":"/api/kyc/submit","trace_id":"t1","name":"request"}}
-{"timestamp":"2026-11-24T16:46:47.450000Z","message":"event published","trace_id":"t1","event_id":"e1","event_type":"kyc.decision_recorded","causation_id":null,"producer":"kyc"}
-{"timestamp":"2026-11-24T16:46:47.470000Z","message":"event consumed","outcome":"Applied","span":{"consumer":"auth.kyc_decisions","event_id":"e1","trace_id":"t1","name":"event"}}
-{"timestamp":"2026-11-24T16:46:47.520000Z","message":"event published","trace_id":"t1","event_id":"e2","event_type":"user.kyc_updated","causation_id":"e1","producer":"auth"}
-{"timestamp":"2026-11-24T16:46:47.540000Z","message":"event consumed","outcome":"Applied","span":{"consumer":"wallet.customers","event_id":"e2","trace_id":"t1","name":"event"}}
-{"timestamp":"2026-11-24T16:46:47.900000Z","message":"request handled","status":200,"latency_ms":1.0,"span":{"method":"GET","path":"/health","trace_id":"other","name":"request"}}"#;
+    const LOG: &str = r#"{"timestamp":"2026-11-24T16:46:47.400000Z","message":"request handled","status":201,"latency_ms":12.5,"method":"POST","path":"/api/kyc/submit","traceId":"t1"}
+{"timestamp":"2026-11-24T16:46:47.450000Z","message":"event published","event_id":"e1","event_type":"kyc.decision_recorded","causation_id":null,"producer":"kyc","traceId":"t1"}
+{"timestamp":"2026-11-24T16:46:47.470000Z","message":"event consumed","outcome":"Applied","consumer":"auth.kyc_decisions","event_id":"e1","traceId":"t1"}
+{"timestamp":"2026-11-24T16:46:47.520000Z","message":"event published","event_id":"e2","event_type":"user.kyc_updated","causation_id":"e1","producer":"auth","traceId":"t1"}
+{"timestamp":"2026-11-24T16:46:47.540000Z","message":"event consumed","outcome":"Applied","consumer":"wallet.customers","event_id":"e2","traceId":"t1"}
+{"timestamp":"2026-11-24T16:46:47.900000Z","message":"request handled","status":200,"latency_ms":1.0,"method":"GET","path":"/health","traceId":"other"}"#;
 
     #[test]
     fn rebuilds_the_cascade_from_causation_ids() {
@@ -154,9 +155,9 @@ POST /api/kyc/submit → 201 (12.5 ms) at +0.0 ms
 
     #[test]
     fn an_event_the_sweeper_published_late_is_in_the_tree() {
-        let log = r#"{"timestamp":"2026-11-24T16:46:47.400000Z","message":"request handled","status":201,"latency_ms":3.0,"span":{"method":"POST","path":"/api/auth/register","trace_id":"t2","name":"request"}}
-{"timestamp":"2026-11-24T16:46:57.400000Z","message":"event swept","trace_id":"t2","event_id":"e9","event_type":"user.created","causation_id":null,"producer":"auth"}
-{"timestamp":"2026-11-24T16:46:57.450000Z","message":"event consumed","outcome":"Applied","span":{"consumer":"wallet.customers","event_id":"e9","trace_id":"t2","name":"event"}}"#;
+        let log = r#"{"timestamp":"2026-11-24T16:46:47.400000Z","message":"request handled","status":201,"latency_ms":3.0,"method":"POST","path":"/api/auth/register","traceId":"t2"}
+{"timestamp":"2026-11-24T16:46:57.400000Z","message":"event swept","event_id":"e9","event_type":"user.created","causation_id":null,"producer":"auth","traceId":"t2"}
+{"timestamp":"2026-11-24T16:46:57.450000Z","message":"event consumed","outcome":"Applied","consumer":"wallet.customers","event_id":"e9","traceId":"t2"}"#;
         let tree = render(log, "t2").unwrap();
         assert!(
             tree.contains("└─ user.created swept from the outbox of auth at +10000.0 ms [e9]\n   └─ wallet.customers: Applied"),

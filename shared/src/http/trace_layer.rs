@@ -1,5 +1,7 @@
-//! Gives every request a trace id, a tracing span that carries it, and an access log line
-//! with the AWS calls it made (`crate::round_trips`).
+//! Gives every request a trace id, a tracing span that carries it (with the request's
+//! idempotency key, so that every line of a money movement can be found by the key the client
+//! holds; `crate::telemetry::logs`), and an access log line with the AWS calls it made
+//! (`crate::round_trips`).
 
 use std::time::Instant;
 
@@ -9,6 +11,7 @@ use axum::response::Response;
 use http::HeaderValue;
 use tracing::Instrument;
 
+use crate::idempotency::IdempotencyKey;
 use crate::round_trips::recorded;
 use crate::trace::TraceId;
 
@@ -28,7 +31,18 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(trace_id.clone());
-    let span = tracing::info_span!("request", trace_id = %trace_id, %method, %path);
+    let idempotency_key = request
+        .headers()
+        .get(crate::idempotency::HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| IdempotencyKey::parse(text).ok());
+    let span = tracing::info_span!(
+        "request",
+        traceId = %trace_id,
+        idempotencyKey = idempotency_key.as_ref().map(IdempotencyKey::as_str),
+        %method,
+        %path
+    );
     let started = Instant::now();
     let (mut response, aws) = recorded(next.run(request).instrument(span.clone())).await;
     span.in_scope(|| {

@@ -4,7 +4,7 @@ use finflow_shared::config::{Env, aws_sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_auth::functions::SERVICE);
     let sdk = aws_sdk_config().await;
     let consumer = finflow_auth::functions::consumer(
         "auth-kyc-events",
@@ -12,5 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("auth-kyc-events is one of auth's consumers")?;
-    finflow_shared::runtime::run_consumer(consumer).await
+    finflow_shared::runtime::run_consumer(metrics, consumer).await
 }

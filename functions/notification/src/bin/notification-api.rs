@@ -5,7 +5,7 @@ use finflow_shared::http::into_app;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
     let sdk = aws_sdk_config().await;
     let routes = finflow_notification::functions::http_routes(
         "notification-api",
@@ -13,6 +13,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("notification-api is one of notification's HTTP functions")?;
-    finflow_shared::runtime::run_http(into_app(finflow_notification::functions::SERVICE, routes))
-        .await
+    finflow_shared::runtime::run_http(
+        metrics,
+        into_app(finflow_notification::functions::SERVICE, routes),
+    )
+    .await
 }

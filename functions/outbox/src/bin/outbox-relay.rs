@@ -8,7 +8,7 @@ use finflow_shared::outbox::{DynamoOutboxRows, OutboxRelay};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init("outbox-relay");
+    let metrics = finflow_shared::telemetry::init("outbox-relay");
     let config = PlatformConfig::load(&Env::process())?;
     let sdk = aws_sdk_config().await;
     let publisher = EventBridgePublisher::new(
@@ -16,9 +16,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config.event_bus_name,
     );
     let rows = DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), config.outbox_table);
-    finflow_shared::runtime::run_relay(Arc::new(OutboxRelay::new(
-        Arc::new(publisher),
-        Arc::new(rows),
-    )))
+    finflow_shared::runtime::run_relay(
+        metrics,
+        Arc::new(OutboxRelay::new(Arc::new(publisher), Arc::new(rows))),
+    )
     .await
 }

@@ -9,7 +9,7 @@ use finflow_shared::outbox::{DynamoOutboxRows, OutboxSweeper, sweep_grace};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init("outbox-sweeper");
+    let metrics = finflow_shared::telemetry::init("outbox-sweeper");
     let env = Env::process();
     let config = PlatformConfig::load(&env)?;
     let sdk = aws_sdk_config().await;
@@ -19,5 +19,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     let rows = DynamoOutboxRows::new(aws_sdk_dynamodb::Client::new(&sdk), config.outbox_table);
     let sweeper = OutboxSweeper::new(Arc::new(publisher), Arc::new(rows), sweep_grace(&env)?);
-    finflow_shared::runtime::run_sweeper(Arc::new(sweeper), config.stage).await
+    finflow_shared::runtime::run_sweeper(metrics, Arc::new(sweeper)).await
 }

@@ -5,7 +5,7 @@ use finflow_shared::http::into_app;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init(finflow_payment::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_payment::functions::SERVICE);
     let sdk = aws_sdk_config().await;
     let routes = finflow_payment::functions::http_routes(
         "payment-api",
@@ -13,5 +13,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("payment-api is one of payment's HTTP functions")?;
-    finflow_shared::runtime::run_http(into_app(finflow_payment::functions::SERVICE, routes)).await
+    finflow_shared::runtime::run_http(
+        metrics,
+        into_app(finflow_payment::functions::SERVICE, routes),
+    )
+    .await
 }

@@ -71,6 +71,27 @@ pub enum TransferError {
 }
 
 impl TransferError {
+    /// A stable name for the kind of refusal, for metrics and dashboards.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TransferError::AmountNotANumber => "amount_not_a_number",
+            TransferError::AmountTooPrecise => "amount_too_precise",
+            TransferError::AmountOutOfRange => "amount_out_of_range",
+            TransferError::AmountNotPositive => "amount_not_positive",
+            TransferError::SameWallet => "same_wallet",
+            TransferError::SourceNotFound => "source_not_found",
+            TransferError::DestinationNotFound => "destination_not_found",
+            TransferError::SourceNotActive(_) => "source_not_active",
+            TransferError::DestinationNotActive(_) => "destination_not_active",
+            TransferError::CurrencyMismatch { .. } => "currency_mismatch",
+            TransferError::OverTransactionLimit { .. } => "over_transaction_limit",
+            TransferError::OverDailyLimit { .. } => "over_daily_limit",
+            TransferError::InsufficientFunds => "insufficient_funds",
+            TransferError::OverPayeeMaxBalance { .. } => "over_payee_max_balance",
+            TransferError::Wallet(_) => "wallet_rule",
+        }
+    }
+
     /// Only a missing (or someone else's) wallet is a 404; every other refusal is a 400.
     pub fn is_not_found(&self) -> bool {
         matches!(

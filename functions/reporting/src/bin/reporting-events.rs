@@ -4,7 +4,7 @@ use finflow_shared::config::{Env, aws_sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
     let sdk = aws_sdk_config().await;
     let consumer = finflow_reporting::functions::consumer(
         "reporting-events",
@@ -12,5 +12,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("reporting-events is one of reporting's consumers")?;
-    finflow_shared::runtime::run_consumer(consumer).await
+    finflow_shared::runtime::run_consumer(metrics, consumer).await
 }

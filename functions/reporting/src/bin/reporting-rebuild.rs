@@ -5,7 +5,7 @@ use finflow_shared::config::{Env, aws_sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
     let sdk = aws_sdk_config().await;
     let consumer = finflow_reporting::functions::consumer(
         "reporting-rebuild",
@@ -13,5 +13,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("reporting-rebuild is one of reporting's consumers")?;
-    finflow_shared::runtime::run_consumer(consumer).await
+    finflow_shared::runtime::run_consumer(metrics, consumer).await
 }

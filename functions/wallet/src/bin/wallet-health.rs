@@ -5,7 +5,7 @@ use finflow_shared::http::into_app;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    finflow_shared::telemetry::init(finflow_wallet::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_wallet::functions::SERVICE);
     let sdk = aws_sdk_config().await;
     let routes = finflow_wallet::functions::http_routes(
         "wallet-health",
@@ -13,5 +13,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("wallet-health is one of wallet's HTTP functions")?;
-    finflow_shared::runtime::run_http(into_app(finflow_wallet::functions::SERVICE, routes)).await
+    finflow_shared::runtime::run_http(
+        metrics,
+        into_app(finflow_wallet::functions::SERVICE, routes),
+    )
+    .await
 }
