@@ -53,7 +53,7 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
 _requests = itertools.count()
 
 
-@schemathesis.hook("map_case").apply_to(operation_id=["deposit", "transfer"])
+@schemathesis.hook("map_case").apply_to(operation_id=["deposit", "transfer", "transferV2"])
 def a_key_of_its_own(context, case):
     """Gives every request its own Idempotency-Key: the generated one, with a counter."""
     key = (case.headers or {}).get("Idempotency-Key")

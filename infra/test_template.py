@@ -29,7 +29,7 @@ STRICT_ROUTES = [
     f"POST /api{version}/{path}"
     for path in ("auth/login", "auth/register", "payment/transfer")
     for version in ("", "/v1")
-]
+] + ["POST /api/v2/payment/transfer"]
 
 
 def of_type(kind: str) -> dict[str, Any]:
@@ -194,23 +194,24 @@ class AlarmTest(unittest.TestCase):
             self.assertEqual(ref(dimensions(metric)["ApiId"]), API)
 
     def test_the_outbox_backlog_alarm_reads_what_the_sweeper_emits(self) -> None:
-        """Drift guard between the alarm and sweep_metrics (shared/src/outbox.rs): the names are
-        read from the Rust source, since nothing else publishes them."""
-        source = (provision.ROOT / "shared" / "src" / "outbox.rs").read_text(encoding="utf-8")
-        emitted = source[source.index("pub fn sweep_metrics"):]
-        emitted = emitted[: emitted.index("\n}\n")]
+        """Drift guard between the alarm and the sweeper's metrics: the names are read from the
+        Rust source (shared/src/telemetry/metrics.rs, and the service the sweeper's entry point
+        names), since nothing else publishes them."""
+        root = provision.ROOT
+        catalog = (root / "shared" / "src" / "telemetry" / "metrics.rs").read_text(encoding="utf-8")
+        sweeper = (root / "functions" / "outbox" / "src" / "bin" / "outbox-sweeper.rs").read_text(encoding="utf-8")
         metrics = [q["MetricStat"]["Metric"] for q in ALARMS["OutboxBacklogAlarm"]["Metrics"] if "MetricStat" in q]
         self.assertEqual(len(metrics), 3)
         for metric in metrics:
             with self.subTest(metric["MetricName"]):
-                self.assertIn(f'"Namespace": "{metric["Namespace"]}"', emitted)
-                self.assertIn(f'{{ "Name": "{metric["MetricName"]}", "Unit": "Count" }}', emitted)
-                names = ", ".join(f'"{name}"' for name in dimensions(metric))
-                self.assertIn(f'"Dimensions": [[{names}]]', emitted)
-                for name, value in dimensions(metric).items():
-                    # The stage is the function's own (FINFLOW_STAGE), passed in as `stage`.
-                    expected = "stage" if value == {"Ref": "Stage"} else f'"{value}"'
-                    self.assertIn(f'"{name}": {expected}', emitted)
+                self.assertIn(f'pub const NAMESPACE: &str = "{metric["Namespace"]}";', catalog)
+                self.assertRegex(catalog, rf'pub const OUTBOX_\w+: &str = "{metric["MetricName"]}";')
+                # Every FinFlow metric's dimensions start with these two, in this order.
+                self.assertEqual(list(dimensions(metric)), ["Service", "Stage"])
+                self.assertIn('.with_dimension("Service", service)', catalog)
+                self.assertIn('.with_dimension("Stage", stage)', catalog)
+                self.assertIn(f'telemetry::init("{dimensions(metric)["Service"]}")', sweeper)
+                self.assertEqual(dimensions(metric)["Stage"], {"Ref": "Stage"})
 
 
 class DeploymentTest(unittest.TestCase):

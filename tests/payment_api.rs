@@ -6,6 +6,7 @@ use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::trace::TraceId;
 use finflow_system_tests::events::{CASCADE_TIMEOUT, bus_message, consumer_outcomes, drained};
+use finflow_system_tests::openapi;
 use finflow_system_tests::payments::{PAYMENT, funded_wallet, ledger, payment, transfer, wallet};
 use finflow_system_tests::wallets::{WALLET, open_wallet};
 use finflow_system_tests::{Platform, eventually, expect_json, expect_problem, register_and_login};
@@ -430,4 +431,60 @@ async fn a_flagged_transfer_is_held_then_released_once_or_voided_once() {
             r#""credit" "960.0000""#
         ]
     );
+}
+
+/// A breaking change ships beside the version it breaks: `/api/v2/payment/transfer` answers the
+/// amount as an object, `/api/v1` (and `/api`) keep answering as before, and both are one
+/// transfer under one idempotency key.
+#[tokio::test]
+async fn v2_answers_a_transfer_with_the_amount_as_an_object_while_v1_is_served() {
+    let platform = Platform::connect().await;
+    let (payer, from) = funded_wallet(&platform, "v2-payer", "USD", "100").await;
+    let (_, to) = funded_wallet(&platform, "v2-payee", "USD", "0").await;
+    let key = format!("v2-{}", uuid::Uuid::new_v4());
+    let send = |prefix: &str| {
+        platform
+            .http
+            .post(format!("{PAYMENT}{prefix}/payment/transfer"))
+            .bearer_auth(&payer.access_token)
+            .header("Idempotency-Key", &key)
+            .json(&json!({ "from_wallet_id": from, "to_wallet_id": to, "amount": "12.5", "currency": "USD" }))
+            .send()
+    };
+
+    let v2 = expect_json(send("/api/v2").await.unwrap(), 201).await;
+    assert_eq!(
+        v2["amount"],
+        json!({ "value": "12.5000", "currency": "USD" }),
+        "{v2}"
+    );
+    assert!(v2.get("currency").is_none(), "{v2}");
+    let document = openapi::load("payment");
+    let schema = &document["paths"]["/api/v2/payment/transfer"]["post"]["responses"]["201"]["content"]
+        ["application/json"]["schema"];
+    let validator = openapi::compile(&document, schema).unwrap();
+    assert!(
+        validator.is_valid(&v2),
+        "the v2 answer is the document's PaymentV2: {v2}"
+    );
+
+    let replayed = send("/api/v1").await.unwrap();
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    let v1 = expect_json(replayed, 201).await;
+    assert_eq!(
+        (&v1["id"], &v1["amount"], &v1["currency"]),
+        (&v2["id"], &json!("12.5000"), &json!("USD")),
+        "v1 replays the same transfer in its own shape: {v1}"
+    );
+    assert_eq!(wallet(&platform, &payer, from).await["balance"], "87.5000");
+
+    let through_v1 = platform
+        .http
+        .post(format!("{PAYMENT}/api/v1/v2/payment/transfer"))
+        .bearer_auth(&payer.access_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(through_v1, 404).await;
 }

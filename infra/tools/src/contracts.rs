@@ -8,6 +8,8 @@
 //! - The baseline is the released schemas: `events/released/` (committed; `finflow contracts
 //!   release` updates it once the check passes), or `events/schemas/` at a git ref with
 //!   `--base-ref REF` or `FINFLOW_CONTRACTS_BASE_REF` (e.g. the target branch of a pull request).
+//! - The HTTP APIs are checked alongside (`crate::api_contracts`): `events/openapi/` against
+//!   `events/released/openapi/`, with the routes template.yaml serves.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::contracts::Registry;
 use finflow_shared::contracts::gate::{self, Consumer, Report};
 
+use crate::api_contracts;
 use crate::template::{Function, Template};
 
 type ConsumerFunction =
@@ -108,10 +111,18 @@ pub fn command(args: &[String]) -> Result<String, String> {
     let released_dir = schemas.parent().unwrap_or(Path::new(".")).join("released");
     let template = std::fs::read_to_string(&template_path)
         .map_err(|e| format!("{}: {e}", template_path.display()))?;
-    let consumers: Vec<Consumer> = consumers(&Template::parse(&template)?)?
+    let template = Template::parse(&template)?;
+    let consumers: Vec<Consumer> = consumers(&template)?
         .into_iter()
         .map(|b| b.consumer)
         .collect();
+    let documents = schemas.parent().unwrap_or(Path::new(".")).join("openapi");
+    let released_documents = released_dir.join("openapi");
+    let apis = api_contracts::check(
+        &api_contracts::load(&released_documents)?,
+        &api_contracts::load(&documents)?,
+        &template.http_routes(),
+    );
     let current = Registry::load_from(&schemas)?;
     match action.as_str() {
         "check" => {
@@ -127,20 +138,50 @@ pub fn command(args: &[String]) -> Result<String, String> {
                 ),
             };
             let report = gate::check(&released, &current, &consumers);
-            finish(&report, &format!("against {label}"))
+            both(
+                finish(&report, &format!("against {label}")),
+                finish_apis(&apis, &released_documents),
+            )
         }
         "release" => {
             let released = Registry::load_from(&released_dir)?;
             let report = gate::check(&released, &current, &consumers);
-            let text = finish(&report, &format!("against {}", released_dir.display()))?;
+            let text = both(
+                finish(&report, &format!("against {}", released_dir.display())),
+                finish_apis(&apis, &released_documents),
+            )?;
             release(&schemas, &released_dir)?;
+            release(&documents, &released_documents)?;
             Ok(format!(
-                "{text}released: {} now holds {}\n",
+                "{text}released: {} now holds {}, {} holds {}\n",
                 released_dir.display(),
-                schemas.display()
+                schemas.display(),
+                released_documents.display(),
+                documents.display()
             ))
         }
         _ => Err(USAGE.into()),
+    }
+}
+
+fn finish_apis(report: &api_contracts::ApiReport, released: &Path) -> Result<String, String> {
+    let text = format!(
+        "HTTP APIs against {}:\n{}",
+        released.display(),
+        report.render()
+    );
+    if report.problems.is_empty() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}
+
+/// Both verdicts, passed only when both did.
+fn both(events: Result<String, String>, apis: Result<String, String>) -> Result<String, String> {
+    match (events, apis) {
+        (Ok(events), Ok(apis)) => Ok(events + &apis),
+        (Ok(text) | Err(text), Ok(other) | Err(other)) => Err(text + &other),
     }
 }
 

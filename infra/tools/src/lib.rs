@@ -2,6 +2,7 @@
 //! replay, the round-trip table, staff grants, template.yaml as the tools read it and the consumers built
 //! from it for the contract gate.
 
+pub mod api_contracts;
 pub mod bench;
 pub mod contracts;
 pub mod replay;

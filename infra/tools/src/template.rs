@@ -69,6 +69,14 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 impl Template {
+    /// Every (METHOD, path) a function of the template serves through the HTTP API.
+    pub fn http_routes(&self) -> Vec<(String, String)> {
+        self.functions
+            .iter()
+            .flat_map(|function| function.http_routes.iter().cloned())
+            .collect()
+    }
+
     pub fn parse(text: &str) -> Result<Self, String> {
         let document: Value =
             serde_yaml::from_str(text).map_err(|e| format!("template.yaml: {e}"))?;

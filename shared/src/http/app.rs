@@ -1,7 +1,7 @@
 //! Wraps a service's routes into the application that both Lambda and the local runner serve.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,12 +12,16 @@ use super::input::BODY_LIMIT;
 use super::trace_layer::trace_requests;
 use crate::error::ApiError;
 
+/// Where a service declares the routes of its API's second version: a route `/v2/payment/transfer`
+/// is served as `/api/v2/payment/transfer`, and not under the `/api/v1` alias.
+pub const V2: &str = "/v2";
+
 /// Where a service declares its web pages in the router it gives [`into_app`]: a route
 /// `/pages/dashboard` is served as `/dashboard`, outside `/api`, and only there.
 pub const PAGES: &str = "/pages";
 
 /// `api` holds routes relative to `/api` (for example `/auth/register`). The app serves them
-/// under `/api` and its alias `/api/v1`, serves `/health` and `/openapi.json` as
+/// under `/api` and its alias `/api/v1` (those under [`V2`] under `/api/v2` only), serves `/health` and `/openapi.json` as
 /// `/api/<service>/health` and `/api/<service>/openapi.json`, serves the routes under [`PAGES`]
 /// at the root, and maps unknown routes, wrong methods, oversized bodies and panics to
 /// problem+json.
@@ -39,8 +43,8 @@ pub fn into_app(service: &'static str, api: Router) -> Router {
         .clone()
         .fallback(|| async { not_found() })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
-    // Pages are served at the root only, not as API routes.
-    let api = api.route_layer(middleware::from_fn(no_pages));
+    // Pages are served at the root only, v2 routes under /api/v2 only.
+    let api = api.route_layer(middleware::from_fn(api_routes_only));
     Router::new()
         .nest("/api", api.clone())
         .nest("/api/v1", api)
@@ -57,16 +61,32 @@ fn not_found() -> ApiError {
     ApiError::NotFound("No such route".into())
 }
 
-fn is_page(path: &str) -> bool {
-    ["/api/v1", "/api", ""].iter().any(|prefix| {
-        path.strip_prefix(prefix)
-            .and_then(|rest| rest.strip_prefix(PAGES))
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    })
+/// Whether `path` starts with the segment `prefix`.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-async fn no_pages(request: Request, next: Next) -> Response {
-    if is_page(request.uri().path()) {
+/// A path an API route must not answer: a page (served at the root only), or a v2 route
+/// reached through the v1 alias.
+fn elsewhere(path: &str) -> bool {
+    let page = ["/api/v1", "/api", ""].iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| under(rest, PAGES))
+    });
+    page || path
+        .strip_prefix("/api/v1")
+        .is_some_and(|rest| under(rest, V2))
+}
+
+async fn api_routes_only(request: Request, next: Next) -> Response {
+    // Inside a nested router the URI has lost its prefix; the path as requested tells /api/v2
+    // from /api/v1/v2.
+    let requested = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().path(), |original| original.path());
+    if elsewhere(requested) {
         return not_found().into_response();
     }
     next.run(request).await
@@ -105,6 +125,7 @@ mod tests {
     fn app() -> Router {
         let api = Router::new()
             .route("/things/list", get(|| async { "api" }))
+            .route("/v2/things/list", get(|| async { "api v2" }))
             .route("/pages/board", get(|| async { "page" }))
             .route("/pages/board/app.js", get(|| async { "script" }));
         into_app("things", api)
@@ -138,6 +159,23 @@ mod tests {
             "/nothing",
             "/api/nothing",
         ] {
+            let (status, body) = call(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+            assert!(body.contains("No such route"), "{path}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_version_is_served_beside_v1_at_its_own_path_only() {
+        assert_eq!(
+            call("/api/v2/things/list").await,
+            (StatusCode::OK, "api v2".into())
+        );
+        assert_eq!(
+            call("/api/things/list").await,
+            (StatusCode::OK, "api".into())
+        );
+        for path in ["/api/v1/v2/things/list", "/v2/things/list"] {
             let (status, body) = call(path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
             assert!(body.contains("No such route"), "{path}: {body}");

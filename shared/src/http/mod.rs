@@ -8,7 +8,7 @@ mod path_id;
 mod query;
 mod trace_layer;
 
-pub use app::{PAGES, into_app};
+pub use app::{PAGES, V2, into_app};
 pub use caller::{AUTHORIZER_ROLE, Caller};
 pub use input::{BODY_LIMIT, Input, parse_json, whole_number};
 pub use openapi::document_route;

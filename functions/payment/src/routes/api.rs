@@ -16,12 +16,14 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::PaymentState;
-use super::views::PaymentView;
+use super::views::{PaymentView, payment_v2};
 use crate::domain::{TransferRequest, parse_amount};
 
 pub fn routes(state: PaymentState) -> Router {
     Router::new()
         .route("/payment/transfer", post(transfer))
+        // Served at /api/v2/... only (finflow_shared::http::V2), beside v1.
+        .route("/v2/payment/transfer", post(transfer_v2))
         .route("/payment/history", get(history))
         .route("/payment/{id}", get(payment))
         .with_state(state)
@@ -77,6 +79,39 @@ async fn transfer(
         .payments
         .transfer(&caller, request, key, &Causality::from_request(trace_id))
         .await
+}
+
+/// Version 2 of the transfer: the same transfer under the same idempotency keys, answered with
+/// the amount and its currency as one object (`views::payment_v2`). A key first used on v1 is
+/// answered in v2's shape, and the other way round: one transfer, two representations.
+async fn transfer_v2(
+    State(state): State<PaymentState>,
+    caller: Caller,
+    trace_id: TraceId,
+    MaybeIdempotencyKey(key): MaybeIdempotencyKey,
+    Input(body): Input<TransferBody>,
+) -> ApiResult<Response> {
+    let answer = transfer(
+        State(state),
+        caller,
+        trace_id,
+        MaybeIdempotencyKey(key),
+        Input(body),
+    )
+    .await?;
+    if !answer.status().is_success() {
+        return Ok(answer);
+    }
+    let (mut parts, body) = answer.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(ApiError::internal)?;
+    let v1: Value = serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Ok(Response::from_parts(
+        parts,
+        axum::body::Body::from(payment_v2(v1).to_string()),
+    ))
 }
 
 async fn payment(

@@ -2,6 +2,7 @@
 
 use finflow_shared::Money;
 use serde::Serialize;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::domain::Payment;
@@ -44,5 +45,35 @@ impl From<&Payment> for PaymentView {
             created_at: payment.created_at,
             updated_at: payment.updated_at,
         }
+    }
+}
+
+/// A payment as `/api/v2` shows it: v1's view with `amount` an object holding the value and
+/// its currency (`Payment` in the v2 document), built from v1's answer, which is also what an
+/// idempotent replay returns.
+pub fn payment_v2(v1: Value) -> Value {
+    let Value::Object(mut fields) = v1 else {
+        return v1;
+    };
+    if let (Some(value), Some(currency)) = (fields.remove("amount"), fields.remove("currency")) {
+        fields.insert(
+            "amount".into(),
+            json!({ "value": value, "currency": currency }),
+        );
+    }
+    Value::Object(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_holds_the_amount_with_its_currency() {
+        let v1 = json!({ "id": 7, "amount": "12.5000", "currency": "EUR", "status": "COMPLETED" });
+        assert_eq!(
+            payment_v2(v1),
+            json!({ "id": 7, "amount": { "value": "12.5000", "currency": "EUR" }, "status": "COMPLETED" })
+        );
     }
 }
