@@ -16,6 +16,9 @@ pub const TRANSFERS: &str = "Transfers";
 pub const TRANSFER_AMOUNT: &str = "TransferAmount";
 /// Transfers refused, by reason ([`TransferError::reason`]).
 pub const TRANSFER_REFUSALS: &str = "TransferRefusals";
+/// Transfer attempts that met a wallet changed since it was read, each then read and decided
+/// again (a hot wallet's contention); the attempts' limit answers 409.
+pub const TRANSFER_CONFLICTS: &str = "TransferConflicts";
 /// Transfers AML screening held, by the rule that held them (one transfer can trip several).
 pub const AML_HOLDS: &str = "AmlHolds";
 
@@ -26,6 +29,7 @@ pub fn describe() {
     metrics::describe_histogram!(TRANSFER_AMOUNT, "amounts transferred");
     metrics::describe_counter!(TRANSFER_REFUSALS, Unit::Count, "transfers refused");
     metrics::describe_counter!(AML_HOLDS, Unit::Count, "transfers held by AML screening");
+    metrics::describe_counter!(TRANSFER_CONFLICTS, Unit::Count, "transfer attempts retried");
 }
 
 pub fn transfer_recorded(payment: &Payment) {
@@ -41,6 +45,10 @@ pub fn transfer_recorded(payment: &Payment) {
     for rule in &payment.hold_reasons {
         metrics::counter!(AML_HOLDS, "Rule" => rule.clone()).increment(1);
     }
+}
+
+pub fn transfer_conflicted() {
+    metrics::counter!(TRANSFER_CONFLICTS).increment(1);
 }
 
 pub fn transfer_refused(error: &TransferError) {

@@ -124,7 +124,10 @@ impl Payments {
                                 }));
                             }
                             // Also a payee whose balance grew meanwhile: the re-read refuses it.
-                            Err(WriteError::Conflict) => continue,
+                            Err(WriteError::Conflict) => {
+                                crate::metrics::transfer_conflicted();
+                                continue;
+                            }
                             Err(WriteError::Store(error)) => return Err(error.into()),
                             Err(WriteError::DailyCounterShort) => {
                                 return Err(ApiError::internal("unexpected daily counter refund"));

@@ -114,43 +114,9 @@ pub async fn invoke_once(
     venv: &Path,
 ) -> Result<Value, String> {
     let manifest = crate::manifest::Manifest::load(manifest)?;
-    let function = manifest.functions.get(logical_id).ok_or_else(|| {
-        let known: Vec<&str> = manifest.functions.keys().map(String::as_str).collect();
-        format!(
-            "{logical_id} is not a function of template.yaml; its functions: {}",
-            known.join(", ")
-        )
-    })?;
     let rie = locate_rie(venv)?;
-    let mut spec = FunctionSpec::new(logical_id, function, &default_bin_dir(), &rie)?;
+    let mut spec = FunctionSpec::standalone(&manifest, logical_id, &default_bin_dir(), &rie)?;
     spec.logs = Logs::Stderr;
-    spec.environment
-        .entry("AWS_ENDPOINT_URL".into())
-        .or_insert_with(|| manifest.endpoint.clone());
-    for (name, endpoint) in [
-        ("AWS_ENDPOINT_URL_DYNAMODB", &manifest.dynamodb_endpoint),
-        (
-            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-            &manifest.dynamodbstreams_endpoint,
-        ),
-    ] {
-        if let Some(endpoint) = endpoint {
-            spec.environment
-                .entry(name.into())
-                .or_insert_with(|| endpoint.clone());
-        }
-    }
-    spec.environment
-        .entry("AWS_REGION".into())
-        .or_insert_with(|| manifest.region.clone());
-    for (name, value) in [
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ] {
-        spec.environment
-            .entry(name.into())
-            .or_insert_with(|| value.to_owned());
-    }
     let pool = FunctionPool::new(spec);
     let answer = pool.invoke(event).await;
     pool.shutdown();
@@ -165,6 +131,8 @@ pub enum Logs {
     Runner,
     /// Every line as it is, on stderr (`finflow invoke`, like `sam local invoke`).
     Stderr,
+    /// Nowhere (`finflow bench cold`, whose output is its figures).
+    Discard,
 }
 
 /// What starting one of a function's environments takes.
@@ -212,6 +180,52 @@ impl FunctionSpec {
             environment,
             logs: Logs::Runner,
         })
+    }
+
+    /// `logical_id` of `manifest` run outside the runner, against the emulator the manifest
+    /// names with test credentials, unless this process's environment says otherwise.
+    pub fn standalone(
+        manifest: &crate::manifest::Manifest,
+        logical_id: &str,
+        bin_dir: &Path,
+        rie: &Path,
+    ) -> Result<Self, String> {
+        let function = manifest.functions.get(logical_id).ok_or_else(|| {
+            let known: Vec<&str> = manifest.functions.keys().map(String::as_str).collect();
+            format!(
+                "{logical_id} is not a function of template.yaml; its functions: {}",
+                known.join(", ")
+            )
+        })?;
+        let mut spec = FunctionSpec::new(logical_id, function, bin_dir, rie)?;
+        let endpoints = [
+            ("AWS_ENDPOINT_URL", Some(&manifest.endpoint)),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                manifest.dynamodb_endpoint.as_ref(),
+            ),
+            (
+                "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+                manifest.dynamodbstreams_endpoint.as_ref(),
+            ),
+            ("AWS_REGION", Some(&manifest.region)),
+        ];
+        for (name, value) in endpoints {
+            if let Some(value) = value {
+                spec.environment
+                    .entry(name.into())
+                    .or_insert_with(|| value.clone());
+            }
+        }
+        for (name, value) in [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ] {
+            spec.environment
+                .entry(name.into())
+                .or_insert_with(|| value.to_owned());
+        }
+        Ok(spec)
     }
 }
 
@@ -536,8 +550,13 @@ async fn forward_output(
     let function = label.split('#').next().unwrap_or_default().to_owned();
     let mut lines = BufReader::new(output).lines();
     while let Ok(Some(line)) = lines.next_line().await {
+        // Still read, so that a full pipe never blocks the environment.
+        if logs == Logs::Discard {
+            continue;
+        }
         let report = |message: String, init_ms: Option<f64>| match logs {
             Logs::Stderr => eprintln!("{message}"),
+            Logs::Discard => {}
             Logs::Runner => match init_ms {
                 Some(init_ms) => {
                     tracing::info!(function = %function, environment = %label, init_duration_ms = init_ms, "{message}")

@@ -7,9 +7,13 @@
 //! reporting has counted every accepted one. It prints the request latency percentiles, the
 //! throughput, the statuses (and how many AML's screening held: a payer making five transfers
 //! in ten minutes trips its velocity rule, so a workload that should look like real use gives
-//! each payer at most four), and two cascade lags: KYC decision → wallet, and the last
-//! transfer → reporting. It asserts nothing: figures on an emulator describe the emulator as
-//! much as FinFlow, and a benchmark is not a test.
+//! each payer at most four), and three cascade lags: KYC decision → wallet, the last transfer
+//! → reporting, and a transfer → its payee's notification. With `hot_wallet` every transfer
+//! goes to one payee's wallet (contention: each conflict is read and decided again, counted
+//! by payment's `TransferConflicts` metric, which `--log` reads). At the end it checks that
+//! money was conserved: the bench's wallets hold exactly what was deposited. It asserts
+//! nothing: figures on an emulator describe the emulator as much as FinFlow, and a benchmark
+//! is not a test.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,6 +28,8 @@ pub struct Options {
     pub pairs: usize,
     pub transfers: usize,
     pub concurrency: usize,
+    /// Every transfer into the first payee's wallet.
+    pub hot_wallet: bool,
     /// How long a cascade may take before the bench gives up on it.
     pub timeout: Duration,
 }
@@ -35,6 +41,7 @@ impl Default for Options {
             pairs: 10,
             transfers: 100,
             concurrency: 10,
+            hot_wallet: false,
             timeout: Duration::from_secs(120),
         }
     }
@@ -67,6 +74,7 @@ impl Percentiles {
 
 pub struct Figures {
     options: (usize, usize, usize),
+    hot_wallet: bool,
     setup: Duration,
     kyc_to_wallet: Option<Percentiles>,
     elapsed: Duration,
@@ -74,14 +82,22 @@ pub struct Figures {
     /// HTTP status and, for accepted transfers, the payment's status → how many.
     outcomes: BTreeMap<String, usize>,
     to_reporting: Duration,
+    to_notification: Option<Duration>,
+    /// What the bench's wallets hold against what was deposited into them.
+    conservation: Result<String, String>,
 }
 
 impl fmt::Display for Figures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (pairs, transfers, concurrency) = self.options;
+        let target = if self.hot_wallet {
+            format!("from {pairs} payers into one hot wallet")
+        } else {
+            format!("between {pairs} pairs")
+        };
         writeln!(
             f,
-            "finflow bench: {transfers} transfers between {pairs} pairs, {concurrency} at a time"
+            "finflow bench: {transfers} transfers {target}, {concurrency} at a time"
         )?;
         writeln!(f, "  setup               {:.1?}", self.setup)?;
         if let Some(lag) = &self.kyc_to_wallet {
@@ -117,7 +133,14 @@ impl fmt::Display for Figures {
             f,
             "  last transfer → reporting counted all: {:.1?}",
             self.to_reporting
-        )
+        )?;
+        if let Some(lag) = self.to_notification {
+            writeln!(f, "  a transfer → its payee's notification: {lag:.1?}")?;
+        }
+        match &self.conservation {
+            Ok(held) => writeln!(f, "  money conserved: {held}"),
+            Err(problem) => writeln!(f, "  MONEY NOT CONSERVED: {problem}"),
+        }
     }
 }
 
@@ -248,6 +271,58 @@ impl Client {
         Ok((Customer { id, token, wallet }, lag))
     }
 
+    /// Whether `customer` has a notification of the request traced `trace_id`.
+    async fn notified(&self, customer: &Customer, trace_id: &str) -> Result<bool, String> {
+        let (_, page) = self
+            .call(
+                reqwest::Method::GET,
+                "/api/notification/list?limit=50",
+                Some(&customer.token),
+                None,
+            )
+            .await?;
+        Ok(page["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|n| n["trace_id"] == trace_id)))
+    }
+
+    /// The balances of every wallet the bench made, against what was deposited into them:
+    /// transfers only move money between them, held ones included.
+    async fn conservation(
+        &self,
+        pairs: &[(Customer, Customer)],
+        hot_wallet: bool,
+        deposit: &str,
+    ) -> Result<String, String> {
+        use finflow_shared::Money;
+        let mut held = Money::from_units(0);
+        for customer in pairs.iter().flat_map(|(payer, payee)| [payer, payee]) {
+            let path = format!("/api/wallet/{}/balance", customer.wallet);
+            let (status, balance) = self
+                .call(reqwest::Method::GET, &path, Some(&customer.token), None)
+                .await?;
+            let amount = balance["balance"]
+                .as_str()
+                .and_then(|text| Money::parse(text).ok())
+                .ok_or_else(|| format!("{path}: {status} {balance}"))?;
+            held = held.checked_add(amount).map_err(|e| e.to_string())?;
+        }
+        let mut deposited = Money::from_units(0);
+        let deposit = Money::parse(deposit).map_err(|e| e.to_string())?;
+        for _ in pairs {
+            deposited = deposited.checked_add(deposit).map_err(|e| e.to_string())?;
+        }
+        let wallets = pairs.len() * 2;
+        let into = if hot_wallet { ", one of them hot" } else { "" };
+        if held == deposited {
+            Ok(format!("{wallets} wallets{into} hold {held}, as deposited"))
+        } else {
+            Err(format!(
+                "{wallets} wallets hold {held}, {deposited} was deposited"
+            ))
+        }
+    }
+
     /// Payments `payer` sent, over every status, as reporting counts them.
     async fn counted(&self, payer: &Customer) -> Result<u64, String> {
         let path = format!("/api/reports/users/{}/analytics", payer.id);
@@ -266,6 +341,9 @@ impl Client {
     }
 }
 
+/// What each payer deposits: the bronze tier's daily limit, far above what the bench sends.
+const PAYER_DEPOSIT: &str = "2000";
+
 pub async fn run(options: &Options) -> Result<Figures, String> {
     if options.pairs == 0 || options.concurrency == 0 {
         return Err("--pairs and --concurrency must be at least 1".into());
@@ -283,7 +361,7 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
                 // Small amounts stay inside the bronze tier's limits: 1,000 per transfer,
                 // 2,000 a day.
                 let payer = client
-                    .customer(&format!("payer{n}"), "2000", options.timeout)
+                    .customer(&format!("payer{n}"), PAYER_DEPOSIT, options.timeout)
                     .await?;
                 let payee = client
                     .customer(&format!("payee{n}"), "0", options.timeout)
@@ -306,10 +384,15 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
     let amount = "0.0100";
     let pairs = &pairs;
     let burst = Instant::now();
-    let results: Vec<(usize, Duration, String)> = stream::iter(0..options.transfers)
+    let results: Vec<Sent> = stream::iter(0..options.transfers)
         .map(|n| {
             let index = n % pairs.len();
             let (payer, payee) = &pairs[index];
+            let payee = if options.hot_wallet {
+                &pairs[0].1
+            } else {
+                payee
+            };
             let client = &client;
             async move {
                 let sent = Instant::now();
@@ -326,9 +409,15 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
                     }))
                     .send()
                     .await;
+                let mut trace_id = None;
                 let outcome = match response {
                     Ok(response) => {
                         let status = response.status().as_u16();
+                        trace_id = response
+                            .headers()
+                            .get("x-trace-id")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
                         let body: Value = response.json().await.unwrap_or(Value::Null);
                         match body["status"].as_str() {
                             Some(payment) if status == 201 => format!("201 {payment}"),
@@ -337,7 +426,13 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
                     }
                     Err(error) => format!("error: {error}"),
                 };
-                (index, sent.elapsed(), outcome)
+                Sent {
+                    pair: index,
+                    latency: sent.elapsed(),
+                    outcome,
+                    trace_id,
+                    answered: Instant::now(),
+                }
             }
         })
         .buffer_unordered(options.concurrency)
@@ -348,36 +443,102 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
 
     let mut outcomes = BTreeMap::new();
     let mut accepted = vec![0u64; pairs.len()];
-    for (pair, _, outcome) in &results {
-        *outcomes.entry(outcome.clone()).or_insert(0) += 1;
-        if outcome.starts_with("201") {
-            accepted[*pair] += 1;
+    for sent in &results {
+        *outcomes.entry(sent.outcome.clone()).or_insert(0) += 1;
+        if sent.outcome.starts_with("201") {
+            accepted[sent.pair] += 1;
         }
     }
-    for ((payer, _), want) in pairs.iter().zip(&accepted) {
-        loop {
-            if client.counted(payer).await? >= *want {
-                break;
+    let reporting = async {
+        for ((payer, _), want) in pairs.iter().zip(&accepted) {
+            loop {
+                if client.counted(payer).await? >= *want {
+                    break;
+                }
+                if last_sent.elapsed() > options.timeout {
+                    return Err(format!(
+                        "reporting had not counted {want} payments of user {} after {:?}",
+                        payer.id, options.timeout
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            if last_sent.elapsed() > options.timeout {
+        }
+        Ok(last_sent.elapsed())
+    };
+    // The last transfer that completed, as its payee hears of it.
+    let notified = async {
+        let Some(sent) = results
+            .iter()
+            .filter(|s| s.outcome == "201 COMPLETED")
+            .max_by_key(|s| s.answered)
+        else {
+            return Ok(None);
+        };
+        let payee = if options.hot_wallet {
+            &pairs[0].1
+        } else {
+            &pairs[sent.pair].1
+        };
+        let trace_id = sent.trace_id.as_deref().unwrap_or_default();
+        loop {
+            if client.notified(payee, trace_id).await? {
+                return Ok(Some(sent.answered.elapsed()));
+            }
+            if sent.answered.elapsed() > options.timeout {
                 return Err(format!(
-                    "reporting had not counted {want} payments of user {} after {:?}",
-                    payer.id, options.timeout
+                    "user {} had no notification of transfer {trace_id} after {:?}",
+                    payee.id, options.timeout
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-    let latencies: Vec<Duration> = results.iter().map(|(_, latency, _)| *latency).collect();
+    };
+    let (to_reporting, to_notification) = tokio::join!(reporting, notified);
+    let conservation = client
+        .conservation(pairs, options.hot_wallet, PAYER_DEPOSIT)
+        .await;
+    let latencies: Vec<Duration> = results.iter().map(|s| s.latency).collect();
     Ok(Figures {
         options: (options.pairs, options.transfers, options.concurrency),
+        hot_wallet: options.hot_wallet,
         setup,
         kyc_to_wallet: Percentiles::of(&kyc_lags),
         elapsed,
         latency: Percentiles::of(&latencies),
         outcomes,
-        to_reporting: last_sent.elapsed(),
+        to_reporting: to_reporting?,
+        to_notification: to_notification?,
+        conservation,
     })
+}
+
+/// What payment's metrics say of the run (`finflow_payment::metrics`, read from the embedded
+/// metric lines of the runner's log): transfers recorded and the attempts that met a conflict.
+pub fn contention(log: &str) -> String {
+    let sum = |metric: &str| -> u64 {
+        let key = format!("\"{metric}\"");
+        log.lines()
+            .filter(|line| line.contains("\"_aws\"") && line.contains(&key))
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter_map(|line| line[metric].as_u64())
+            .sum()
+    };
+    let (transfers, conflicts) = (sum("Transfers"), sum("TransferConflicts"));
+    format!(
+        "  payment's metrics: {transfers} transfers recorded, {conflicts} attempts met a conflict and were decided again ({:.2} per transfer)\n",
+        conflicts as f64 / transfers.max(1) as f64
+    )
+}
+
+/// One transfer the bench sent.
+struct Sent {
+    pair: usize,
+    latency: Duration,
+    /// The HTTP status, and the payment's status when accepted.
+    outcome: String,
+    trace_id: Option<String>,
+    answered: Instant,
 }
 
 #[cfg(test)]
@@ -386,6 +547,22 @@ mod tests {
 
     fn ms(values: &[u64]) -> Vec<Duration> {
         values.iter().map(|v| Duration::from_millis(*v)).collect()
+    }
+
+    #[test]
+    fn contention_sums_payments_metrics_lines() {
+        let log = [
+            r#"{"_aws":{},"Transfers":3,"Currency":"USD","Status":"COMPLETED"}"#,
+            r#"{"_aws":{},"Transfers":1,"Currency":"USD","Status":"ON_HOLD"}"#,
+            r#"{"_aws":{},"TransferConflicts":2}"#,
+            r#"{"message":"Transfers","Transfers":99}"#,
+        ]
+        .join("\n");
+        assert!(
+            contention(&log).contains("4 transfers recorded, 2 attempts met a conflict"),
+            "{}",
+            contention(&log)
+        );
     }
 
     #[test]

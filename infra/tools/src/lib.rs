@@ -4,6 +4,7 @@
 
 pub mod api_contracts;
 pub mod bench;
+pub mod cold_starts;
 pub mod contracts;
 pub mod replay;
 pub mod round_trips;

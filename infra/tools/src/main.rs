@@ -30,7 +30,7 @@ use finflow_tools::{contracts, template};
 use graph::{Graph, letter};
 use template::Template;
 
-const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--log PATH]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]\n       finflow staff grant|revoke <email> --by <operator> [--manifest PATH | --process-env]";
+const USAGE: &str = "usage: finflow cascade [<service> | <event type> | <event type>.<field>] [--dot] [--template PATH]\n       finflow trace <trace id> [--log PATH]\n       finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]\n       finflow replay reporting [--restore] [--manifest PATH] [--timeout SECONDS]\n       finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--hot-wallet] [--log PATH]\n       finflow bench cold [--runs N] [--manifest PATH] [--bin-dir DIR] [--python VENV] [--api URL]\n       finflow invoke <LogicalId> -e <event.json> [--manifest PATH]\n       finflow staff grant|revoke <email> --by <operator> [--manifest PATH | --process-env]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -197,6 +197,9 @@ fn invoke_command(args: &[String]) -> Result<String, String> {
 /// `finflow bench [--api URL] [--pairs N] [--transfers N] [--concurrency N] [--log PATH]`: with
 /// the runner's JSON log, the AWS round trips of every route the bench called.
 fn bench_command(args: &[String]) -> Result<String, String> {
+    if args.first().is_some_and(|a| a == "cold") {
+        return cold_command(&args[1..]);
+    }
     let mut options = finflow_tools::bench::Options::default();
     let mut log = None;
     let mut rest = args.iter();
@@ -212,9 +215,14 @@ fn bench_command(args: &[String]) -> Result<String, String> {
             "--concurrency" => options.concurrency = number()?,
             "--api" => options.api = rest.next().ok_or(USAGE)?.clone(),
             "--log" => log = Some(rest.next().ok_or(USAGE)?.clone()),
+            "--hot-wallet" => options.hot_wallet = true,
             _ => return Err(USAGE.into()),
         }
     }
+    // Only what the functions logged during this run counts.
+    let before = log
+        .as_ref()
+        .map_or(0, |path| std::fs::read(path).map_or(0, |bytes| bytes.len()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -222,10 +230,42 @@ fn bench_command(args: &[String]) -> Result<String, String> {
     let figures = runtime.block_on(finflow_tools::bench::run(&options))?;
     let mut out = figures.to_string();
     if let Some(path) = log {
-        let log = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+        let log = String::from_utf8_lossy(bytes.get(before..).unwrap_or_default());
+        out.push_str(&finflow_tools::bench::contention(&log));
         out.push_str(&finflow_tools::round_trips::table(&log));
     }
     Ok(out)
+}
+
+/// `finflow bench cold [--runs N] [--manifest PATH] [--bin-dir DIR] [--python VENV] [--api URL]`:
+/// cold starts of every function and of the floor subjects (`finflow_tools::cold_starts`).
+fn cold_command(args: &[String]) -> Result<String, String> {
+    let mut options = finflow_tools::cold_starts::ColdOptions {
+        runs: 20,
+        manifest: "infra/.state/stack.json".into(),
+        bin_dir: finflow_local::lambda::default_bin_dir(),
+        sam_venv: "infra/.sam-venv".into(),
+        python: None,
+        api: "http://127.0.0.1:8000".into(),
+    };
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let value = rest.next().ok_or(USAGE)?.clone();
+        match arg.as_str() {
+            "--runs" => options.runs = value.parse().map_err(|_| USAGE)?,
+            "--manifest" => options.manifest = value.into(),
+            "--bin-dir" => options.bin_dir = value.into(),
+            "--python" => options.python = Some(value.into()),
+            "--api" => options.api = value,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(finflow_tools::cold_starts::run(&options))
 }
 
 /// `finflow trace <id> [--log PATH]`; the log defaults to the one `infra/test` keeps.
