@@ -7,7 +7,8 @@
 //! Namespace `FinFlow`; every metric has the dimensions `Service` and `Stage` (two stages in one
 //! account must not add into one alarm), and its own labels as further dimensions. A service's
 //! metrics are named where they are recorded (`finflow_payment::metrics`); the platform's own
-//! are here. The README's "Metrics" section lists them all and how to read them locally.
+//! are here. The README's "Logs and metrics" section lists them all and how to read them
+//! locally.
 //!
 //! Failure modes: a line CloudWatch cannot parse is kept as a log line and yields no metric; a
 //! function that crashes mid-invocation loses that invocation's figures (its log says why); a
