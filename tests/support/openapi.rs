@@ -9,10 +9,8 @@ use serde_json::{Value, json};
 
 pub use crate::services::SERVICES;
 
-/// The HTTP methods an OpenAPI path item may hold.
-pub const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+/// The contract gate's readers of a document, the same for the tests.
+pub use finflow_tools::api_contracts::{METHODS, operations};
 
 /// Prefixes served as aliases of `/api/` (shared/src/http/app.rs); documents name them in
 /// `x-path-aliases` and list each path once, under `/api/`.
@@ -40,19 +38,6 @@ pub fn canonical_path(path: &str) -> String {
         Some(rest) => format!("{}{rest}", ALIAS.1),
         None => path.to_owned(),
     }
-}
-
-/// Every operation of a document as (upper-case method, path template).
-pub fn operations(document: &Value) -> BTreeSet<(String, String)> {
-    let mut operations = BTreeSet::new();
-    for (path, item) in document["paths"].as_object().into_iter().flatten() {
-        for method in METHODS {
-            if item.get(method).is_some() {
-                operations.insert((method.to_ascii_uppercase(), path.clone()));
-            }
-        }
-    }
-    operations
 }
 
 /// The path template of `document` that a concrete `path` matches. A literal segment beats a

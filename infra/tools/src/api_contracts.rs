@@ -16,7 +16,7 @@
 //! amount is an object `{value, currency}`, is the example. Operations that were never released
 //! are new and pass; the report names every version each service serves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use finflow_shared::contracts::compat::{self, Impact};
@@ -25,7 +25,10 @@ use serde_json::Value;
 /// Each service's OpenAPI document, by service name (the file's stem).
 pub type Documents = BTreeMap<String, Value>;
 
-const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
+/// The HTTP methods an OpenAPI path item may hold.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// What the gate found: the versions served, and every promise broken.
 #[derive(Debug, Default)]
@@ -83,13 +86,10 @@ fn version(path: &str) -> &str {
         .unwrap_or("v1")
 }
 
-/// Every (METHOD, path) `document` declares.
-fn operations(document: &Value) -> Vec<(String, String)> {
-    let Some(paths) = document["paths"].as_object() else {
-        return Vec::new();
-    };
+/// Every operation of a document as (upper-case method, path template).
+pub fn operations(document: &Value) -> BTreeSet<(String, String)> {
+    let paths = document["paths"].as_object().into_iter().flatten();
     paths
-        .iter()
         .flat_map(|(path, item)| {
             METHODS
                 .iter()
