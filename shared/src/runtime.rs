@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use axum::Router;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::{Error, LambdaEvent};
 use metrics_cloudwatch_embedded::lambda::service;
 
 use crate::consumer::{EventConsumer, consume_batch};
@@ -19,7 +19,8 @@ pub async fn run_http(metrics: Metrics, app: Router) -> Result<(), Error> {
     service::run_http(metrics.collector(), app).await
 }
 
-/// Runs a handler of any other Lambda event (the gateway's authorizer).
+/// Runs a handler of Lambda events (every kind but HTTP: SQS, the outbox stream, the
+/// schedule, the gateway's authorizer).
 pub async fn run_events<Event, Answer, Handler, Answered>(
     metrics: Metrics,
     handler: Handler,
@@ -35,28 +36,28 @@ where
 
 /// Runs an SQS event consumer that reports partial batch failures.
 pub async fn run_consumer(metrics: Metrics, consumer: Arc<dyn EventConsumer>) -> Result<(), Error> {
-    let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
+    run_events(metrics, move |event: LambdaEvent<SqsEvent>| {
         let consumer = consumer.clone();
         async move { Ok::<_, Error>(consume_batch(consumer.as_ref(), event.payload).await) }
-    });
-    service::run(metrics.collector(), handler).await
+    })
+    .await
 }
 
 /// Runs the outbox relay on the outbox table's stream.
 pub async fn run_relay(metrics: Metrics, relay: Arc<OutboxRelay>) -> Result<(), Error> {
-    let handler = service_fn(move |event: LambdaEvent<StreamEvent>| {
+    run_events(metrics, move |event: LambdaEvent<StreamEvent>| {
         let relay = relay.clone();
         async move { Ok::<_, Error>(relay.relay(event.payload).await) }
-    });
-    service::run(metrics.collector(), handler).await
+    })
+    .await
 }
 
 /// Runs the outbox sweeper on its schedule (an EventBridge scheduled event, whose content it
 /// ignores), and answers the sweep's figures.
 pub async fn run_sweeper(metrics: Metrics, sweeper: Arc<OutboxSweeper>) -> Result<(), Error> {
-    let handler = service_fn(move |_: LambdaEvent<serde_json::Value>| {
+    run_events(metrics, move |_: LambdaEvent<serde_json::Value>| {
         let sweeper = sweeper.clone();
         async move { Ok::<_, Error>(sweeper.sweep(time::OffsetDateTime::now_utc()).await?) }
-    });
-    service::run(metrics.collector(), handler).await
+    })
+    .await
 }
