@@ -69,6 +69,17 @@ impl IdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The `Idempotency-Key` header of `headers`: none, a key, or why it is not one.
+    pub fn of_headers(headers: &http::HeaderMap) -> Result<Option<Self>, ApiError> {
+        let Some(value) = headers.get(HEADER) else {
+            return Ok(None);
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| IdempotencyKey::parse("").unwrap_err())?;
+        IdempotencyKey::parse(text).map(Some)
+    }
 }
 
 /// The `Idempotency-Key` header, when the client sent one.
@@ -79,15 +90,7 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeIdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        match parts.headers.get(HEADER) {
-            None => Ok(MaybeIdempotencyKey(None)),
-            Some(value) => {
-                let text = value
-                    .to_str()
-                    .map_err(|_| IdempotencyKey::parse("").unwrap_err())?;
-                IdempotencyKey::parse(text).map(|key| MaybeIdempotencyKey(Some(key)))
-            }
-        }
+        IdempotencyKey::of_headers(&parts.headers).map(MaybeIdempotencyKey)
     }
 }
 

@@ -31,11 +31,8 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(trace_id.clone());
-    let idempotency_key = request
-        .headers()
-        .get(crate::idempotency::HEADER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| IdempotencyKey::parse(text).ok());
+    // An invalid key is the handler's 422 to answer; the span just goes without it.
+    let idempotency_key = IdempotencyKey::of_headers(request.headers()).ok().flatten();
     let span = tracing::info_span!(
         "request",
         traceId = %trace_id,
