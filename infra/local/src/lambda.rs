@@ -197,7 +197,12 @@ impl FunctionSpec {
                 known.join(", ")
             )
         })?;
-        let mut spec = FunctionSpec::new(logical_id, function, bin_dir, rie)?;
+        Ok(FunctionSpec::new(logical_id, function, bin_dir, rie)?.with_emulator(manifest))
+    }
+
+    /// This spec against the emulator `manifest` names, with its region and test credentials,
+    /// where this process's environment does not say otherwise.
+    pub fn with_emulator(mut self, manifest: &crate::manifest::Manifest) -> Self {
         let endpoints = [
             ("AWS_ENDPOINT_URL", Some(&manifest.endpoint)),
             (
@@ -212,7 +217,7 @@ impl FunctionSpec {
         ];
         for (name, value) in endpoints {
             if let Some(value) = value {
-                spec.environment
+                self.environment
                     .entry(name.into())
                     .or_insert_with(|| value.clone());
             }
@@ -221,11 +226,11 @@ impl FunctionSpec {
             ("AWS_ACCESS_KEY_ID", "test"),
             ("AWS_SECRET_ACCESS_KEY", "test"),
         ] {
-            spec.environment
+            self.environment
                 .entry(name.into())
                 .or_insert_with(|| value.to_owned());
         }
-        Ok(spec)
+        self
     }
 }
 

@@ -157,12 +157,20 @@ struct Customer {
     wallet: u64,
 }
 
-struct Client {
+/// The API, as the bench's customers call it.
+pub(crate) struct Client {
     http: reqwest::Client,
     api: String,
 }
 
 impl Client {
+    pub(crate) fn new(api: &str) -> Self {
+        Client {
+            http: reqwest::Client::new(),
+            api: api.trim_end_matches('/').to_owned(),
+        }
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -197,14 +205,8 @@ impl Client {
         }
     }
 
-    /// A verified customer with a USD wallet holding `deposit`, and how long wallet took to
-    /// learn the KYC verification.
-    async fn customer(
-        &self,
-        tag: &str,
-        deposit: &str,
-        timeout: Duration,
-    ) -> Result<(Customer, Duration), String> {
+    /// A new customer, registered and logged in: its id and access token.
+    pub(crate) async fn sign_up(&self, tag: &str) -> Result<(u64, String), String> {
         use reqwest::Method;
         let email = format!("bench-{tag}-{}@example.com", uuid::Uuid::new_v4().simple());
         let password = "bench-password-42";
@@ -231,6 +233,19 @@ impl Client {
             .as_str()
             .ok_or("login answered no token")?
             .to_owned();
+        Ok((id, token))
+    }
+
+    /// A verified customer with a USD wallet holding `deposit`, and how long wallet took to
+    /// learn the KYC verification.
+    async fn customer(
+        &self,
+        tag: &str,
+        deposit: &str,
+        timeout: Duration,
+    ) -> Result<(Customer, Duration), String> {
+        use reqwest::Method;
+        let (id, token) = self.sign_up(tag).await?;
         self.expect(
             Method::POST,
             "/api/kyc/submit",
@@ -348,10 +363,7 @@ pub async fn run(options: &Options) -> Result<Figures, String> {
     if options.pairs == 0 || options.concurrency == 0 {
         return Err("--pairs and --concurrency must be at least 1".into());
     }
-    let client = Client {
-        http: reqwest::Client::new(),
-        api: options.api.trim_end_matches('/').to_owned(),
-    };
+    let client = Client::new(&options.api);
     let started = Instant::now();
     // Customers sign up `concurrency` at a time, as the transfers run.
     let made: Vec<Result<_, String>> = stream::iter(0..options.pairs)

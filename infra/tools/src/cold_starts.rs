@@ -25,7 +25,7 @@ use finflow_local::lambda::{FunctionPool, FunctionSpec, Logs, locate_rie};
 use finflow_local::manifest::Manifest;
 use serde_json::{Value, json};
 
-use crate::bench::Percentiles;
+use crate::bench::{Client, Percentiles};
 
 pub struct ColdOptions {
     pub runs: usize,
@@ -96,37 +96,6 @@ fn payload(logical_id: &str, token: &str) -> Result<Value, String> {
     Ok(event)
 }
 
-/// A customer's access token, from registering and logging in through the API.
-async fn customer_token(api: &str) -> Result<String, String> {
-    let http = reqwest::Client::new();
-    let email = format!("bench-cold-{}@example.com", uuid::Uuid::new_v4().simple());
-    let password = "bench-password-42";
-    let call = |path: &str, body: Value| {
-        http.post(format!("{}{path}", api.trim_end_matches('/')))
-            .json(&body)
-            .send()
-    };
-    call(
-        "/api/auth/register",
-        json!({ "email": email, "password": password, "name": "Bench" }),
-    )
-    .await
-    .map_err(|e| format!("register: {e}"))?;
-    let tokens: Value = call(
-        "/api/auth/login",
-        json!({ "username": email, "password": password }),
-    )
-    .await
-    .map_err(|e| format!("login: {e}"))?
-    .json()
-    .await
-    .map_err(|e| format!("login: {e}"))?;
-    tokens["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("login answered no token: {tokens}"))
-}
-
 /// A subject outside the manifest: `bootstrap` with the emulator's endpoint and credentials.
 fn bare_spec(name: &str, bootstrap: PathBuf, rie: &Path, manifest: &Manifest) -> FunctionSpec {
     // A table keyed by pk and sk, as the probes' GetItem is.
@@ -135,21 +104,15 @@ fn bare_spec(name: &str, bootstrap: PathBuf, rie: &Path, manifest: &Manifest) ->
         .get("WalletTable")
         .cloned()
         .unwrap_or_default();
-    let mut environment: std::collections::BTreeMap<String, String> = [
-        ("AWS_ENDPOINT_URL", manifest.endpoint.as_str()),
-        ("AWS_REGION", manifest.region.as_str()),
+    let environment = [
+        // boto3 reads the region from here; Lambda sets it beside AWS_REGION.
         ("AWS_DEFAULT_REGION", manifest.region.as_str()),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_LAMBDA_FUNCTION_NAME", name),
         ("PROBE_TABLE", table.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    if let Some(endpoint) = &manifest.dynamodb_endpoint {
-        environment.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.clone());
-    }
     FunctionSpec {
         logical_id: name.to_owned(),
         bootstrap,
@@ -157,6 +120,7 @@ fn bare_spec(name: &str, bootstrap: PathBuf, rie: &Path, manifest: &Manifest) ->
         environment,
         logs: Logs::Discard,
     }
+    .with_emulator(manifest)
 }
 
 /// A bootstrap that runs `module.handler` of `infra/bench/python` under awslambdaric.
@@ -188,7 +152,7 @@ pub async fn run(options: &ColdOptions) -> Result<String, String> {
     }
     let manifest = Manifest::load(&options.manifest)?;
     let rie = locate_rie(&options.sam_venv)?;
-    let token = customer_token(&options.api).await?;
+    let (_, token) = Client::new(&options.api).sign_up("cold").await?;
     let scratch = std::env::temp_dir().join(format!("finflow-bench-cold-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
 
