@@ -15,7 +15,6 @@
 //! 500, rather than guessing either way. The gateway must not cache its answers
 //! (`ReauthorizeEvery: 0` in template.yaml), or a revocation would wait for the cache.
 
-use finflow_shared::telemetry::Metrics;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{
@@ -24,6 +23,7 @@ use aws_lambda_events::apigw::{
 use finflow_shared::dynamo::StoreError;
 use finflow_shared::http::AUTHORIZER_ROLE;
 use finflow_shared::jwt::{Claims, Role, TokenKeys, bearer_token};
+use finflow_shared::telemetry::Metrics;
 use http::header::AUTHORIZATION;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

@@ -12,8 +12,8 @@ use super::input::BODY_LIMIT;
 use super::trace_layer::trace_requests;
 use crate::error::ApiError;
 
-/// Where a service declares the routes of its API's second version: a route `/v2/payment/transfer`
-/// is served as `/api/v2/payment/transfer`, and not under the `/api/v1` alias.
+/// Where a service declares the routes of its API's second version: a route
+/// `/v2/payment/transfer` is served as `/api/v2/payment/transfer`, not under the `/api/v1` alias.
 pub const V2: &str = "/v2";
 
 /// Where a service declares its web pages in the router it gives [`into_app`]: a route
@@ -21,9 +21,9 @@ pub const V2: &str = "/v2";
 pub const PAGES: &str = "/pages";
 
 /// `api` holds routes relative to `/api` (for example `/auth/register`). The app serves them
-/// under `/api` and its alias `/api/v1` (those under [`V2`] under `/api/v2` only), serves `/health` and `/openapi.json` as
-/// `/api/<service>/health` and `/api/<service>/openapi.json`, serves the routes under [`PAGES`]
-/// at the root, and maps unknown routes, wrong methods, oversized bodies and panics to
+/// under `/api` and its alias `/api/v1` (those under [`V2`] under `/api/v2` only), serves
+/// `/health` and `/openapi.json` as `/api/<service>/health` and `/api/<service>/openapi.json`,
+/// serves the routes under [`PAGES`] at the root, and maps unknown routes, wrong methods, oversized bodies and panics to
 /// problem+json.
 pub fn into_app(service: &'static str, api: Router) -> Router {
     let at_root = |name: &'static str| {

@@ -49,7 +49,7 @@ impl From<&Payment> for PaymentView {
 }
 
 /// A payment as `/api/v2` shows it: v1's view with `amount` an object holding the value and
-/// its currency (`Payment` in the v2 document), built from v1's answer, which is also what an
+/// its currency (`PaymentV2` in the document), built from v1's answer, which is also what an
 /// idempotent replay returns.
 pub fn payment_v2(v1: Value) -> Value {
     let Value::Object(mut fields) = v1 else {
