@@ -1,18 +1,26 @@
-//! What the layers under the SDK's HTTP client (`aws_faults`, `round_trips`) share: the
-//! client they wrap, and which AWS operation a request calls, read from the request itself.
+//! FinFlow's HTTP client for the AWS SDK, and what the layers under it (`aws_faults`,
+//! `round_trips`) share: the client they wrap, and which AWS operation a request calls, read
+//! from the request itself.
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
-/// The HTTP client `config` has, or the one the SDK would make: hyper 1 with rustls on aws-lc.
+/// The HTTP client every AWS SDK client in FinFlow uses: hyper 1 with rustls on ring. The SDK's
+/// default (its `default-https-client` feature, off in the workspace) is rustls on aws-lc, a C
+/// library that made up a large share of every bootstrap; ring does the same TLS 1.2/1.3 that
+/// AWS's endpoints speak, in far less code. Without this client the SDK has none, and its first
+/// call fails with "no HTTP client", so every `aws_config` loader must be given it.
+pub fn https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// The HTTP client `config` has, or [`https_client`].
 pub(crate) fn http_client_of(config: &SdkConfig) -> SharedHttpClient {
-    config.http_client().unwrap_or_else(|| {
-        use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build_https()
-    })
+    config.http_client().unwrap_or_else(https_client)
 }
 
 /// The AWS operation an HTTP request calls.

@@ -156,6 +156,7 @@ impl PlatformConfig {
 /// ([`crate::round_trips`]).
 pub async fn aws_sdk_config() -> aws_config::SdkConfig {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::aws_http::https_client())
         .load()
         .await;
     let config = match Env::process().optional(crate::aws_faults::ENV) {

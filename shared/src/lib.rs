@@ -4,7 +4,7 @@
 
 pub mod aws_access;
 pub mod aws_faults;
-mod aws_http;
+pub mod aws_http;
 pub mod config;
 pub mod consumer;
 pub mod contracts;

@@ -39,6 +39,7 @@ impl Platform {
         let manifest = Manifest::load(std::path::Path::new(&path))
             .unwrap_or_else(|e| panic!("the stack manifest: {e}"));
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(finflow_shared::aws_http::https_client())
             .load()
             .await;
         Platform {

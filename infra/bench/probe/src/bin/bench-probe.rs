@@ -1,6 +1,6 @@
 //! The shape of a FinFlow read, for `infra/bench`'s comparison with Python 3.11 and boto3
 //! (`infra/bench/python/probe.py`, its twin): a DynamoDB client made during init with the
-//! SDK's defaults, one GetItem per invocation, so that the first invocation pays for the
+//! SDK's defaults and FinFlow's HTTP client, one GetItem per invocation, so that the first invocation pays for the
 //! client's first call.
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // The HTTP client FinFlow's functions use; only it is linked from the shared crate.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(finflow_shared::aws_http::https_client())
+        .load()
+        .await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = std::env::var("PROBE_TABLE")?;
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| {
