@@ -233,6 +233,7 @@ fn bench_command(args: &[String]) -> Result<String, String> {
         let bytes = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
         let log = String::from_utf8_lossy(bytes.get(before..).unwrap_or_default());
         out.push_str(&finflow_tools::bench::contention(&log));
+        out.push_str(&finflow_tools::bench::authorizer(&log));
         out.push_str(&finflow_tools::round_trips::table(&log));
     }
     Ok(out)
