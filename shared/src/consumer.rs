@@ -15,7 +15,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::contracts::EventRead;
-use crate::dynamo::{n, s};
+use crate::dynamo::{number, text};
 use crate::events::EventEnvelope;
 use crate::transaction::Witness;
 
@@ -167,12 +167,15 @@ async fn consume_message(
 /// once the event was applied.
 pub fn inbox_claim(table: &str, consumer: &str, event_id: Uuid) -> Witness {
     let now = OffsetDateTime::now_utc();
-    let pk = s(format!("INBOX#{consumer}#{event_id}"));
+    let pk = text(format!("INBOX#{consumer}#{event_id}"));
     let put = Put::builder()
         .table_name(table)
         .item("pk", pk.clone())
-        .item("processed_at", n(now.unix_timestamp()))
-        .item("expires_at", n((now + INBOX_RETENTION).unix_timestamp()))
+        .item("processed_at", number(now.unix_timestamp()))
+        .item(
+            "expires_at",
+            number((now + INBOX_RETENTION).unix_timestamp()),
+        )
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .expect("table, item and condition are set");

@@ -55,3 +55,9 @@ impl AccountTier {
         }
     }
 }
+
+impl std::fmt::Display for AccountTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -15,11 +15,13 @@ use time::format_description::well_known::Rfc3339;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-pub fn s(value: impl Into<String>) -> AttributeValue {
+/// A string attribute (DynamoDB's `S`); [`ItemExt::string`] reads it back.
+pub fn text(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-pub fn n(value: impl ToString) -> AttributeValue {
+/// A number attribute (DynamoDB's `N`) of an integer; [`ItemExt::number`] reads it back.
+pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
@@ -133,8 +135,8 @@ pub async fn get_item(
     let output = client
         .get_item()
         .table_name(table)
-        .key("pk", s(pk))
-        .key("sk", s(sk))
+        .key("pk", text(pk))
+        .key("sk", text(sk))
         .consistent_read(true)
         .send()
         .await
@@ -205,8 +207,8 @@ pub fn first_page_query(
         .query()
         .table_name(table)
         .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-        .expression_attribute_values(":pk", s(pk))
-        .expression_attribute_values(":prefix", s(prefix))
+        .expression_attribute_values(":pk", text(pk))
+        .expression_attribute_values(":prefix", text(prefix))
         .limit(limit)
 }
 
@@ -223,8 +225,8 @@ pub fn page_query(
     let query = first_page_query(client, table, pk, prefix, limit);
     Ok(match cursor {
         Some(cursor) => query
-            .exclusive_start_key("pk", s(pk))
-            .exclusive_start_key("sk", s(decode_cursor(cursor, prefix)?)),
+            .exclusive_start_key("pk", text(pk))
+            .exclusive_start_key("sk", text(decode_cursor(cursor, prefix)?)),
         None => query,
     })
 }
@@ -253,11 +255,11 @@ pub async fn next_sequence_value(
     let output = client
         .update_item()
         .table_name(table)
-        .key("pk", s(format!("SEQUENCE#{sequence}")))
-        .key("sk", s("SEQUENCE"))
+        .key("pk", text(format!("SEQUENCE#{sequence}")))
+        .key("sk", text("SEQUENCE"))
         .update_expression("ADD #value :one")
         .expression_attribute_names("#value", "value")
-        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":one", number(1))
         .return_values(ReturnValue::UpdatedNew)
         .send()
         .await
@@ -276,7 +278,10 @@ mod tests {
     use crate::error::ApiError;
 
     fn last_key(sk: &str) -> Item {
-        HashMap::from([("pk".to_owned(), s("USER#1")), ("sk".to_owned(), s(sk))])
+        HashMap::from([
+            ("pk".to_owned(), text("USER#1")),
+            ("sk".to_owned(), text(sk)),
+        ])
     }
 
     #[test]

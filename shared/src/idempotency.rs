@@ -31,7 +31,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::dynamo::{Item, ItemExt, StoreError, is_condition_failure, n, s};
+use crate::dynamo::{Item, ItemExt, StoreError, is_condition_failure, number, text};
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::retry::RetryPolicy;
 use crate::transaction::{TransactError, Witness, transact};
@@ -136,19 +136,19 @@ impl Completion {
     }
 
     fn witness(&self, status: StatusCode, body: &Value, problem: bool) -> Witness {
-        let key = HashMap::from([("pk".to_owned(), s(&self.pk))]);
+        let key = HashMap::from([("pk".to_owned(), text(&self.pk))]);
         let put = Put::builder()
             .table_name(&self.table)
-            .item("pk", s(&self.pk))
-            .item("state", s("completed"))
-            .item("response_status", n(status.as_u16()))
-            .item("response_body", s(body.to_string()))
+            .item("pk", text(&self.pk))
+            .item("state", text("completed"))
+            .item("response_status", number(status.as_u16()))
+            .item("response_body", text(body.to_string()))
             .item("response_is_problem", AttributeValue::Bool(problem));
         let Some(claim) = &self.claim else {
             let put = put
                 .item(
                     "expires_at",
-                    n((OffsetDateTime::now_utc() + RECEIPT_RETENTION).unix_timestamp()),
+                    number((OffsetDateTime::now_utc() + RECEIPT_RETENTION).unix_timestamp()),
                 )
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
@@ -160,16 +160,16 @@ impl Completion {
             );
         };
         let put = put
-            .item("fingerprint", s(&claim.fingerprint))
-            .item("lock_token", s(&claim.lock_token))
+            .item("fingerprint", text(&claim.fingerprint))
+            .item("lock_token", text(&claim.lock_token))
             .item(
                 "expires_at",
-                n((OffsetDateTime::now_utc() + RETENTION).unix_timestamp()),
+                number((OffsetDateTime::now_utc() + RETENTION).unix_timestamp()),
             )
             .condition_expression("lock_token = :token AND #state = :in_progress")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":token", s(&claim.lock_token))
-            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":token", text(&claim.lock_token))
+            .expression_attribute_values(":in_progress", text("in_progress"))
             .build()
             .expect("table, item and condition are set");
         Witness::updated(
@@ -177,8 +177,8 @@ impl Completion {
             &self.table,
             key,
             vec![
-                ("state".to_owned(), s("completed")),
-                ("lock_token".to_owned(), s(&claim.lock_token)),
+                ("state".to_owned(), text("completed")),
+                ("lock_token".to_owned(), text(&claim.lock_token)),
             ],
         )
     }
@@ -315,7 +315,7 @@ impl IdempotencyStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(&completion.pk))
+            .key("pk", text(&completion.pk))
             .consistent_read(true)
             .send()
             .await
@@ -359,18 +359,21 @@ impl IdempotencyStore {
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .item("pk", s(&pk))
-                .item("state", s("in_progress"))
-                .item("fingerprint", s(&fingerprint))
-                .item("lock_token", s(&lock_token))
-                .item("locked_until", n((now + LOCK_LIFETIME).unix_timestamp()))
-                .item("expires_at", n((now + RETENTION).unix_timestamp()))
+                .item("pk", text(&pk))
+                .item("state", text("in_progress"))
+                .item("fingerprint", text(&fingerprint))
+                .item("lock_token", text(&lock_token))
+                .item(
+                    "locked_until",
+                    number((now + LOCK_LIFETIME).unix_timestamp()),
+                )
+                .item("expires_at", number((now + RETENTION).unix_timestamp()))
                 .condition_expression(
                     "attribute_not_exists(pk) OR (#state = :in_progress AND locked_until < :now)",
                 )
                 .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":in_progress", s("in_progress"))
-                .expression_attribute_values(":now", n(now.unix_timestamp()))
+                .expression_attribute_values(":in_progress", text("in_progress"))
+                .expression_attribute_values(":now", number(now.unix_timestamp()))
                 .send()
                 .await;
             match claimed {
@@ -382,7 +385,7 @@ impl IdempotencyStore {
                 .client
                 .get_item()
                 .table_name(&self.table)
-                .key("pk", s(&pk))
+                .key("pk", text(&pk))
                 .consistent_read(true)
                 .send()
                 .await
@@ -417,7 +420,7 @@ impl IdempotencyStore {
                 .client
                 .get_item()
                 .table_name(&self.table)
-                .key("pk", s(pk))
+                .key("pk", text(pk))
                 .consistent_read(true)
                 .send()
                 .await
@@ -457,11 +460,11 @@ impl IdempotencyStore {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key("pk", s(&completion.pk))
+            .key("pk", text(&completion.pk))
             .condition_expression("lock_token = :token AND #state = :in_progress")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":token", s(&claim.lock_token))
-            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":token", text(&claim.lock_token))
+            .expression_attribute_values(":in_progress", text("in_progress"))
             .send()
             .await;
         if let Err(error) = released {

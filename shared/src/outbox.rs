@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::{ConfigError, Env};
-use crate::dynamo::{Item, StoreError, is_condition_failure, n, s};
+use crate::dynamo::{Item, StoreError, is_condition_failure, number, text};
 use crate::events::{EventEnvelope, EventPublisher};
 use crate::transaction::Witness;
 
@@ -54,17 +54,17 @@ pub fn outbox_put(table: &str, event: &EventEnvelope) -> TransactWriteItem {
     let expires_at = (now + RETENTION).unix_timestamp();
     let put = Put::builder()
         .table_name(table)
-        .item("pk", s(outbox_key(event.event_id)))
-        .item("event_type", s(&event.event_type))
-        .item("trace_id", s(event.trace_id.as_str()))
+        .item("pk", text(outbox_key(event.event_id)))
+        .item("event_type", text(&event.event_type))
+        .item("trace_id", text(event.trace_id.as_str()))
         .item(
             "envelope",
-            s(serde_json::to_string(event).expect("envelopes serialize")),
+            text(serde_json::to_string(event).expect("envelopes serialize")),
         )
-        .item("expires_at", n(expires_at))
+        .item("expires_at", number(expires_at))
         // The sparse index's keys: the relay removes `unpublished` once the event is out.
-        .item("unpublished", s(unpublished_shard(event.event_id)))
-        .item("created_at", n(unix_millis(now)))
+        .item("unpublished", text(unpublished_shard(event.event_id)))
+        .item("created_at", number(unix_millis(now)))
         .condition_expression("attribute_not_exists(pk)")
         .build()
         .expect("table, item and condition are set");
@@ -78,7 +78,7 @@ pub fn outbox_witness(table: &str, event: &EventEnvelope) -> Witness {
     Witness::created(
         outbox_put(table, event),
         table,
-        HashMap::from([("pk".to_owned(), s(outbox_key(event.event_id)))]),
+        HashMap::from([("pk".to_owned(), text(outbox_key(event.event_id)))]),
     )
 }
 
@@ -130,12 +130,12 @@ impl DynamoOutboxRows {
 #[async_trait]
 impl OutboxRows for DynamoOutboxRows {
     async fn mark_published(&self, event_id: Uuid) -> Result<bool, StoreError> {
-        let now = n(unix_millis(OffsetDateTime::now_utc()));
+        let now = number(unix_millis(OffsetDateTime::now_utc()));
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(outbox_key(event_id)))
+            .key("pk", text(outbox_key(event_id)))
             // The first publication's time stays when the sweeper and the relay both publish.
             .update_expression(
                 "SET published_at = if_not_exists(published_at, :now) REMOVE unpublished",
@@ -170,8 +170,8 @@ impl OutboxRows for DynamoOutboxRows {
                     .table_name(&self.table)
                     .index_name(UNPUBLISHED_INDEX)
                     .key_condition_expression("unpublished = :shard AND created_at < :cutoff")
-                    .expression_attribute_values(":shard", s(shard.to_string()))
-                    .expression_attribute_values(":cutoff", n(cutoff))
+                    .expression_attribute_values(":shard", text(shard.to_string()))
+                    .expression_attribute_values(":cutoff", number(cutoff))
                     .limit((per_shard - taken).min(100) as i32)
                     .set_exclusive_start_key(start)
                     .send()

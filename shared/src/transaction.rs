@@ -278,14 +278,14 @@ fn outcome_unknown<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamo::s;
+    use crate::dynamo::text;
     use std::collections::HashMap;
 
     fn witness(values: Vec<(String, AttributeValue)>) -> Witness {
         Witness::updated(
             TransactWriteItem::builder().build(),
             "t",
-            HashMap::from([("pk".to_owned(), s("K"))]),
+            HashMap::from([("pk".to_owned(), text("K"))]),
             values,
         )
     }
@@ -300,13 +300,13 @@ mod tests {
     #[test]
     fn an_updated_witness_shows_the_commit_by_its_values() {
         let completed = witness(vec![
-            ("state".into(), s("completed")),
-            ("lock_token".into(), s("mine")),
+            ("state".into(), text("completed")),
+            ("lock_token".into(), text("mine")),
         ]);
         let stored = |state: &str, token: &str| {
             HashMap::from([
-                ("state".to_owned(), s(state)),
-                ("lock_token".to_owned(), s(token)),
+                ("state".to_owned(), text(state)),
+                ("lock_token".to_owned(), text(token)),
             ])
         };
         assert!(completed.shows_commit(Some(&stored("completed", "mine"))));

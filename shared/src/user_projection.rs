@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
 use crate::contracts::{EventRead, Field};
-use crate::dynamo::{n, s};
+use crate::dynamo::{number, text};
 use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
 use crate::events::{EnvelopeError, EventEnvelope};
 use crate::transaction::{TransactError, transact};
@@ -103,18 +103,18 @@ impl UserProjection {
         // An update, not a put: the owning service may keep its own attributes on the item.
         let update = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("CUSTOMER#{}", snapshot.user_id)))
-            .key("sk", s("PROFILE"))
+            .key("pk", text(format!("CUSTOMER#{}", snapshot.user_id)))
+            .key("sk", text("PROFILE"))
             .update_expression(
                 "SET user_id = :user, kyc_status = :kyc, account_tier = :tier, #version = :version",
             )
             // Events may arrive out of order; an older snapshot never overwrites a newer one.
             .condition_expression("attribute_not_exists(#version) OR #version < :version")
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":user", n(snapshot.user_id))
-            .expression_attribute_values(":kyc", s(snapshot.kyc_status.as_str()))
-            .expression_attribute_values(":tier", s(snapshot.account_tier.as_str()))
-            .expression_attribute_values(":version", n(snapshot.version))
+            .expression_attribute_values(":user", number(snapshot.user_id))
+            .expression_attribute_values(":kyc", text(snapshot.kyc_status.as_str()))
+            .expression_attribute_values(":tier", text(snapshot.account_tier.as_str()))
+            .expression_attribute_values(":version", number(snapshot.version))
             .build()
             .expect("table, key and expression are set");
         TransactWriteItem::builder().update(update).build()

@@ -5,7 +5,7 @@
 pub mod accounts;
 pub mod authorizer;
 pub mod domain;
-pub mod functions;
+pub mod entry_points;
 pub mod kyc_decisions;
 pub mod routes;
 pub mod staff;

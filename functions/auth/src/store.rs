@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, get_item, is_condition_failure, n, next_sequence_value, s, timestamp,
+    Item, ItemExt, StoreError, get_item, is_condition_failure, next_sequence_value, number, text,
+    timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::user::RoleChangedBy;
@@ -146,7 +147,7 @@ impl DynamoUserStore {
         put.expression_attribute_names =
             Some([("#version".to_owned(), "version".to_owned())].into());
         put.expression_attribute_values =
-            Some([(":expected".to_owned(), n(updated.version - 1))].into());
+            Some([(":expected".to_owned(), number(updated.version - 1))].into());
         TransactWriteItem::builder().put(put).build()
     }
 
@@ -165,19 +166,19 @@ impl DynamoUserStore {
 
 fn user_item(user: &User) -> Item {
     Item::from([
-        ("pk".into(), s(format!("USER#{}", user.id))),
-        ("sk".into(), s("PROFILE")),
-        ("user_id".into(), n(user.id)),
-        ("email".into(), s(user.email.as_str())),
-        ("name".into(), s(&user.name)),
-        ("password_hash".into(), s(&user.password_hash)),
-        ("role".into(), s(user.role.as_str())),
-        ("kyc_status".into(), s(user.kyc_status.as_str())),
-        ("account_tier".into(), s(user.account_tier.as_str())),
-        ("version".into(), n(user.version)),
+        ("pk".into(), text(format!("USER#{}", user.id))),
+        ("sk".into(), text("PROFILE")),
+        ("user_id".into(), number(user.id)),
+        ("email".into(), text(user.email.as_str())),
+        ("name".into(), text(&user.name)),
+        ("password_hash".into(), text(&user.password_hash)),
+        ("role".into(), text(user.role.as_str())),
+        ("kyc_status".into(), text(user.kyc_status.as_str())),
+        ("account_tier".into(), text(user.account_tier.as_str())),
+        ("version".into(), number(user.version)),
         (
             "kyc_decision_sequence".into(),
-            n(user.kyc_decision_sequence),
+            number(user.kyc_decision_sequence),
         ),
         ("created_at".into(), timestamp(user.created_at)),
         ("updated_at".into(), timestamp(user.updated_at)),
@@ -231,9 +232,9 @@ impl UserStore for DynamoUserStore {
     async fn create_user(&self, user: &User, event: &EventEnvelope) -> Result<(), WriteError> {
         let claim_email = Put::builder()
             .table_name(&self.users_table)
-            .item("pk", s(format!("EMAIL#{}", user.email)))
-            .item("sk", s("EMAIL"))
-            .item("user_id", n(user.id))
+            .item("pk", text(format!("EMAIL#{}", user.email)))
+            .item("sk", text("EMAIL"))
+            .item("user_id", number(user.id))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .expect("table and item are set");
@@ -291,14 +292,14 @@ impl UserStore for DynamoUserStore {
             serde_json::to_string(&change.changed_by).expect("a role changer serializes");
         let audit = Put::builder()
             .table_name(&self.users_table)
-            .item("pk", s(format!("USER#{}", updated.id)))
+            .item("pk", text(format!("USER#{}", updated.id)))
             // Zero-padded so the trail sorts by version.
-            .item("sk", s(format!("ROLE#{:020}", updated.version)))
-            .item("role", s(updated.role.as_str()))
-            .item("previous_role", s(change.previous_role.as_str()))
-            .item("changed_by", s(changed_by))
+            .item("sk", text(format!("ROLE#{:020}", updated.version)))
+            .item("role", text(updated.role.as_str()))
+            .item("previous_role", text(change.previous_role.as_str()))
+            .item("changed_by", text(changed_by))
             .item("changed_at", timestamp(updated.updated_at))
-            .item("event_id", s(event.event_id.to_string()))
+            .item("event_id", text(event.event_id.to_string()))
             .build()
             .expect("table and item are set");
         let items = vec![
@@ -349,16 +350,16 @@ impl UserStore for DynamoUserStore {
         self.client
             .put_item()
             .table_name(&self.users_table)
-            .item("pk", s(format!("SESSION#{}", session.id)))
-            .item("sk", s("SESSION"))
-            .item("session_id", s(&session.id))
-            .item("user_id", n(session.user_id))
-            .item("refresh_token_hash", s(&session.refresh_token_hash))
-            .item("expires_at", n(session.expires_at.unix_timestamp()))
+            .item("pk", text(format!("SESSION#{}", session.id)))
+            .item("sk", text("SESSION"))
+            .item("session_id", text(&session.id))
+            .item("user_id", number(session.user_id))
+            .item("refresh_token_hash", text(&session.refresh_token_hash))
+            .item("expires_at", number(session.expires_at.unix_timestamp()))
             .item("revoked", AttributeValue::Bool(session.revoked))
             // A retried put whose first attempt was applied meets its own session.
             .condition_expression("attribute_not_exists(pk) OR refresh_token_hash = :hash")
-            .expression_attribute_values(":hash", s(&session.refresh_token_hash))
+            .expression_attribute_values(":hash", text(&session.refresh_token_hash))
             .send()
             .await
             .map_err(StoreError::sdk)?;
@@ -382,15 +383,15 @@ impl UserStore for DynamoUserStore {
             .client
             .update_item()
             .table_name(&self.users_table)
-            .key("pk", s(format!("SESSION#{id}")))
-            .key("sk", s("SESSION"))
+            .key("pk", text(format!("SESSION#{id}")))
+            .key("sk", text("SESSION"))
             .update_expression("SET refresh_token_hash = :new")
             // `:new` too: a retried rotation whose first attempt was applied is not a reuse.
             .condition_expression(
                 "(refresh_token_hash = :current OR refresh_token_hash = :new) AND revoked = :false",
             )
-            .expression_attribute_values(":new", s(new_hash))
-            .expression_attribute_values(":current", s(current_hash))
+            .expression_attribute_values(":new", text(new_hash))
+            .expression_attribute_values(":current", text(current_hash))
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()
             .await;
@@ -405,8 +406,8 @@ impl UserStore for DynamoUserStore {
         self.client
             .update_item()
             .table_name(&self.users_table)
-            .key("pk", s(format!("SESSION#{id}")))
-            .key("sk", s("SESSION"))
+            .key("pk", text(format!("SESSION#{id}")))
+            .key("sk", text("SESSION"))
             .update_expression("SET revoked = :true")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":true", AttributeValue::Bool(true))

@@ -9,7 +9,7 @@
 
 pub mod aml;
 pub mod domain;
-pub mod functions;
+pub mod entry_points;
 pub mod registrations;
 pub mod routes;
 pub mod store;

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, StoreError, get_item, n, next_sequence_value, s, timestamp,
+    Item, ItemExt, StoreError, get_item, next_sequence_value, number, text, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};
@@ -111,11 +111,14 @@ impl DynamoKycStore {
             Condition::Sequence(expected) => put
                 .condition_expression("#sequence = :expected")
                 .expression_attribute_names("#sequence", "sequence")
-                .expression_attribute_values(":expected", n(expected)),
+                .expression_attribute_values(":expected", number(expected)),
             Condition::InReview => put
                 .condition_expression("#status = :in_review")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":in_review", s(KycDecision::ManualReview.as_str())),
+                .expression_attribute_values(
+                    ":in_review",
+                    text(KycDecision::ManualReview.as_str()),
+                ),
         };
         TransactWriteItem::builder()
             .put(put.build().expect("table and item are set"))
@@ -168,16 +171,16 @@ enum Condition {
 
 fn profile_item(applicant: &Applicant) -> Item {
     let mut item = Item::from([
-        ("pk".into(), s(format!("USER#{}", applicant.user_id))),
-        ("sk".into(), s("PROFILE")),
-        ("user_id".into(), n(applicant.user_id)),
-        ("kyc_status".into(), s(applicant.state.as_str())),
-        ("rejections".into(), n(applicant.rejections)),
-        ("sequence".into(), n(applicant.sequence)),
+        ("pk".into(), text(format!("USER#{}", applicant.user_id))),
+        ("sk".into(), text("PROFILE")),
+        ("user_id".into(), number(applicant.user_id)),
+        ("kyc_status".into(), text(applicant.state.as_str())),
+        ("rejections".into(), number(applicant.rejections)),
+        ("sequence".into(), number(applicant.sequence)),
         ("updated_at".into(), timestamp(OffsetDateTime::now_utc())),
     ]);
     if let Some(id) = applicant.latest_submission_id {
-        item.insert("latest_submission_id".into(), n(id));
+        item.insert("latest_submission_id".into(), number(id));
     }
     item
 }
@@ -190,47 +193,47 @@ fn submission_item(submission: &Submission) -> Item {
         .map(|factor| {
             AttributeValue::M(
                 [
-                    ("code".to_owned(), s(&factor.code)),
-                    ("points".to_owned(), n(factor.points)),
+                    ("code".to_owned(), text(&factor.code)),
+                    ("points".to_owned(), number(factor.points)),
                 ]
                 .into(),
             )
         })
         .collect();
     let mut item = Item::from([
-        ("pk".into(), s(format!("SUBMISSION#{}", submission.id))),
-        ("sk".into(), s("SUBMISSION")),
-        ("submission_id".into(), n(submission.id)),
-        ("user_id".into(), n(submission.user_id)),
+        ("pk".into(), text(format!("SUBMISSION#{}", submission.id))),
+        ("sk".into(), text("SUBMISSION")),
+        ("submission_id".into(), number(submission.id)),
+        ("user_id".into(), number(submission.user_id)),
         (
             "document_type".into(),
-            s(submission.document.document_type.as_str()),
+            text(submission.document.document_type.as_str()),
         ),
-        ("document_url".into(), s(&submission.document.url)),
-        ("status".into(), s(submission.status.as_str())),
-        ("risk_score".into(), n(submission.assessment.score)),
+        ("document_url".into(), text(&submission.document.url)),
+        ("status".into(), text(submission.status.as_str())),
+        ("risk_score".into(), number(submission.assessment.score)),
         (
             "automatic_decision".into(),
-            s(submission.assessment.decision.as_str()),
+            text(submission.assessment.decision.as_str()),
         ),
         ("risk_factors".into(), AttributeValue::L(factors)),
         ("submitted_at".into(), timestamp(submission.submitted_at)),
         ("decided_at".into(), timestamp(submission.decided_at)),
     ]);
     if let Some(country) = submission.document.country {
-        item.insert("country".into(), s(country.as_str()));
+        item.insert("country".into(), text(country.as_str()));
     }
     match submission.decided_by {
         DecidedBy::Automatic => {
-            item.insert("decided_by".into(), s("automatic"));
+            item.insert("decided_by".into(), text("automatic"));
         }
         DecidedBy::Staff(reviewer) => {
-            item.insert("decided_by".into(), s("staff"));
-            item.insert("reviewer_id".into(), n(reviewer));
+            item.insert("decided_by".into(), text("staff"));
+            item.insert("reviewer_id".into(), number(reviewer));
         }
     }
     if let Some(reason) = &submission.review_reason {
-        item.insert("review_reason".into(), s(reason));
+        item.insert("review_reason".into(), text(reason));
     }
     item
 }
@@ -298,7 +301,7 @@ impl KycStore for DynamoKycStore {
             .query()
             .table_name(&self.kyc_table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("USER#{user_id}")))
+            .expression_attribute_values(":pk", text(format!("USER#{user_id}")))
             .consistent_read(true)
             .send()
             .await
@@ -363,9 +366,9 @@ impl KycStore for DynamoKycStore {
     ) -> Result<RegistrationOutcome, StoreError> {
         let claim = || inbox_claim(&self.inbox_table, consumer, event_id);
         let registration = Item::from([
-            ("pk".into(), s(format!("USER#{user_id}"))),
-            ("sk".into(), s("REGISTRATION")),
-            ("user_id".into(), n(user_id)),
+            ("pk".into(), text(format!("USER#{user_id}"))),
+            ("sk".into(), text("REGISTRATION")),
+            ("user_id".into(), number(user_id)),
             ("registered_at".into(), timestamp(registered_at)),
         ]);
         let failed = |e: TransactError| StoreError::Sdk(e.to_string());

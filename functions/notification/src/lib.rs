@@ -6,7 +6,7 @@
 
 pub mod dispatch;
 pub mod domain;
-pub mod functions;
+pub mod entry_points;
 #[cfg(test)]
 mod memory;
 pub mod notifications;

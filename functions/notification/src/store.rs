@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, fetch_page, get_item, n, page_query, s, timestamp,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, number, page_query, text, timestamp,
 };
 use finflow_shared::transaction::{TransactError, transact};
 use time::OffsetDateTime;
@@ -100,9 +100,9 @@ fn preferences_item(user_id: u64, stored: &StoredPreferences) -> Item {
             .insert(category.as_str().to_owned(), AttributeValue::Bool(enabled));
     }
     Item::from([
-        ("pk".into(), s(user_pk(user_id))),
-        ("sk".into(), s(PREFERENCES)),
-        ("user_id".into(), n(user_id)),
+        ("pk".into(), text(user_pk(user_id))),
+        ("sk".into(), text(PREFERENCES)),
+        ("user_id".into(), number(user_id)),
         (
             "channels".into(),
             AttributeValue::M(
@@ -138,32 +138,32 @@ fn preferences_of(item: &Item) -> Result<StoredPreferences, StoreError> {
 fn record_item(record: &Record) -> Item {
     let notification = &record.notification;
     let mut item = Item::from([
-        ("pk".into(), s(user_pk(notification.user_id))),
+        ("pk".into(), text(user_pk(notification.user_id))),
         (
             "sk".into(),
-            s(notification_sk(notification.event_id, notification.channel)),
+            text(notification_sk(notification.event_id, notification.channel)),
         ),
-        ("notification_id".into(), s(notification.id.to_string())),
-        ("user_id".into(), n(notification.user_id)),
-        ("channel".into(), s(notification.channel.as_str())),
-        ("category".into(), s(notification.category.as_str())),
-        ("event_id".into(), s(notification.event_id.to_string())),
-        ("event_type".into(), s(&notification.event_type)),
-        ("trace_id".into(), s(&notification.trace_id)),
+        ("notification_id".into(), text(notification.id.to_string())),
+        ("user_id".into(), number(notification.user_id)),
+        ("channel".into(), text(notification.channel.as_str())),
+        ("category".into(), text(notification.category.as_str())),
+        ("event_id".into(), text(notification.event_id.to_string())),
+        ("event_type".into(), text(&notification.event_type)),
+        ("trace_id".into(), text(&notification.trace_id)),
         ("occurred_at".into(), timestamp(notification.occurred_at)),
-        ("body".into(), s(&notification.body)),
-        ("delivery".into(), s(record.delivery.state())),
+        ("body".into(), text(&notification.body)),
+        ("delivery".into(), text(record.delivery.state())),
         ("recorded_at".into(), timestamp(record.recorded_at)),
     ]);
     if let Some(subject) = &notification.subject {
-        item.insert("subject".into(), s(subject));
+        item.insert("subject".into(), text(subject));
     }
     match &record.delivery {
         Delivery::Sent { message_id } => {
-            item.insert("sns_message_id".into(), s(message_id));
+            item.insert("sns_message_id".into(), text(message_id));
         }
         Delivery::Failed { error } => {
-            item.insert("error".into(), s(error));
+            item.insert("error".into(), text(error));
         }
         Delivery::Suppressed => {}
     }

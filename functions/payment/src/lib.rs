@@ -4,7 +4,7 @@
 //! amount leaves the payer's balance into held funds until compliance releases or voids it.
 
 pub mod domain;
-pub mod functions;
+pub mod entry_points;
 #[cfg(test)]
 mod memory;
 pub mod metrics;

@@ -150,7 +150,7 @@ impl PaymentStore for MemoryPaymentStore {
                 .iter()
                 .rev()
                 .filter(|p| p.payer_id == user || p.payee_id == user)
-                .filter(|p| status.is_none_or(|s| p.status == s))
+                .filter(|p| status.is_none_or(|s| p.status() == s))
                 .cloned()
                 .collect(),
             next_cursor: None,

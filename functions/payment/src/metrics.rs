@@ -33,7 +33,7 @@ pub fn describe() {
 }
 
 pub fn transfer_recorded(payment: &Payment) {
-    let (currency, status) = (payment.currency.code(), payment.status.as_str());
+    let (currency, status) = (payment.currency.code(), payment.status().as_str());
     metrics::counter!(TRANSFERS, "Currency" => currency, "Status" => status).increment(1);
     let amount = payment
         .amount
@@ -42,7 +42,7 @@ pub fn transfer_recorded(payment: &Payment) {
         .to_f64()
         .unwrap_or_default();
     metrics::histogram!(TRANSFER_AMOUNT, "Currency" => currency, "Status" => status).record(amount);
-    for rule in &payment.hold_reasons {
+    for rule in payment.state.hold_reasons() {
         metrics::counter!(AML_HOLDS, "Rule" => rule.clone()).increment(1);
     }
 }
@@ -58,12 +58,12 @@ pub fn transfer_refused(error: &TransferError) {
 #[cfg(test)]
 mod tests {
     use finflow_shared::currency::Currency;
-    use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::{Money, PositiveAmount};
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use time::OffsetDateTime;
 
     use super::*;
+    use crate::domain::PaymentState;
 
     /// A figure's name, its labels and its value.
     type Figure = (String, Vec<(String, String)>, DebugValue);
@@ -107,10 +107,10 @@ mod tests {
             payee_id: 2,
             amount: PositiveAmount::new(Money::parse("950.5").unwrap()).unwrap(),
             currency: Currency::parse("EUR").unwrap(),
-            status: PaymentStatus::OnHold,
+            state: PaymentState::OnHold {
+                reasons: vec!["structuring".into(), "velocity".into()],
+            },
             description: None,
-            hold_reasons: vec!["structuring".into(), "velocity".into()],
-            resolution: None,
             version: 1,
             created_at: now,
             updated_at: now,

@@ -20,8 +20,8 @@ use time::OffsetDateTime;
 
 use crate::domain::screening::WINDOW_MINUTES;
 use crate::domain::{
-    BalanceCap, Payment, TransferError, TransferReads, TransferRequest, balance_cap,
-    decide_transfer, needs_payee_tier, transfer_limits,
+    BalanceCap, HoldOutcome, Payment, PaymentState, TransferError, TransferReads, TransferRequest,
+    balance_cap, decide_transfer, needs_payee_tier, transfer_limits,
 };
 use crate::routes::views::PaymentView;
 use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, WriteError};
@@ -109,7 +109,7 @@ impl Payments {
                             Ok(()) => {
                                 tracing::info!(
                                     payment_id = recorded.id,
-                                    status = recorded.status.as_str(),
+                                    status = recorded.status().as_str(),
                                     amount = %request.amount,
                                     "transfer recorded"
                                 );
@@ -119,7 +119,7 @@ impl Payments {
                             Err(WriteError::AlreadyApplied) => return Ok(Executed::Earlier),
                             Err(WriteError::DailyLimit) => {
                                 return Err(transfer_error(TransferError::OverDailyLimit {
-                                    tier: reads.payer_tier.as_str(),
+                                    tier: reads.payer_tier,
                                     limit: transfer_limits(reads.payer_tier).daily,
                                 }));
                             }
@@ -222,7 +222,7 @@ impl Payments {
                 .await
                 .map_err(store_error)?
                 .ok_or(SettleError::NotFound(payment_id))?;
-            if payment.status != PaymentStatus::OnHold {
+            if payment.status() != PaymentStatus::OnHold {
                 return Ok(None);
             }
             let source = self
@@ -259,7 +259,7 @@ impl Payments {
                 Ok(()) => {
                     tracing::info!(
                         payment_id,
-                        status = settled.status.as_str(),
+                        status = settled.status().as_str(),
                         "held payment settled"
                     );
                     return Ok(Some(settled));
@@ -313,7 +313,7 @@ fn plan_settlement(
             .map_err(|e| rule(e.to_string()))?;
         let settled = payment
             .settle(
-                PaymentStatus::Completed,
+                HoldOutcome::Released,
                 format!("released by AML case {case_id}"),
                 now,
             )
@@ -341,7 +341,7 @@ fn plan_settlement(
     let resolution = match settlement {
         HoldDecision::Void => format!("voided by AML case {case_id}"),
         HoldDecision::Release
-            if receivable.is_none() && destination.status == WalletStatus::Active =>
+            if receivable.is_none() && destination.status() == WalletStatus::Active =>
         {
             format!(
                 "released by AML case {case_id}, but wallet {} cannot receive it: it would exceed the {} tier's maximum balance of {}",
@@ -357,7 +357,7 @@ fn plan_settlement(
         .settle_hold(payment.amount, true, now)
         .map_err(|e| rule(e.to_string()))?;
     let settled = payment
-        .settle(PaymentStatus::Failed, resolution.clone(), now)
+        .settle(HoldOutcome::Returned, resolution.clone(), now)
         .map_err(|e| rule(e.to_string()))?;
     let event = match settlement {
         HoldDecision::Void => EventEnvelope::new(
@@ -394,11 +394,11 @@ fn plan_settlement(
 
 /// The event a transfer announces: completed, or on hold with the reasons.
 fn transfer_event(payment: &Payment, causality: &Causality) -> EventEnvelope {
-    if payment.status == PaymentStatus::OnHold {
+    if let PaymentState::OnHold { reasons } = &payment.state {
         EventEnvelope::new(
             &PaymentOnHold {
                 payment: payment.snapshot(),
-                reasons: payment.hold_reasons.clone(),
+                reasons: reasons.clone(),
             },
             causality,
         )
@@ -456,10 +456,10 @@ mod tests {
             payee_id: 8,
             amount: PositiveAmount::new(m(amount)).unwrap(),
             currency: Currency::parse("USD").unwrap(),
-            status: PaymentStatus::OnHold,
+            state: PaymentState::OnHold {
+                reasons: vec!["structuring".into()],
+            },
             description: None,
-            hold_reasons: vec!["structuring".into()],
-            resolution: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn a_void_returns_the_hold_and_gives_the_daily_limit_back() {
         let write = plan(HoldDecision::Void, "0", AccountTier::Bronze);
-        assert_eq!(write.payment.status, PaymentStatus::Failed);
+        assert_eq!(write.payment.status(), PaymentStatus::Failed);
         assert!(write.refund_daily, "the amount comes off the daily total");
         assert!(write.destination.is_none());
         assert_eq!(
@@ -499,7 +499,7 @@ mod tests {
     #[test]
     fn a_release_credits_the_payee_within_its_max_balance() {
         let write = plan(HoldDecision::Release, "9050", AccountTier::Bronze);
-        assert_eq!(write.payment.status, PaymentStatus::Completed);
+        assert_eq!(write.payment.status(), PaymentStatus::Completed);
         assert!(!write.refund_daily, "the money left: the limit stays used");
         let (credited, _, room) = write.destination.unwrap();
         assert_eq!(credited.balance, m("10000"), "exactly the maximum");
@@ -513,7 +513,7 @@ mod tests {
     #[test]
     fn a_release_above_the_payees_max_balance_returns_the_money() {
         let write = plan(HoldDecision::Release, "9050.0001", AccountTier::Bronze);
-        assert_eq!(write.payment.status, PaymentStatus::Failed);
+        assert_eq!(write.payment.status(), PaymentStatus::Failed);
         assert!(write.destination.is_none(), "the payee gets nothing");
         assert!(write.refund_daily);
         assert_eq!(
@@ -523,13 +523,14 @@ mod tests {
         assert!(
             write
                 .payment
-                .resolution
+                .state
+                .resolution()
                 .unwrap()
                 .contains("bronze tier's maximum balance of 10000.0000")
         );
         // The payee's tier decides.
         let gold = plan(HoldDecision::Release, "9050.0001", AccountTier::Gold);
-        assert_eq!(gold.payment.status, PaymentStatus::Completed);
+        assert_eq!(gold.payment.status(), PaymentStatus::Completed);
     }
 
     fn customer(user_id: u64) -> Caller {
@@ -637,7 +638,7 @@ mod tests {
             .lock()
             .unwrap()
             .iter()
-            .map(|p| p.status)
+            .map(|p| p.status())
             .collect();
         // The fourth reaches 80% of the daily limit within ten minutes: AML holds it.
         assert_eq!(

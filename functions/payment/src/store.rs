@@ -21,8 +21,8 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, fetch_page, first_page_query, get_item, money, n,
-    next_sequence_value, page_query, s, timestamp,
+    Item, ItemExt, ListError, StoreError, fetch_page, first_page_query, get_item, money,
+    next_sequence_value, number, page_query, text, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::PaymentStatus;
@@ -33,7 +33,7 @@ use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
 use time::{Date, OffsetDateTime};
 
-use crate::domain::{Payment, RecentActivity, TransferPlan};
+use crate::domain::{Payment, PaymentState, RecentActivity, TransferPlan};
 
 /// A transfer, fully decided, with its event and the request's receipt: every item its
 /// transaction writes.
@@ -159,7 +159,7 @@ impl DynamoPaymentStore {
         } else {
             (
                 "version = :expected",
-                vec![(":expected", n(payment.version - 1))],
+                vec![(":expected", number(payment.version - 1))],
             )
         };
         let mut items = vec![self.put(record, Some((guard.0, &guard.1)))];
@@ -197,8 +197,8 @@ impl DynamoPaymentStore {
     fn daily_refund(&self, payment: &Payment) -> TransactWriteItem {
         let update = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("DAILY#{}", payment.payer_id)))
-            .key("sk", s(day(payment.created_at)))
+            .key("pk", text(format!("DAILY#{}", payment.payer_id)))
+            .key("sk", text(day(payment.created_at)))
             .update_expression("SET #total = #total - :amount")
             .condition_expression("#total >= :amount")
             .expression_attribute_names("#total", "total")
@@ -221,32 +221,32 @@ fn day(at: OffsetDateTime) -> String {
 
 fn payment_item(payment: &Payment, pk: String, sk: String, role: Option<&str>) -> Item {
     let mut item = Item::from([
-        ("pk".into(), s(pk)),
-        ("sk".into(), s(sk)),
-        ("payment_id".into(), n(payment.id)),
-        ("from_wallet_id".into(), n(payment.from_wallet_id)),
-        ("to_wallet_id".into(), n(payment.to_wallet_id)),
-        ("payer_id".into(), n(payment.payer_id)),
-        ("payee_id".into(), n(payment.payee_id)),
+        ("pk".into(), text(pk)),
+        ("sk".into(), text(sk)),
+        ("payment_id".into(), number(payment.id)),
+        ("from_wallet_id".into(), number(payment.from_wallet_id)),
+        ("to_wallet_id".into(), number(payment.to_wallet_id)),
+        ("payer_id".into(), number(payment.payer_id)),
+        ("payee_id".into(), number(payment.payee_id)),
         ("amount".into(), money(payment.amount.money())),
-        ("currency".into(), s(payment.currency.code())),
-        ("status".into(), s(payment.status.as_str())),
+        ("currency".into(), text(payment.currency.code())),
+        ("status".into(), text(payment.status().as_str())),
         (
             "hold_reasons".into(),
-            AttributeValue::L(payment.hold_reasons.iter().map(s).collect()),
+            AttributeValue::L(payment.state.hold_reasons().iter().map(text).collect()),
         ),
-        ("version".into(), n(payment.version)),
+        ("version".into(), number(payment.version)),
         ("created_at".into(), timestamp(payment.created_at)),
         ("updated_at".into(), timestamp(payment.updated_at)),
     ]);
     if let Some(description) = &payment.description {
-        item.insert("description".into(), s(description));
+        item.insert("description".into(), text(description));
     }
-    if let Some(resolution) = &payment.resolution {
-        item.insert("resolution".into(), s(resolution));
+    if let Some(resolution) = payment.state.resolution() {
+        item.insert("resolution".into(), text(resolution));
     }
     if let Some(role) = role {
-        item.insert("role".into(), s(role));
+        item.insert("role".into(), text(role));
     }
     item
 }
@@ -261,17 +261,19 @@ fn payment_from_item(item: &Item) -> Result<Payment, StoreError> {
         amount: PositiveAmount::new(item.money("amount")?).map_err(|_| item.corrupt("amount"))?,
         currency: Currency::parse(&item.string("currency")?)
             .map_err(|_| item.corrupt("currency"))?,
-        status: PaymentStatus::parse(&item.string("status")?)
-            .ok_or_else(|| item.corrupt("status"))?,
+        state: PaymentState::from_parts(
+            PaymentStatus::parse(&item.string("status")?).ok_or_else(|| item.corrupt("status"))?,
+            match item.get("hold_reasons") {
+                Some(AttributeValue::L(reasons)) => reasons
+                    .iter()
+                    .filter_map(|r| r.as_s().ok().cloned())
+                    .collect(),
+                _ => Vec::new(),
+            },
+            item.optional_string("resolution"),
+        )
+        .ok_or_else(|| item.corrupt("status"))?,
         description: item.optional_string("description"),
-        hold_reasons: match item.get("hold_reasons") {
-            Some(AttributeValue::L(reasons)) => reasons
-                .iter()
-                .filter_map(|r| r.as_s().ok().cloned())
-                .collect(),
-            _ => Vec::new(),
-        },
-        resolution: item.optional_string("resolution"),
         version: item.number("version")?,
         created_at: item.timestamp("created_at")?,
         updated_at: item.timestamp("updated_at")?,
@@ -335,8 +337,8 @@ impl PaymentStore for DynamoPaymentStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(format!("COUNTERPARTY#{payer}")))
-            .key("sk", s(format!("WALLET#{to_wallet}")))
+            .key("pk", text(format!("COUNTERPARTY#{payer}")))
+            .key("sk", text(format!("WALLET#{to_wallet}")))
             .send();
         // Independent reads: sent together, one round trip.
         let (history, counterparty) = tokio::try_join!(self.newest_payments(query), async {
@@ -370,9 +372,15 @@ impl PaymentStore for DynamoPaymentStore {
         }
         items.extend(self.payment_items(payment));
         let counterparty = Item::from([
-            ("pk".into(), s(format!("COUNTERPARTY#{}", payment.payer_id))),
-            ("sk".into(), s(format!("WALLET#{}", payment.to_wallet_id))),
-            ("first_payment_id".into(), n(payment.id)),
+            (
+                "pk".into(),
+                text(format!("COUNTERPARTY#{}", payment.payer_id)),
+            ),
+            (
+                "sk".into(),
+                text(format!("WALLET#{}", payment.to_wallet_id)),
+            ),
+            ("first_payment_id".into(), number(payment.id)),
         ]);
         items.push(self.put(counterparty, None));
         // The limit is enforced by the transaction itself, so concurrent transfers cannot
@@ -383,8 +391,8 @@ impl PaymentStore for DynamoPaymentStore {
             .map_err(|e| WriteError::Store(StoreError::Sdk(e.to_string())))?;
         let daily = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("DAILY#{}", payment.payer_id)))
-            .key("sk", s(day(payment.created_at)))
+            .key("pk", text(format!("DAILY#{}", payment.payer_id)))
+            .key("sk", text(day(payment.created_at)))
             .update_expression("ADD #total :amount")
             .condition_expression("attribute_not_exists(#total) OR #total <= :remaining")
             .expression_attribute_names("#total", "total")
@@ -425,7 +433,7 @@ impl PaymentStore for DynamoPaymentStore {
             query = query
                 .filter_expression("#status = :status")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(status.as_str()));
+                .expression_attribute_values(":status", text(status.as_str()));
         }
         Ok(self.newest_payments(query).await?)
     }

@@ -4,7 +4,7 @@
 //! from it (JSON and CSV). Reporting emits no events.
 
 pub mod domain;
-pub mod functions;
+pub mod entry_points;
 #[cfg(test)]
 mod memory;
 pub mod projector;

@@ -21,7 +21,7 @@ use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, n, page_query, s,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, number, page_query, text,
 };
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
@@ -124,7 +124,7 @@ impl DynamoReportingStore {
             Some(from) => put
                 .condition_expression("#status = :from")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":from", s(from.as_str())),
+                .expression_attribute_values(":from", text(from.as_str())),
         };
         TransactWriteItem::builder()
             .put(put.build().expect("table and item are set"))
@@ -143,8 +143,8 @@ impl DynamoReportingStore {
             Listing::Release(payment_id) => {
                 let delete = Delete::builder()
                     .table_name(&self.table)
-                    .key("pk", s("HELD"))
-                    .key("sk", s(held_sk(*payment_id)))
+                    .key("pk", text("HELD"))
+                    .key("sk", text(held_sk(*payment_id)))
                     .build()
                     .expect("table and key are set");
                 TransactWriteItem::builder().delete(delete).build()
@@ -155,18 +155,18 @@ impl DynamoReportingStore {
     fn profile_write(&self, user: &UserSnapshot) -> TransactWriteItem {
         let update = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{}", user.user_id)))
-            .key("sk", s("PROFILE"))
+            .key("pk", text(format!("USER#{}", user.user_id)))
+            .key("sk", text("PROFILE"))
             .update_expression(
                 "SET user_id = :user, kyc_status = :kyc, account_tier = :tier, #version = :version",
             )
             // Events arrive in any order; an older snapshot never overwrites a newer one.
             .condition_expression("attribute_not_exists(#version) OR #version < :version")
             .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":user", n(user.user_id))
-            .expression_attribute_values(":kyc", s(user.kyc_status.as_str()))
-            .expression_attribute_values(":tier", s(user.account_tier.as_str()))
-            .expression_attribute_values(":version", n(user.version))
+            .expression_attribute_values(":user", number(user.user_id))
+            .expression_attribute_values(":kyc", text(user.kyc_status.as_str()))
+            .expression_attribute_values(":tier", text(user.account_tier.as_str()))
+            .expression_attribute_values(":version", number(user.version))
             .build()
             .expect("table, key and expression are set");
         TransactWriteItem::builder().update(update).build()
@@ -176,13 +176,13 @@ impl DynamoReportingStore {
         let (pk, sk) = counter_key(counter);
         let mut update = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk));
+            .key("pk", text(pk))
+            .key("sk", text(sk));
         let mut clauses = Vec::with_capacity(deltas.len());
         for (i, (attribute, delta)) in deltas.iter().enumerate() {
             clauses.push(format!("#a{i} :v{i}"));
             let value = match delta {
-                Delta::Count(by) => n(by),
+                Delta::Count(by) => number(by),
                 Delta::Amount(by) => money(*by),
             };
             update = update
@@ -210,14 +210,14 @@ impl DynamoReportingStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":pk", text(&pk))
                 .consistent_read(consistent)
                 .set_exclusive_start_key(start.take());
             query = match &range {
                 Some((low, high)) => query
                     .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
-                    .expression_attribute_values(":low", s(low))
-                    .expression_attribute_values(":high", s(high)),
+                    .expression_attribute_values(":low", text(low))
+                    .expression_attribute_values(":high", text(high)),
                 None => query.key_condition_expression("pk = :pk"),
             };
             let output = query.send().await.map_err(StoreError::sdk)?;
@@ -232,15 +232,15 @@ impl DynamoReportingStore {
 
 fn record_item(record: &PaymentRecord, pk: String, sk: String) -> Item {
     Item::from([
-        ("pk".into(), s(pk)),
-        ("sk".into(), s(sk)),
-        ("payment_id".into(), n(record.payment_id)),
-        ("payer_id".into(), n(record.payer_id)),
-        ("payee_id".into(), n(record.payee_id)),
-        ("currency".into(), s(record.currency.code())),
+        ("pk".into(), text(pk)),
+        ("sk".into(), text(sk)),
+        ("payment_id".into(), number(record.payment_id)),
+        ("payer_id".into(), number(record.payer_id)),
+        ("payee_id".into(), number(record.payee_id)),
+        ("currency".into(), text(record.currency.code())),
         ("amount".into(), money(record.amount.money())),
-        ("status".into(), s(record.status.as_str())),
-        ("day".into(), s(format_day(record.day))),
+        ("status".into(), text(record.status.as_str())),
+        ("day".into(), text(format_day(record.day))),
     ])
 }
 
@@ -447,9 +447,9 @@ mod tests {
     #[test]
     fn counts_read_amounts_exactly() {
         let item = Item::from([
-            ("pk".into(), s("STATS")),
-            ("sk".into(), s("HELD#USD")),
-            ("count".into(), n(2)),
+            ("pk".into(), text("STATS")),
+            ("sk".into(), text("HELD#USD")),
+            ("count".into(), number(2)),
             ("volume".into(), AttributeValue::N("0.3".into())),
         ]);
         let counts = counts_from_item(&item).unwrap();

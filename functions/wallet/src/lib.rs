@@ -3,7 +3,7 @@
 //! events into its own table, and gates wallets and limits on them.
 
 pub mod domain;
-pub mod functions;
+pub mod entry_points;
 pub mod routes;
 pub mod store;
 pub mod wallets;

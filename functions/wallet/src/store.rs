@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, n, next_sequence_value,
-    page_query, s, timestamp,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, next_sequence_value, number,
+    page_query, text, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
@@ -23,7 +23,7 @@ use finflow_shared::outbox::outbox_put;
 use finflow_shared::transaction::{Failure, TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
 
-use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet};
+use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet, WalletState};
 
 /// What wallet knows of a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,11 +140,11 @@ impl DynamoWalletStore {
             put = put
                 .condition_expression(condition)
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", n(wallet.version - 1));
+                .expression_attribute_values(":expected", number(wallet.version - 1));
             if require_active {
                 put = put
                     .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":active", s("active"));
+                    .expression_attribute_values(":active", text("active"));
             }
             if let Some(cap) = cap {
                 put = put
@@ -200,8 +200,8 @@ impl DynamoWalletStore {
     ) -> TransactWriteItem {
         let check = ConditionCheck::builder()
             .table_name(&self.table)
-            .key("pk", s(wallet_key(wallet_id)))
-            .key("sk", s(WALLET_SORT_KEY))
+            .key("pk", text(wallet_key(wallet_id)))
+            .key("sk", text(WALLET_SORT_KEY))
             .condition_expression("#balance <= :room")
             .expression_attribute_names("#balance", "balance")
             .expression_attribute_values(":room", money(stored_balance_at_most))
@@ -230,24 +230,24 @@ const WALLET_SORT_KEY: &str = "META";
 
 fn wallet_item(wallet: &Wallet) -> Item {
     let mut item = Item::from([
-        ("pk".into(), s(wallet_key(wallet.id))),
-        ("sk".into(), s(WALLET_SORT_KEY)),
-        ("wallet_id".into(), n(wallet.id)),
-        ("user_id".into(), n(wallet.user_id)),
-        ("currency".into(), s(wallet.currency.code())),
-        ("status".into(), s(wallet.status.as_str())),
+        ("pk".into(), text(wallet_key(wallet.id))),
+        ("sk".into(), text(WALLET_SORT_KEY)),
+        ("wallet_id".into(), number(wallet.id)),
+        ("user_id".into(), number(wallet.user_id)),
+        ("currency".into(), text(wallet.currency.code())),
+        ("status".into(), text(wallet.status().as_str())),
         ("balance".into(), money(wallet.balance)),
         ("held".into(), money(wallet.held)),
-        ("version".into(), n(wallet.version)),
+        ("version".into(), number(wallet.version)),
         ("created_at".into(), timestamp(wallet.created_at)),
         ("updated_at".into(), timestamp(wallet.updated_at)),
     ]);
-    if let Some(frozen_by) = wallet.frozen_by {
-        let by = match frozen_by {
+    if let WalletState::Frozen { by } = wallet.state {
+        let by = match by {
             FrozenBy::Owner => "owner",
             FrozenBy::Staff => "staff",
         };
-        item.insert("frozen_by".into(), s(by));
+        item.insert("frozen_by".into(), text(by));
     }
     item
 }
@@ -258,15 +258,20 @@ fn wallet_from_item(item: &Item) -> Result<Wallet, StoreError> {
         user_id: item.number("user_id")?,
         currency: Currency::parse(&item.string("currency")?)
             .map_err(|_| item.corrupt("currency"))?,
-        status: WalletStatus::parse(&item.string("status")?)
-            .ok_or_else(|| item.corrupt("status"))?,
+        state: match WalletStatus::parse(&item.string("status")?) {
+            Some(WalletStatus::Active) => WalletState::Active,
+            Some(WalletStatus::Frozen) => WalletState::Frozen {
+                by: match item.string("frozen_by")?.as_str() {
+                    "owner" => FrozenBy::Owner,
+                    "staff" => FrozenBy::Staff,
+                    _ => return Err(item.corrupt("frozen_by")),
+                },
+            },
+            Some(WalletStatus::Closed) => WalletState::Closed,
+            None => return Err(item.corrupt("status")),
+        },
         balance: item.money("balance")?,
         held: item.money("held")?,
-        frozen_by: match item.optional_string("frozen_by").as_deref() {
-            Some("owner") => Some(FrozenBy::Owner),
-            Some("staff") => Some(FrozenBy::Staff),
-            _ => None,
-        },
         version: item.number("version")?,
         created_at: item.timestamp("created_at")?,
         updated_at: item.timestamp("updated_at")?,
@@ -275,19 +280,19 @@ fn wallet_from_item(item: &Item) -> Result<Wallet, StoreError> {
 
 fn entry_item(entry: &LedgerEntry) -> Item {
     let mut item = Item::from([
-        ("pk".into(), s(format!("WALLET#{}", entry.wallet_id))),
-        ("sk".into(), s(format!("TX#{}", entry.id))),
-        ("entry_id".into(), s(&entry.id)),
-        ("wallet_id".into(), n(entry.wallet_id)),
-        ("kind".into(), s(entry.kind.as_str())),
+        ("pk".into(), text(format!("WALLET#{}", entry.wallet_id))),
+        ("sk".into(), text(format!("TX#{}", entry.id))),
+        ("entry_id".into(), text(&entry.id)),
+        ("wallet_id".into(), number(entry.wallet_id)),
+        ("kind".into(), text(entry.kind.as_str())),
         ("amount".into(), money(entry.amount.money())),
         ("balance_after".into(), money(entry.balance_after)),
-        ("reference_type".into(), s(&entry.reference_type)),
-        ("reference_id".into(), s(&entry.reference_id)),
+        ("reference_type".into(), text(&entry.reference_type)),
+        ("reference_id".into(), text(&entry.reference_id)),
         ("created_at".into(), timestamp(entry.created_at)),
     ]);
     if let Some(description) = &entry.description {
-        item.insert("description".into(), s(description));
+        item.insert("description".into(), text(description));
     }
     item
 }
@@ -344,24 +349,24 @@ impl WalletStore for DynamoWalletStore {
         let customer = format!("CUSTOMER#{}", wallet.user_id);
         let count = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(&customer))
-            .key("sk", s("PROFILE"))
+            .key("pk", text(&customer))
+            .key("sk", text("PROFILE"))
             .update_expression("ADD open_wallets :one")
             .condition_expression("attribute_exists(pk) AND kyc_status = :verified AND (attribute_not_exists(open_wallets) OR open_wallets < :max)")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":verified", s("verified"))
-            .expression_attribute_values(":max", n(max_wallets))
+            .expression_attribute_values(":one", number(1))
+            .expression_attribute_values(":verified", text("verified"))
+            .expression_attribute_values(":max", number(max_wallets))
             .build()
             .expect("table, key and expression are set");
         let currency_claim = Item::from([
-            ("pk".into(), s(&customer)),
-            ("sk".into(), s(format!("CURRENCY#{}", wallet.currency))),
-            ("wallet_id".into(), n(wallet.id)),
+            ("pk".into(), text(&customer)),
+            ("sk".into(), text(format!("CURRENCY#{}", wallet.currency))),
+            ("wallet_id".into(), number(wallet.id)),
         ]);
         let listing = Item::from([
-            ("pk".into(), s(&customer)),
-            ("sk".into(), s(format!("WALLET#{:020}", wallet.id))),
-            ("wallet_id".into(), n(wallet.id)),
+            ("pk".into(), text(&customer)),
+            ("sk".into(), text(format!("WALLET#{:020}", wallet.id))),
+            ("wallet_id".into(), number(wallet.id)),
         ]);
         let items = vec![
             TransactWriteItem::builder().update(count).build(),
@@ -396,8 +401,8 @@ impl WalletStore for DynamoWalletStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-            .expression_attribute_values(":pk", s(format!("CUSTOMER#{user_id}")))
-            .expression_attribute_values(":prefix", s("WALLET#"))
+            .expression_attribute_values(":pk", text(format!("CUSTOMER#{user_id}")))
+            .expression_attribute_values(":prefix", text("WALLET#"))
             .consistent_read(true)
             .send()
             .await
@@ -422,21 +427,21 @@ impl WalletStore for DynamoWalletStore {
             self.wallet_put(updated, false),
             outbox_put(&self.outbox_table, event),
         ];
-        if updated.status == WalletStatus::Closed && previous.status != WalletStatus::Closed {
+        if updated.status() == WalletStatus::Closed && previous.status() != WalletStatus::Closed {
             // A closed wallet frees its currency and its place in the tier's wallet count.
             let customer = format!("CUSTOMER#{}", updated.user_id);
             let release = Delete::builder()
                 .table_name(&self.table)
-                .key("pk", s(&customer))
-                .key("sk", s(format!("CURRENCY#{}", updated.currency)))
+                .key("pk", text(&customer))
+                .key("sk", text(format!("CURRENCY#{}", updated.currency)))
                 .build()
                 .expect("table and key are set");
             let uncount = Update::builder()
                 .table_name(&self.table)
-                .key("pk", s(&customer))
-                .key("sk", s("PROFILE"))
+                .key("pk", text(&customer))
+                .key("sk", text("PROFILE"))
                 .update_expression("ADD open_wallets :minus_one")
-                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":minus_one", number(-1))
                 .build()
                 .expect("table, key and expression are set");
             items.push(TransactWriteItem::builder().delete(release).build());

@@ -61,7 +61,7 @@ impl Wallets {
                 let limits = tier_limits(customer.account_tier);
                 if customer.open_wallets >= limits.max_wallets {
                     return Err(wallet_limit(
-                        customer.account_tier.as_str(),
+                        customer.account_tier,
                         limits.max_wallets,
                     ));
                 }
@@ -76,7 +76,7 @@ impl Wallets {
                         wallet_id: wallet.id,
                         user_id: wallet.user_id,
                         currency,
-                        status: wallet.status,
+                        status: wallet.status(),
                     },
                     causality,
                 );
@@ -97,7 +97,7 @@ impl Wallets {
                     ))),
                     // Lost a race with another open or a downgrade between our read and write.
                     Err(WriteError::NotAllowed) => Err(wallet_limit(
-                        customer.account_tier.as_str(),
+                        customer.account_tier,
                         limits.max_wallets,
                     )),
                     Err(WriteError::Conflict) => Err(ApiError::Conflict(
@@ -155,7 +155,7 @@ impl Wallets {
                             wallet_id: id,
                             user_id: wallet.user_id,
                             currency: wallet.currency,
-                            previous_status: wallet.status,
+                            previous_status: wallet.status(),
                             status: to,
                             changed_by: caller.user_id,
                             reason: reason.clone(),
@@ -176,7 +176,7 @@ impl Wallets {
                         Ok(()) => {
                             tracing::info!(
                                 wallet_id = id,
-                                from = wallet.status.as_str(),
+                                from = wallet.status().as_str(),
                                 to = to.as_str(),
                                 "wallet status changed"
                             );
@@ -214,7 +214,7 @@ impl Wallets {
                     let tier = self.store.customer(wallet.user_id).await?.map_or(AccountTier::Bronze, |c| c.account_tier);
                     let now = OffsetDateTime::now_utc();
                     let updated = wallet
-                        .deposit(deposit.amount, &tier_limits(tier), tier.as_str(), now)
+                        .deposit(deposit.amount, &tier_limits(tier), tier, now)
                         .map_err(rule_error)?;
                     let entry = LedgerEntry {
                         id: uuid::Uuid::now_v7().to_string(),
@@ -273,7 +273,7 @@ fn view(view: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(view).expect("views serialize")
 }
 
-fn wallet_limit(tier: &str, max: u32) -> ApiError {
+fn wallet_limit(tier: AccountTier, max: u32) -> ApiError {
     ApiError::Forbidden(format!("The {tier} tier allows at most {max} open wallets"))
 }
 

@@ -3,7 +3,7 @@
 //!
 //! - The consumers' declarations come from the code: every consumer function template.yaml
 //!   triggers from SQS is built as its Lambda binary builds it (the services'
-//!   `functions::consumer`, with placeholder configuration; nothing is called), and asked what
+//!   `entry_points::consumer`, with placeholder configuration; nothing is called), and asked what
 //!   it reads (`EventConsumer::reads`).
 //! - The baseline is the released schemas: `events/released/` (committed; `finflow contracts
 //!   release` updates it once the check passes), or `events/schemas/` at a git ref with
@@ -28,12 +28,12 @@ type ConsumerFunction =
 
 /// Every service's consumer builders, as the Lambda binaries call them.
 const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
-    finflow_auth::functions::consumer,
-    finflow_wallet::functions::consumer,
-    finflow_kyc::functions::consumer,
-    finflow_payment::functions::consumer,
-    finflow_reporting::functions::consumer,
-    finflow_notification::functions::consumer,
+    finflow_auth::entry_points::consumer,
+    finflow_wallet::entry_points::consumer,
+    finflow_kyc::entry_points::consumer,
+    finflow_payment::entry_points::consumer,
+    finflow_reporting::entry_points::consumer,
+    finflow_notification::entry_points::consumer,
 ];
 
 pub const USAGE: &str = "finflow contracts check [--base DIR | --base-ref REF] [--schemas DIR] [--template PATH]\n       finflow contracts release [--schemas DIR] [--template PATH]";
@@ -81,7 +81,7 @@ pub fn build_consumer(function: &Function) -> Result<Arc<dyn EventConsumer>, Str
         .ok_or_else(|| {
             format!(
                 "{} ({binary}): no service builds this consumer; add the service's \
-                 `functions::consumer` to CONSUMER_FUNCTIONS in infra/tools/src/contracts.rs",
+                 `entry_points::consumer` to CONSUMER_FUNCTIONS in infra/tools/src/contracts.rs",
                 function.logical_id
             )
         })?

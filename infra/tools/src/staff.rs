@@ -52,7 +52,7 @@ pub async fn set_role(
         }
     };
     let sdk = finflow_shared::config::aws_sdk_config().await;
-    let roles = finflow_auth::functions::staff_roles(&sdk, &env).map_err(|e| e.to_string())?;
+    let roles = finflow_auth::entry_points::staff_roles(&sdk, &env).map_err(|e| e.to_string())?;
     let trace_id = TraceId::generate();
     let user = roles
         .set_role(

@@ -150,20 +150,13 @@ fn sorted(values: impl Iterator<Item = String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use finflow_shared::dynamo::{number, text};
 
     fn item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect()
-    }
-
-    fn s(v: &str) -> AttributeValue {
-        AttributeValue::S(v.into())
-    }
-
-    fn n(v: &str) -> AttributeValue {
-        AttributeValue::N(v.into())
     }
 
     fn snapshot(items: &[HashMap<String, AttributeValue>]) -> Snapshot {
@@ -173,14 +166,14 @@ mod tests {
     #[test]
     fn equal_numbers_written_differently_are_equal() {
         let live = snapshot(&[item(&[
-            ("pk", s("DAY")),
-            ("sk", s("1")),
-            ("volume", n("10.50")),
+            ("pk", text("DAY")),
+            ("sk", text("1")),
+            ("volume", number("10.50")),
         ])]);
         let rebuilt = snapshot(&[item(&[
-            ("pk", s("DAY")),
-            ("sk", s("1")),
-            ("volume", n("10.5")),
+            ("pk", text("DAY")),
+            ("sk", text("1")),
+            ("volume", number("10.5")),
         ])]);
         assert_eq!(compare(&live, &rebuilt), []);
     }
@@ -188,14 +181,14 @@ mod tests {
     #[test]
     fn every_kind_of_difference_is_named_with_its_key_and_attribute() {
         let live = snapshot(&[
-            item(&[("pk", s("A")), ("sk", s("1")), ("count", n("2"))]),
-            item(&[("pk", s("B")), ("sk", s("1"))]),
-            item(&[("pk", s("D")), ("sk", s("1")), ("tier", s("gold"))]),
+            item(&[("pk", text("A")), ("sk", text("1")), ("count", number("2"))]),
+            item(&[("pk", text("B")), ("sk", text("1"))]),
+            item(&[("pk", text("D")), ("sk", text("1")), ("tier", text("gold"))]),
         ]);
         let rebuilt = snapshot(&[
-            item(&[("pk", s("A")), ("sk", s("1")), ("count", n("3"))]),
-            item(&[("pk", s("C")), ("sk", s("1"))]),
-            item(&[("pk", s("D")), ("sk", s("1"))]),
+            item(&[("pk", text("A")), ("sk", text("1")), ("count", number("3"))]),
+            item(&[("pk", text("C")), ("sk", text("1"))]),
+            item(&[("pk", text("D")), ("sk", text("1"))]),
         ]);
         let differences: Vec<String> = compare(&live, &rebuilt)
             .iter()
@@ -214,8 +207,16 @@ mod tests {
 
     #[test]
     fn a_string_is_never_equal_to_the_number_it_spells() {
-        let live = snapshot(&[item(&[("pk", s("A")), ("sk", s("1")), ("v", s("1"))])]);
-        let rebuilt = snapshot(&[item(&[("pk", s("A")), ("sk", s("1")), ("v", n("1"))])]);
+        let live = snapshot(&[item(&[
+            ("pk", text("A")),
+            ("sk", text("1")),
+            ("v", text("1")),
+        ])]);
+        let rebuilt = snapshot(&[item(&[
+            ("pk", text("A")),
+            ("sk", text("1")),
+            ("v", number("1")),
+        ])]);
         assert_eq!(compare(&live, &rebuilt).len(), 1);
     }
 }

@@ -33,6 +33,12 @@ impl WalletStatus {
     }
 }
 
+impl std::fmt::Display for WalletStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletCreated {
     pub wallet_id: u64,

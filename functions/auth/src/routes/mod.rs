@@ -13,14 +13,14 @@ use crate::accounts::Accounts;
 use crate::staff::StaffRoles;
 
 #[derive(Clone)]
-pub struct AuthState {
+pub struct AuthApiState {
     pub accounts: Arc<Accounts>,
     pub staff_roles: Arc<StaffRoles>,
     pub keys: TokenKeys,
 }
 
-impl FromRef<AuthState> for TokenKeys {
-    fn from_ref(state: &AuthState) -> Self {
+impl FromRef<AuthApiState> for TokenKeys {
+    fn from_ref(state: &AuthApiState) -> Self {
         state.keys.clone()
     }
 }

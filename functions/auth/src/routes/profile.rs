@@ -12,11 +12,11 @@ use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 
-use super::AuthState;
+use super::AuthApiState;
 use super::views::UserView;
 use crate::staff::UserRef;
 
-pub fn routes(state: AuthState) -> Router {
+pub fn routes(state: AuthApiState) -> Router {
     Router::new()
         .route("/auth/me", get(me))
         .route("/auth/verify-token", get(verify_token))
@@ -26,7 +26,7 @@ pub fn routes(state: AuthState) -> Router {
         .with_state(state)
 }
 
-async fn me(State(state): State<AuthState>, caller: Caller) -> ApiResult<Json<UserView>> {
+async fn me(State(state): State<AuthApiState>, caller: Caller) -> ApiResult<Json<UserView>> {
     let user = state.accounts.current_user(&caller).await?;
     Ok(Json(UserView::from(&user)))
 }
@@ -40,7 +40,7 @@ struct TokenStatus {
 }
 
 async fn verify_token(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     caller: Caller,
 ) -> ApiResult<Json<TokenStatus>> {
     state.accounts.require_live_session(&caller).await?;
@@ -53,7 +53,7 @@ async fn verify_token(
 }
 
 async fn user(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> ApiResult<Json<UserView>> {
@@ -67,7 +67,7 @@ struct TierBody {
 }
 
 async fn change_tier(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     caller: Caller,
     trace_id: TraceId,
     PathId(id): PathId,
@@ -91,7 +91,7 @@ struct RoleBody {
 /// Grants or revokes staff rights. The caller must be staff now (read from the table, not
 /// taken from the token) and may not change their own role.
 async fn set_role(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     caller: Caller,
     trace_id: TraceId,
     PathId(id): PathId,

@@ -10,12 +10,12 @@ use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
 use serde::Deserialize;
 
-use super::AuthState;
+use super::AuthApiState;
 use super::views::UserView;
 use crate::accounts::TokenPair;
 use crate::domain::Registration;
 
-pub fn routes(state: AuthState) -> Router {
+pub fn routes(state: AuthApiState) -> Router {
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
@@ -33,7 +33,7 @@ struct RegisterBody {
 }
 
 async fn register(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     trace_id: TraceId,
     Input(body): Input<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
@@ -55,7 +55,7 @@ struct LoginBody {
 }
 
 async fn login(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     Input(body): Input<LoginBody>,
 ) -> ApiResult<Json<TokenPair>> {
     state
@@ -71,13 +71,13 @@ struct RefreshBody {
 }
 
 async fn refresh(
-    State(state): State<AuthState>,
+    State(state): State<AuthApiState>,
     Input(body): Input<RefreshBody>,
 ) -> ApiResult<Json<TokenPair>> {
     state.accounts.refresh(&body.refresh_token).await.map(Json)
 }
 
-async fn logout(State(state): State<AuthState>, caller: Caller) -> ApiResult<StatusCode> {
+async fn logout(State(state): State<AuthApiState>, caller: Caller) -> ApiResult<StatusCode> {
     state.accounts.logout(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,8 +19,8 @@ use finflow_shared::PositiveAmount;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::dynamo::{
-    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, n, next_sequence_value,
-    page_query, s, timestamp,
+    Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, next_sequence_value, number,
+    page_query, text, timestamp,
 };
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
@@ -155,10 +155,10 @@ fn list_pk(status: Option<CaseStatus>) -> String {
 }
 
 fn settlement_attributes(item: &mut Item, settlement: &Settlement) {
-    item.insert("outcome".into(), s(settlement.outcome.as_str()));
+    item.insert("outcome".into(), text(settlement.outcome.as_str()));
     item.insert("settled_at".into(), timestamp(settlement.settled_at));
     if let Some(detail) = &settlement.detail {
-        item.insert("outcome_detail".into(), s(detail));
+        item.insert("outcome_detail".into(), text(detail));
     }
 }
 
@@ -176,35 +176,35 @@ fn settlement_of(item: &Item) -> Result<Option<Settlement>, StoreError> {
 fn case_item(case: &AmlCase, pk: String) -> Item {
     let payment = &case.payment;
     let mut item = Item::from([
-        ("pk".into(), s(pk)),
-        ("sk".into(), s(case_sk(case.id))),
-        ("case_id".into(), n(case.id)),
-        ("status".into(), s(case.status().as_str())),
-        ("payment_id".into(), n(payment.payment_id)),
-        ("from_wallet_id".into(), n(payment.from_wallet_id)),
-        ("to_wallet_id".into(), n(payment.to_wallet_id)),
-        ("payer_id".into(), n(payment.payer_id)),
-        ("payee_id".into(), n(payment.payee_id)),
+        ("pk".into(), text(pk)),
+        ("sk".into(), text(case_sk(case.id))),
+        ("case_id".into(), number(case.id)),
+        ("status".into(), text(case.status().as_str())),
+        ("payment_id".into(), number(payment.payment_id)),
+        ("from_wallet_id".into(), number(payment.from_wallet_id)),
+        ("to_wallet_id".into(), number(payment.to_wallet_id)),
+        ("payer_id".into(), number(payment.payer_id)),
+        ("payee_id".into(), number(payment.payee_id)),
         ("amount".into(), money(payment.amount.money())),
-        ("currency".into(), s(payment.currency.code())),
-        ("payment_status".into(), s(payment.status.as_str())),
+        ("currency".into(), text(payment.currency.code())),
+        ("payment_status".into(), text(payment.status.as_str())),
         (
             "hold_reasons".into(),
-            AttributeValue::L(case.hold_reasons.iter().map(s).collect()),
+            AttributeValue::L(case.hold_reasons.iter().map(text).collect()),
         ),
         ("held_at".into(), timestamp(case.held_at)),
         ("opened_at".into(), timestamp(case.opened_at)),
-        ("version".into(), n(case.version)),
+        ("version".into(), number(case.version)),
     ]);
     if let Some(description) = &payment.description {
-        item.insert("description".into(), s(description));
+        item.insert("description".into(), text(description));
     }
     if let Some(decision) = &case.decision {
-        item.insert("action".into(), s(action_str(decision.action)));
-        item.insert("resolved_by".into(), n(decision.resolved_by));
+        item.insert("action".into(), text(action_str(decision.action)));
+        item.insert("resolved_by".into(), number(decision.resolved_by));
         item.insert("resolved_at".into(), timestamp(decision.resolved_at));
         if let Some(note) = &decision.note {
-            item.insert("note".into(), s(note));
+            item.insert("note".into(), text(note));
         }
     }
     if let Some(settlement) = &case.settlement {
@@ -256,13 +256,16 @@ fn case_from_item(item: &Item) -> Result<AmlCase, StoreError> {
 
 fn watched_item(payment: &WatchedPayment) -> Item {
     let mut item = Item::from([
-        ("pk".into(), s(format!("AMLPAYMENT#{}", payment.payment_id))),
-        ("sk".into(), s("PAYMENT")),
-        ("payment_id".into(), n(payment.payment_id)),
-        ("version".into(), n(payment.version)),
+        (
+            "pk".into(),
+            text(format!("AMLPAYMENT#{}", payment.payment_id)),
+        ),
+        ("sk".into(), text("PAYMENT")),
+        ("payment_id".into(), number(payment.payment_id)),
+        ("version".into(), number(payment.version)),
     ]);
     if let Some(case_id) = payment.case_id {
-        item.insert("case_id".into(), n(case_id));
+        item.insert("case_id".into(), number(case_id));
     }
     if let Some(settlement) = &payment.settlement {
         settlement_attributes(&mut item, settlement);
@@ -322,7 +325,7 @@ impl DynamoAmlStore {
         } else {
             put.condition_expression("#version = :expected")
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", n(version - 1))
+                .expression_attribute_values(":expected", number(version - 1))
         };
         TransactWriteItem::builder()
             .put(put.build().expect("table and item are set"))
@@ -346,8 +349,8 @@ impl DynamoAmlStore {
         if let Some(previous) = change.previous.filter(|p| *p != status) {
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .key("pk", s(list_pk(Some(previous))))
-                .key("sk", s(case_sk(case.id)))
+                .key("pk", text(list_pk(Some(previous))))
+                .key("sk", text(case_sk(case.id)))
                 .build()
                 .expect("table and key are set");
             items.push(TransactWriteItem::builder().delete(delete).build());
@@ -375,16 +378,16 @@ impl DynamoAmlStore {
         if !counters.is_empty() {
             let mut update = Update::builder()
                 .table_name(&self.table)
-                .key("pk", s(&pk))
-                .key("sk", s("SUMMARY"))
+                .key("pk", text(&pk))
+                .key("sk", text("SUMMARY"))
                 .expression_attribute_names("#user", "user_id")
-                .expression_attribute_values(":user", n(change.user_id));
+                .expression_attribute_values(":user", number(change.user_id));
             let mut additions = Vec::new();
             for (index, (name, by)) in counters.iter().enumerate() {
                 additions.push(format!("#c{index} :c{index}"));
                 update = update
                     .expression_attribute_names(format!("#c{index}"), *name)
-                    .expression_attribute_values(format!(":c{index}"), n(by));
+                    .expression_attribute_values(format!(":c{index}"), number(by));
             }
             let update = update
                 .update_expression(format!("SET #user = :user ADD {}", additions.join(", ")))
@@ -395,10 +398,10 @@ impl DynamoAmlStore {
         if let Some(sent) = &change.sent {
             let update = Update::builder()
                 .table_name(&self.table)
-                .key("pk", s(&pk))
+                .key("pk", text(&pk))
                 .key(
                     "sk",
-                    s(format!("DAY#{}#{}", sent.day, sent.currency.code())),
+                    text(format!("DAY#{}#{}", sent.day, sent.currency.code())),
                 )
                 .update_expression(
                     "SET #user = :user, #day = :day, #currency = :currency \
@@ -409,10 +412,10 @@ impl DynamoAmlStore {
                 .expression_attribute_names("#currency", "currency")
                 .expression_attribute_names("#count", "sent_count")
                 .expression_attribute_names("#volume", "sent_volume")
-                .expression_attribute_values(":user", n(change.user_id))
-                .expression_attribute_values(":day", s(&sent.day))
-                .expression_attribute_values(":currency", s(sent.currency.code()))
-                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":user", number(change.user_id))
+                .expression_attribute_values(":day", text(&sent.day))
+                .expression_attribute_values(":currency", text(sent.currency.code()))
+                .expression_attribute_values(":one", number(1))
                 .expression_attribute_values(":amount", money(sent.amount))
                 .build()
                 .expect("table, key and expression are set");
@@ -479,7 +482,7 @@ impl AmlStore for DynamoAmlStore {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("AMLUSER#{user_id}")))
+            .expression_attribute_values(":pk", text(format!("AMLUSER#{user_id}")))
             .scan_index_forward(false)
             .consistent_read(true)
             .limit(101)

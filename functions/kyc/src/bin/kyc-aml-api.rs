@@ -5,14 +5,17 @@ use finflow_shared::http::into_app;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_kyc::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_kyc::entry_points::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes = finflow_kyc::functions::http_routes(
+    let routes = finflow_kyc::entry_points::http_routes(
         "kyc-aml-api",
         &sdk,
         &Env::process().with_secrets(&sdk).await?,
     )
     .expect("kyc-aml-api is one of KYC's HTTP functions")?;
-    finflow_shared::runtime::run_http(metrics, into_app(finflow_kyc::functions::SERVICE, routes))
-        .await
+    finflow_shared::runtime::run_http(
+        metrics,
+        into_app(finflow_kyc::entry_points::SERVICE, routes),
+    )
+    .await
 }

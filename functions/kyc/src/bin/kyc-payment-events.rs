@@ -4,9 +4,9 @@ use finflow_shared::config::{Env, aws_sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_kyc::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_kyc::entry_points::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer = finflow_kyc::functions::consumer(
+    let consumer = finflow_kyc::entry_points::consumer(
         "kyc-payment-events",
         &sdk,
         &Env::process().with_secrets(&sdk).await?,

@@ -5,9 +5,9 @@ use finflow_shared::http::into_app;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_notification::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_notification::entry_points::SERVICE);
     let sdk = aws_sdk_config().await;
-    let routes = finflow_notification::functions::http_routes(
+    let routes = finflow_notification::entry_points::http_routes(
         "notification-api",
         &sdk,
         &Env::process().with_secrets(&sdk).await?,
@@ -15,7 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .expect("notification-api is one of notification's HTTP functions")?;
     finflow_shared::runtime::run_http(
         metrics,
-        into_app(finflow_notification::functions::SERVICE, routes),
+        into_app(finflow_notification::entry_points::SERVICE, routes),
     )
     .await
 }

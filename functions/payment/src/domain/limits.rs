@@ -32,13 +32,13 @@ pub fn transfer_limits(tier: AccountTier) -> TransferLimits {
 /// enforce (`finflow_wallet::domain::tier_limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BalanceCap {
-    pub tier: &'static str,
+    pub tier: AccountTier,
     pub max_balance: Money,
 }
 
 pub fn balance_cap(tier: AccountTier) -> BalanceCap {
     BalanceCap {
-        tier: tier.as_str(),
+        tier,
         max_balance: finflow_wallet::domain::tier_limits(tier).max_balance,
     }
 }

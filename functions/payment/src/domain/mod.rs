@@ -6,7 +6,7 @@ pub mod screening;
 pub mod transfer;
 
 pub use limits::{BalanceCap, TransferLimits, balance_cap, needs_payee_tier, transfer_limits};
-pub use payment::{NotOnHold, Payment};
+pub use payment::{HoldOutcome, NotOnHold, Payment, PaymentState};
 pub use transfer::{
     AllowedTransfer, Movement, RecentActivity, TransferError, TransferPlan, TransferReads,
     TransferRequest, decide_transfer, parse_amount,

@@ -5,7 +5,6 @@
 
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
-use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::money::MoneyError;
 use finflow_shared::{Money, PositiveAmount};
@@ -13,7 +12,7 @@ use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
 use time::OffsetDateTime;
 
 use super::limits::{BalanceCap, TransferLimits, balance_cap, transfer_limits};
-use super::payment::Payment;
+use super::payment::{Payment, PaymentState};
 use super::screening::{TransferFacts, screen};
 
 #[derive(Debug, Clone)]
@@ -43,9 +42,9 @@ pub enum TransferError {
     #[error("Destination wallet not found")]
     DestinationNotFound,
     #[error("Source wallet is {0}")]
-    SourceNotActive(&'static str),
+    SourceNotActive(WalletStatus),
     #[error("Destination wallet is {0}")]
-    DestinationNotActive(&'static str),
+    DestinationNotActive(WalletStatus),
     #[error(
         "Currency mismatch: the transfer is in {requested}, the source wallet holds {source_currency} and the destination {destination}"
     )]
@@ -55,16 +54,16 @@ pub enum TransferError {
         destination: Currency,
     },
     #[error("Amount exceeds the {tier} tier's per-transaction limit of {limit}")]
-    OverTransactionLimit { tier: &'static str, limit: Money },
+    OverTransactionLimit { tier: AccountTier, limit: Money },
     #[error("Transfer would exceed the {tier} tier's daily limit of {limit}")]
-    OverDailyLimit { tier: &'static str, limit: Money },
+    OverDailyLimit { tier: AccountTier, limit: Money },
     #[error("Insufficient funds")]
     InsufficientFunds,
     /// Worded as deposits word the same refusal (`WalletRuleError::BalanceLimit`).
     #[error(
         "Transfer would take the destination wallet's balance above the {tier} tier's maximum of {limit}"
     )]
-    OverPayeeMaxBalance { tier: &'static str, limit: Money },
+    OverPayeeMaxBalance { tier: AccountTier, limit: Money },
     /// A wallet's own rule refused the movement (an amount beyond DECIMAL(20,4), say).
     #[error(transparent)]
     Wallet(#[from] WalletRuleError),
@@ -162,6 +161,15 @@ pub struct Movement {
     pub entry: LedgerEntry,
 }
 
+/// What AML screening made of a transfer the rules allow.
+#[derive(Debug, Clone)]
+enum Screened {
+    /// It completes: the payee's wallet after the credit.
+    Cleared { credited: Wallet },
+    /// It waits for a compliance decision; the money is held on the payer's side.
+    Held { reasons: Vec<String> },
+}
+
 /// A transfer the rules allow: its outcome and new balances, not yet numbered.
 #[derive(Debug, Clone)]
 pub struct AllowedTransfer {
@@ -169,10 +177,7 @@ pub struct AllowedTransfer {
     request: TransferRequest,
     source: Wallet,
     destination: Wallet,
-    /// The payee's wallet after the credit; `None` while screening holds the money.
-    credited: Option<Wallet>,
-    /// Why screening holds it; empty when it completes.
-    hold_reasons: Vec<String>,
+    screened: Screened,
     daily_limit: Money,
     payee_room: Money,
     now: OffsetDateTime,
@@ -211,7 +216,7 @@ pub fn decide_transfer(
         reads.source.as_ref(),
         reads.destination.as_ref(),
         &limits,
-        reads.payer_tier.as_str(),
+        reads.payer_tier,
         &payee_cap,
     )?;
     let (Some(source), Some(destination)) = (&reads.source, &reads.destination) else {
@@ -233,21 +238,27 @@ pub fn decide_transfer(
         recent_total: reads.activity.total,
         new_counterparty: reads.activity.new_counterparty,
     });
-    let (source_after, credited) = if hold_reasons.is_empty() {
+    let (source_after, screened) = if hold_reasons.is_empty() {
         (
             source.debit(amount, now)?,
-            Some(destination.credit(amount, now)?),
+            Screened::Cleared {
+                credited: destination.credit(amount, now)?,
+            },
         )
     } else {
-        (source.hold(amount, now)?, None)
+        (
+            source.hold(amount, now)?,
+            Screened::Held {
+                reasons: hold_reasons,
+            },
+        )
     };
     Ok(AllowedTransfer {
         payer,
         request: request.clone(),
         source: source_after,
         destination: destination.clone(),
-        credited,
-        hold_reasons,
+        screened,
         daily_limit: limits.daily,
         payee_room,
         now,
@@ -257,7 +268,10 @@ pub fn decide_transfer(
 impl AllowedTransfer {
     /// The transfer as payment `id`: the payment and its ledger entries.
     pub fn numbered(self, id: u64) -> TransferPlan {
-        let held = self.credited.is_none();
+        let (state, credited) = match self.screened {
+            Screened::Cleared { credited } => (PaymentState::Completed, Some(credited)),
+            Screened::Held { reasons } => (PaymentState::OnHold { reasons }, None),
+        };
         let payment = Payment {
             id,
             from_wallet_id: self.source.id,
@@ -266,14 +280,8 @@ impl AllowedTransfer {
             payee_id: self.destination.user_id,
             amount: self.request.amount,
             currency: self.request.currency,
-            status: if held {
-                PaymentStatus::OnHold
-            } else {
-                PaymentStatus::Completed
-            },
+            state,
             description: self.request.description,
-            hold_reasons: self.hold_reasons,
-            resolution: None,
             version: 1,
             created_at: self.now,
             updated_at: self.now,
@@ -281,12 +289,12 @@ impl AllowedTransfer {
         let entry = |wallet: &Wallet, kind: EntryKind, description: &str| {
             payment.entry(wallet, kind, description, self.now)
         };
-        let source_entry = if held {
+        let source_entry = if credited.is_none() {
             entry(&self.source, EntryKind::Debit, "held for compliance review")
         } else {
             entry(&self.source, EntryKind::Debit, "transfer sent")
         };
-        let destination = self.credited.map(|credited| Movement {
+        let destination = credited.map(|credited| Movement {
             entry: entry(&credited, EntryKind::Credit, "transfer received"),
             wallet: credited,
         });
@@ -318,7 +326,7 @@ fn check_transfer(
     source: Option<&Wallet>,
     destination: Option<&Wallet>,
     limits: &TransferLimits,
-    tier: &'static str,
+    tier: AccountTier,
     payee_cap: &BalanceCap,
 ) -> Result<(), TransferError> {
     if request.from_wallet_id == request.to_wallet_id {
@@ -329,13 +337,11 @@ fn check_transfer(
         .filter(|w| w.user_id == payer)
         .ok_or(TransferError::SourceNotFound)?;
     let destination = destination.ok_or(TransferError::DestinationNotFound)?;
-    if source.status != WalletStatus::Active {
-        return Err(TransferError::SourceNotActive(source.status.as_str()));
+    if source.status() != WalletStatus::Active {
+        return Err(TransferError::SourceNotActive(source.status()));
     }
-    if destination.status != WalletStatus::Active {
-        return Err(TransferError::DestinationNotActive(
-            destination.status.as_str(),
-        ));
+    if destination.status() != WalletStatus::Active {
+        return Err(TransferError::DestinationNotActive(destination.status()));
     }
     if request.currency != source.currency || request.currency != destination.currency {
         return Err(TransferError::CurrencyMismatch {
@@ -365,6 +371,7 @@ fn check_transfer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::jwt::Role;
 
     fn usd() -> Currency {
@@ -398,7 +405,7 @@ mod tests {
             Some(source),
             Some(destination),
             &transfer_limits(AccountTier::Bronze),
-            "bronze",
+            AccountTier::Bronze,
             &balance_cap(AccountTier::Bronze),
         )
     }
@@ -430,8 +437,7 @@ mod tests {
         )
         .unwrap()
         .numbered(42);
-        assert_eq!(plan.payment.status, PaymentStatus::Completed);
-        assert!(plan.payment.hold_reasons.is_empty());
+        assert_eq!(plan.payment.state, PaymentState::Completed);
         assert_eq!(plan.source.wallet.balance.to_string(), "400.0000");
         let credit = plan
             .destination
@@ -454,8 +460,8 @@ mod tests {
         )
         .unwrap()
         .numbered(43);
-        assert_eq!(plan.payment.status, PaymentStatus::OnHold);
-        assert!(plan.payment.hold_reasons[0].starts_with("velocity"));
+        assert_eq!(plan.payment.status(), PaymentStatus::OnHold);
+        assert!(plan.payment.state.hold_reasons()[0].starts_with("velocity"));
         assert!(plan.destination.is_none());
         assert_eq!(
             (
@@ -551,7 +557,7 @@ mod tests {
         assert_eq!(
             error,
             TransferError::OverPayeeMaxBalance {
-                tier: "bronze",
+                tier: AccountTier::Bronze,
                 limit: Money::parse("10000").unwrap()
             }
         );
@@ -572,7 +578,7 @@ mod tests {
             Some(&source),
             Some(&wallet(2, 8, "9900")),
             &transfer_limits(AccountTier::Bronze),
-            "bronze",
+            AccountTier::Bronze,
             &balance_cap(AccountTier::Gold),
         );
         assert_eq!(gold, Ok(()));

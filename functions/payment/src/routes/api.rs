@@ -15,11 +15,11 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use super::PaymentState;
+use super::PaymentApiState;
 use super::views::{PaymentView, payment_v2};
 use crate::domain::{TransferRequest, parse_amount};
 
-pub fn routes(state: PaymentState) -> Router {
+pub fn routes(state: PaymentApiState) -> Router {
     Router::new()
         .route("/payment/transfer", post(transfer))
         // Served at /api/v2/... only (finflow_shared::http::V2), beside v1.
@@ -43,7 +43,7 @@ struct TransferBody {
 }
 
 async fn transfer(
-    State(state): State<PaymentState>,
+    State(state): State<PaymentApiState>,
     caller: Caller,
     trace_id: TraceId,
     MaybeIdempotencyKey(key): MaybeIdempotencyKey,
@@ -85,7 +85,7 @@ async fn transfer(
 /// the amount and its currency as one object (`views::payment_v2`). A key first used on v1 is
 /// answered in v2's shape, and the other way round: one transfer, two representations.
 async fn transfer_v2(
-    State(state): State<PaymentState>,
+    State(state): State<PaymentApiState>,
     caller: Caller,
     trace_id: TraceId,
     MaybeIdempotencyKey(key): MaybeIdempotencyKey,
@@ -115,7 +115,7 @@ async fn transfer_v2(
 }
 
 async fn payment(
-    State(state): State<PaymentState>,
+    State(state): State<PaymentApiState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> ApiResult<Json<PaymentView>> {
@@ -132,7 +132,7 @@ struct HistoryQuery {
 }
 
 async fn history(
-    State(state): State<PaymentState>,
+    State(state): State<PaymentApiState>,
     caller: Caller,
     QueryParams(query): QueryParams<HistoryQuery>,
 ) -> ApiResult<Json<Value>> {

@@ -11,13 +11,13 @@ use finflow_shared::jwt::TokenKeys;
 use crate::payments::Payments;
 
 #[derive(Clone)]
-pub struct PaymentState {
+pub struct PaymentApiState {
     pub payments: Arc<Payments>,
     pub keys: TokenKeys,
 }
 
-impl FromRef<PaymentState> for TokenKeys {
-    fn from_ref(state: &PaymentState) -> Self {
+impl FromRef<PaymentApiState> for TokenKeys {
+    fn from_ref(state: &PaymentApiState) -> Self {
         state.keys.clone()
     }
 }

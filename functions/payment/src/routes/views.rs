@@ -38,10 +38,10 @@ impl From<&Payment> for PaymentView {
             payee_id: payment.payee_id,
             amount: payment.amount.money(),
             currency: payment.currency.code(),
-            status: payment.status.as_str(),
+            status: payment.status().as_str(),
             description: payment.description.clone(),
-            hold_reasons: payment.hold_reasons.clone(),
-            resolution: payment.resolution.clone(),
+            hold_reasons: payment.state.hold_reasons().to_vec(),
+            resolution: payment.state.resolution().map(str::to_owned),
             created_at: payment.created_at,
             updated_at: payment.updated_at,
         }

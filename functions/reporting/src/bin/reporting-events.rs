@@ -4,9 +4,9 @@ use finflow_shared::config::{Env, aws_sdk_config};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_reporting::functions::SERVICE);
+    let metrics = finflow_shared::telemetry::init(finflow_reporting::entry_points::SERVICE);
     let sdk = aws_sdk_config().await;
-    let consumer = finflow_reporting::functions::consumer(
+    let consumer = finflow_reporting::entry_points::consumer(
         "reporting-events",
         &sdk,
         &Env::process().with_secrets(&sdk).await?,

@@ -15,12 +15,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::ReportingState;
+use super::ReportingApiState;
 use super::views::{self, RowView, TotalView};
 use crate::domain::{Period, format_day};
 use crate::reports::{TransactionsQuery, staff_only};
 
-pub fn routes(state: ReportingState) -> Router {
+pub fn routes(state: ReportingApiState) -> Router {
     Router::new()
         .route("/reports/transactions", get(transactions))
         .route("/reports/users/{id}/analytics", get(user_analytics))
@@ -75,7 +75,7 @@ fn format(param: Option<&str>, headers: &HeaderMap) -> ApiResult<Format> {
 }
 
 async fn transactions(
-    State(state): State<ReportingState>,
+    State(state): State<ReportingApiState>,
     caller: Caller,
     headers: HeaderMap,
     QueryParams(params): QueryParams<TransactionsParams>,
@@ -137,7 +137,7 @@ async fn transactions(
 }
 
 async fn user_analytics(
-    State(state): State<ReportingState>,
+    State(state): State<ReportingApiState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
@@ -152,7 +152,7 @@ struct PeriodParams {
 }
 
 async fn dashboard(
-    State(state): State<ReportingState>,
+    State(state): State<ReportingApiState>,
     caller: Caller,
     QueryParams(params): QueryParams<PeriodParams>,
 ) -> ApiResult<Json<Value>> {
@@ -178,7 +178,7 @@ struct PageParams {
 }
 
 async fn compliance(
-    State(state): State<ReportingState>,
+    State(state): State<ReportingApiState>,
     caller: Caller,
     QueryParams(page): QueryParams<PageParams>,
 ) -> ApiResult<Json<Value>> {

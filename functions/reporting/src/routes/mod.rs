@@ -12,13 +12,13 @@ use finflow_shared::jwt::TokenKeys;
 use crate::reports::Reports;
 
 #[derive(Clone)]
-pub struct ReportingState {
+pub struct ReportingApiState {
     pub reports: Arc<Reports>,
     pub keys: TokenKeys,
 }
 
-impl FromRef<ReportingState> for TokenKeys {
-    fn from_ref(state: &ReportingState) -> Self {
+impl FromRef<ReportingApiState> for TokenKeys {
+    fn from_ref(state: &ReportingApiState) -> Self {
         state.keys.clone()
     }
 }

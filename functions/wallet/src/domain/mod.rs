@@ -6,4 +6,4 @@ pub mod wallet;
 
 pub use ledger::{EntryKind, LedgerEntry};
 pub use limits::{TierLimits, tier_limits};
-pub use wallet::{FrozenBy, StatusChange, Wallet, WalletRuleError};
+pub use wallet::{FrozenBy, StatusChange, Wallet, WalletRuleError, WalletState};

@@ -4,6 +4,7 @@
 use finflow_shared::Money;
 use finflow_shared::PositiveAmount;
 use finflow_shared::currency::Currency;
+use finflow_shared::customer::AccountTier;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::jwt::Role;
 use time::OffsetDateTime;
@@ -18,18 +19,36 @@ pub enum FrozenBy {
     Staff,
 }
 
+/// Where a wallet stands: the status the contract speaks of, with what each status needs to
+/// know. Only a frozen wallet has a freezer; closed is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalletState {
+    Active,
+    Frozen { by: FrozenBy },
+    Closed,
+}
+
+impl WalletState {
+    pub fn status(self) -> WalletStatus {
+        match self {
+            WalletState::Active => WalletStatus::Active,
+            WalletState::Frozen { .. } => WalletStatus::Frozen,
+            WalletState::Closed => WalletStatus::Closed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wallet {
     pub id: u64,
     pub user_id: u64,
     pub currency: Currency,
-    pub status: WalletStatus,
+    pub state: WalletState,
     /// Spendable funds.
     pub balance: Money,
     /// Funds of outgoing payments on hold: no longer in `balance`, not yet anyone else's.
     /// Balances plus held amounts across all wallets equal what was deposited.
     pub held: Money,
-    pub frozen_by: Option<FrozenBy>,
     /// Grows by one with every change; writes are conditional on it.
     pub version: u64,
     pub created_at: OffsetDateTime,
@@ -39,7 +58,7 @@ pub struct Wallet {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WalletRuleError {
     #[error("Wallet is {0}")]
-    NotActive(&'static str),
+    NotActive(WalletStatus),
     #[error("A closed wallet cannot be reopened")]
     Closed,
     #[error("Only staff can unfreeze a wallet frozen by staff")]
@@ -55,9 +74,9 @@ pub enum WalletRuleError {
     #[error("The wallet holds less than the amount to settle")]
     HoldMissing,
     #[error("Deposit exceeds the {tier} tier's single deposit limit of {limit}")]
-    DepositTooLarge { tier: &'static str, limit: Money },
+    DepositTooLarge { tier: AccountTier, limit: Money },
     #[error("Deposit would take the balance above the {tier} tier's maximum of {limit}")]
-    BalanceLimit { tier: &'static str, limit: Money },
+    BalanceLimit { tier: AccountTier, limit: Money },
 }
 
 /// The outcome of a status request.
@@ -73,14 +92,17 @@ impl Wallet {
             id,
             user_id,
             currency,
-            status: WalletStatus::Active,
+            state: WalletState::Active,
             balance: Money::ZERO,
             held: Money::ZERO,
-            frozen_by: None,
             version: 1,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    pub fn status(&self) -> WalletStatus {
+        self.state.status()
     }
 
     /// Balance plus held funds: everything this wallet's owner still has a claim on.
@@ -89,9 +111,9 @@ impl Wallet {
     }
 
     fn require_active(&self) -> Result<(), WalletRuleError> {
-        match self.status {
-            WalletStatus::Active => Ok(()),
-            other => Err(WalletRuleError::NotActive(other.as_str())),
+        match self.state {
+            WalletState::Active => Ok(()),
+            other => Err(WalletRuleError::NotActive(other.status())),
         }
     }
 
@@ -181,34 +203,34 @@ impl Wallet {
         actor: Role,
         now: OffsetDateTime,
     ) -> Result<StatusChange, WalletRuleError> {
-        if self.status == to {
+        if self.status() == to {
             return Ok(StatusChange::Unchanged);
         }
-        if self.status == WalletStatus::Closed {
-            return Err(WalletRuleError::Closed);
-        }
-        let frozen_by = match to {
-            WalletStatus::Frozen => Some(if actor == Role::Staff {
-                FrozenBy::Staff
-            } else {
-                FrozenBy::Owner
-            }),
-            WalletStatus::Active => {
-                if self.frozen_by == Some(FrozenBy::Staff) && actor != Role::Staff {
-                    return Err(WalletRuleError::FrozenByStaff);
-                }
-                None
-            }
-            WalletStatus::Closed => {
+        let state = match (self.state, to) {
+            (WalletState::Closed, _) => return Err(WalletRuleError::Closed),
+            (_, WalletStatus::Frozen) => WalletState::Frozen {
+                by: if actor == Role::Staff {
+                    FrozenBy::Staff
+                } else {
+                    FrozenBy::Owner
+                },
+            },
+            (
+                WalletState::Frozen {
+                    by: FrozenBy::Staff,
+                },
+                WalletStatus::Active,
+            ) if actor != Role::Staff => return Err(WalletRuleError::FrozenByStaff),
+            (_, WalletStatus::Active) => WalletState::Active,
+            (_, WalletStatus::Closed) => {
                 if !self.balance.is_zero() || !self.held.is_zero() {
                     return Err(WalletRuleError::NotEmpty(self.balance));
                 }
-                self.frozen_by
+                WalletState::Closed
             }
         };
         Ok(StatusChange::Changed(Wallet {
-            status: to,
-            frozen_by,
+            state,
             version: self.version + 1,
             updated_at: now,
             ..self.clone()
@@ -220,12 +242,10 @@ impl Wallet {
         &self,
         amount: PositiveAmount,
         limits: &TierLimits,
-        tier: &'static str,
+        tier: AccountTier,
         now: OffsetDateTime,
     ) -> Result<Wallet, WalletRuleError> {
-        if self.status != WalletStatus::Active {
-            return Err(WalletRuleError::NotActive(self.status.as_str()));
-        }
+        self.require_active()?;
         if amount.money() > limits.max_deposit {
             return Err(WalletRuleError::DepositTooLarge {
                 tier,
@@ -249,7 +269,6 @@ impl Wallet {
 mod tests {
     use super::*;
     use crate::domain::limits::tier_limits;
-    use finflow_shared::customer::AccountTier;
 
     fn wallet() -> Wallet {
         Wallet::open(
@@ -280,6 +299,12 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
+            frozen.state,
+            WalletState::Frozen {
+                by: FrozenBy::Staff
+            }
+        );
+        assert_eq!(
             frozen.change_status(WalletStatus::Active, Role::Customer, now),
             Err(WalletRuleError::FrozenByStaff)
         );
@@ -307,7 +332,7 @@ mod tests {
             .deposit(
                 amount("1"),
                 &tier_limits(AccountTier::Bronze),
-                "bronze",
+                AccountTier::Bronze,
                 now,
             )
             .unwrap();
@@ -337,7 +362,7 @@ mod tests {
             .deposit(
                 amount("100"),
                 &tier_limits(AccountTier::Bronze),
-                "bronze",
+                AccountTier::Bronze,
                 now,
             )
             .unwrap();
@@ -369,23 +394,23 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let bronze = tier_limits(AccountTier::Bronze);
         let after = wallet()
-            .deposit(amount("0.0001"), &bronze, "bronze", now)
+            .deposit(amount("0.0001"), &bronze, AccountTier::Bronze, now)
             .unwrap();
         assert_eq!(
             (after.balance.to_string(), after.version),
             ("0.0001".to_owned(), 2)
         );
         assert!(matches!(
-            wallet().deposit(amount("5000.0001"), &bronze, "bronze", now),
+            wallet().deposit(amount("5000.0001"), &bronze, AccountTier::Bronze, now),
             Err(WalletRuleError::DepositTooLarge { .. })
         ));
         let near_max = wallet()
-            .deposit(amount("5000"), &bronze, "bronze", now)
+            .deposit(amount("5000"), &bronze, AccountTier::Bronze, now)
             .unwrap()
-            .deposit(amount("5000"), &bronze, "bronze", now)
+            .deposit(amount("5000"), &bronze, AccountTier::Bronze, now)
             .unwrap();
         assert!(matches!(
-            near_max.deposit(amount("0.0001"), &bronze, "bronze", now),
+            near_max.deposit(amount("0.0001"), &bronze, AccountTier::Bronze, now),
             Err(WalletRuleError::BalanceLimit { .. })
         ));
         let frozen = changed(
@@ -394,8 +419,8 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(
-            frozen.deposit(amount("1"), &bronze, "bronze", now),
-            Err(WalletRuleError::NotActive("frozen"))
+            frozen.deposit(amount("1"), &bronze, AccountTier::Bronze, now),
+            Err(WalletRuleError::NotActive(WalletStatus::Frozen))
         );
     }
 }

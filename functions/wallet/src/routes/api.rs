@@ -15,11 +15,11 @@ use finflow_shared::{ApiError, ApiResult, PositiveAmount};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::WalletState;
+use super::WalletApiState;
 use super::views::{BalanceView, EntryView, WalletView};
 use crate::wallets::Deposit;
 
-pub fn routes(state: WalletState) -> Router {
+pub fn routes(state: WalletApiState) -> Router {
     Router::new()
         .route("/wallet/create", post(create))
         .route("/wallet/config/precision", get(precision))
@@ -38,7 +38,7 @@ struct CreateBody {
 }
 
 async fn create(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     trace_id: TraceId,
     Input(body): Input<CreateBody>,
@@ -63,7 +63,7 @@ async fn precision() -> Json<Value> {
 }
 
 async fn of_user(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     PathId(user_id): PathId,
 ) -> ApiResult<Json<Vec<WalletView>>> {
@@ -72,7 +72,7 @@ async fn of_user(
 }
 
 async fn wallet(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> ApiResult<Json<WalletView>> {
@@ -82,7 +82,7 @@ async fn wallet(
 }
 
 async fn balance(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     PathId(id): PathId,
 ) -> ApiResult<Json<BalanceView>> {
@@ -98,7 +98,7 @@ struct Page {
 }
 
 async fn transactions(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     PathId(id): PathId,
     QueryParams(page): QueryParams<Page>,
@@ -128,7 +128,7 @@ enum StatusBody {
 }
 
 async fn change_status(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     trace_id: TraceId,
     PathId(id): PathId,
@@ -160,7 +160,7 @@ struct DepositBody {
 }
 
 async fn deposit(
-    State(state): State<WalletState>,
+    State(state): State<WalletApiState>,
     caller: Caller,
     trace_id: TraceId,
     PathId(id): PathId,

@@ -11,13 +11,13 @@ use finflow_shared::jwt::TokenKeys;
 use crate::wallets::Wallets;
 
 #[derive(Clone)]
-pub struct WalletState {
+pub struct WalletApiState {
     pub wallets: Arc<Wallets>,
     pub keys: TokenKeys,
 }
 
-impl FromRef<WalletState> for TokenKeys {
-    fn from_ref(state: &WalletState) -> Self {
+impl FromRef<WalletApiState> for TokenKeys {
+    fn from_ref(state: &WalletApiState) -> Self {
         state.keys.clone()
     }
 }

@@ -29,7 +29,7 @@ impl From<&Wallet> for WalletView {
             id: wallet.id,
             user_id: wallet.user_id,
             currency: wallet.currency.code(),
-            status: wallet.status.as_str(),
+            status: wallet.status().as_str(),
             balance: wallet.balance,
             available_balance: wallet.balance,
             held_balance: wallet.held,

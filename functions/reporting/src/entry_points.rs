@@ -13,7 +13,7 @@ use finflow_shared::jwt::{JwtSettings, TokenKeys};
 
 use crate::projector::Projector;
 use crate::reports::Reports;
-use crate::routes::{ReportingState, api};
+use crate::routes::{ReportingApiState, api};
 use crate::store::DynamoReportingStore;
 
 pub const SERVICE: &str = "reporting";
@@ -62,8 +62,8 @@ fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoReportingStore, ConfigError
     ))
 }
 
-fn api_state(sdk: &SdkConfig, env: &Env) -> Result<ReportingState, ConfigError> {
-    Ok(ReportingState {
+fn api_state(sdk: &SdkConfig, env: &Env) -> Result<ReportingApiState, ConfigError> {
+    Ok(ReportingApiState {
         reports: Arc::new(Reports::new(Arc::new(store(sdk, env)?))),
         keys: TokenKeys::new(JwtSettings::load(env)?),
     })

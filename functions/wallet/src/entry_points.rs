@@ -12,7 +12,7 @@ use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
 
-use crate::routes::{WalletState, api};
+use crate::routes::{WalletApiState, api};
 use crate::store::DynamoWalletStore;
 use crate::wallets::Wallets;
 use finflow_shared::user_projection::UserProjection;
@@ -61,7 +61,7 @@ fn customer_projection(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsum
     Ok(Arc::new(projection))
 }
 
-fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletState, ConfigError> {
+fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletApiState, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let store = DynamoWalletStore::new(
@@ -70,7 +70,7 @@ fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletState, ConfigError> 
         platform.outbox_table.clone(),
     );
     let idempotency = IdempotencyStore::new(dynamo, platform.idempotency_table.clone());
-    Ok(WalletState {
+    Ok(WalletApiState {
         wallets: Arc::new(Wallets::new(Arc::new(store), idempotency)),
         keys: TokenKeys::new(JwtSettings::load(env)?),
     })

@@ -14,7 +14,7 @@ use finflow_shared::jwt::{JwtSettings, TokenKeys};
 use crate::accounts::Accounts;
 use crate::authorizer::StaffAuthorizer;
 use crate::kyc_decisions::KycDecisionConsumer;
-use crate::routes::{AuthState, profile, session};
+use crate::routes::{AuthApiState, profile, session};
 use crate::staff::StaffRoles;
 use crate::store::DynamoUserStore;
 
@@ -77,10 +77,10 @@ fn user_store(sdk: &SdkConfig, env: &Env) -> Result<DynamoUserStore, ConfigError
     ))
 }
 
-fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthState, ConfigError> {
+fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthApiState, ConfigError> {
     let store = Arc::new(user_store(sdk, env)?);
     let keys = TokenKeys::new(JwtSettings::load(env)?);
-    Ok(AuthState {
+    Ok(AuthApiState {
         accounts: Arc::new(Accounts::new(store.clone(), keys.clone())),
         staff_roles: Arc::new(StaffRoles::new(store)),
         keys,

@@ -14,7 +14,7 @@ use finflow_shared::jwt::{JwtSettings, TokenKeys};
 use finflow_shared::user_projection::UserProjection;
 
 use crate::payments::Payments;
-use crate::routes::{PaymentState, api};
+use crate::routes::{PaymentApiState, api};
 use crate::settlement::AmlDecisions;
 use crate::store::DynamoPaymentStore;
 
@@ -33,7 +33,7 @@ pub fn http_routes(
     match binary {
         "payment-api" => Some(payments(sdk, env).and_then(|payments| {
             crate::metrics::describe();
-            Ok(api::routes(PaymentState {
+            Ok(api::routes(PaymentApiState {
                 payments,
                 keys: TokenKeys::new(JwtSettings::load(env)?),
             }))
