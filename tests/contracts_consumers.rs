@@ -11,7 +11,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use finflow_shared::contracts::{Registry, catalog};
+use finflow_contracts::Registry;
+use finflow_shared::contracts::catalog;
 use finflow_tools::contracts::build_consumer;
 use finflow_tools::template::Template;
 

@@ -97,7 +97,7 @@ pub trait EventConsumer: Send + Sync {
     /// The events and fields of their data this consumer reads: its contract with their
     /// producers, declared next to its code. tests/contracts_consumers.rs checks it against
     /// events/schemas and the template.yaml rules that feed the consumer's queue, and schema
-    /// changes are classified by who reads what (`contracts::compat`).
+    /// changes are classified by who reads what (`finflow_contracts::compat`).
     fn reads(&self) -> &'static [EventRead];
 
     /// The deliveries it acts on; every other one is acknowledged as `Outcome::Ignored`.

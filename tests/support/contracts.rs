@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use finflow_shared::contracts::Registry;
+use finflow_contracts::Registry;
 use serde_json::Value;
 
 use crate::Platform;

@@ -1,4 +1,4 @@
-//! The HTTP APIs' contract gate, beside the events' (`finflow_shared::contracts::gate`): what
+//! The HTTP APIs' contract gate, beside the events' (`finflow_contracts::gate`): what
 //! a version of an API promised its clients stays served, unchanged in any way a client could
 //! tell, until that version is retired on purpose.
 //!
@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use finflow_shared::contracts::compat::{self, Impact};
+use finflow_contracts::compat::{self, Impact};
 use serde_json::Value;
 
 /// Each service's OpenAPI document, by service name (the file's stem).

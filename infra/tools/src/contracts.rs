@@ -1,5 +1,5 @@
 //! `finflow contracts check` and `finflow contracts release`: the contract gate
-//! (`finflow_shared::contracts::gate`) run on the repository.
+//! (`finflow_contracts::gate`) run on the repository.
 //!
 //! - The consumers' declarations come from the code: every consumer function template.yaml
 //!   triggers from SQS is built as its Lambda binary builds it (the services'
@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use finflow_contracts::Registry;
+use finflow_contracts::gate::{self, Consumer, Report};
 use finflow_shared::config::{ConfigError, Env};
 use finflow_shared::consumer::EventConsumer;
-use finflow_shared::contracts::Registry;
-use finflow_shared::contracts::gate::{self, Consumer, Report};
 
 use crate::api_contracts;
 use crate::template::{Function, Template};

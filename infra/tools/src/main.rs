@@ -396,7 +396,7 @@ fn field_readers(
     out: &mut String,
 ) -> Result<Vec<String>, String> {
     let pointer = format!("/{}", field.replace('.', "/"));
-    let registry = finflow_shared::contracts::Registry::load()?;
+    let registry = finflow_contracts::Registry::load()?;
     let schemas: Vec<_> = registry
         .data
         .iter()
@@ -404,7 +404,7 @@ fn field_readers(
         .collect();
     if !schemas
         .iter()
-        .any(|(_, schema)| finflow_shared::contracts::schema_at(schema, &pointer).is_some())
+        .any(|(_, schema)| finflow_contracts::schema_at(schema, &pointer).is_some())
     {
         return Err(format!("{event} has no field {field} ({pointer})"));
     }

@@ -12,8 +12,8 @@
 
 use std::collections::BTreeSet;
 
-use finflow_shared::contracts::gate::{self, ChangeSet, Consumer, Report, apply_patch};
-use finflow_shared::contracts::{Registry, fixture_dir};
+use finflow_contracts::gate::{self, ChangeSet, Consumer, Report, apply_patch};
+use finflow_contracts::{Registry, fixture_dir};
 use serde_json::json;
 
 fn real_consumers() -> Vec<Consumer> {

@@ -1,49 +1,20 @@
-//! The contract registry: one JSON Schema (draft 2020-12) per event type and version in
-//! `events/schemas/`, the catalog of the events FinFlow emits, what each consumer declares it
-//! reads, and the classification of a schema change as compatible or breaking.
+//! What the event contracts declare, in the code that ships: the catalog of the events FinFlow
+//! emits (one JSON Schema each, draft 2020-12, in `events/schemas/`), and what each consumer
+//! declares it reads (`EventRead`, `Field`), next to its code, precisely enough to decide
+//! whether a schema change breaks it.
 //!
-//! - Producers: every `DomainEvent` has a schema; the tests build every event type with every
-//!   enum value and optional field present and absent, and validate the envelope and its data
-//!   (`contracts::conformance`). The system suite validates every event the platform actually
-//!   emitted (`tests/contracts_published.rs`).
-//! - Consumers: every `EventConsumer` declares, next to its code, the events it reads and the
-//!   fields of their data (`EventRead`); a test checks them against the schemas, against the
-//!   Rust decoding they do, and against the rules in template.yaml that feed their queue
-//!   (`tests/contracts_consumers.rs`).
-//! - Changes: `compat::diff` compares two versions of a schema and says which changes are
-//!   compatible, which break every consumer, and which break the consumers that read a field.
-//!
-//! Nothing here validates at run time: the schemas are read by tests and tools, from the
-//! repository. Validation itself needs a JSON Schema engine (the `jsonschema` crate, a
-//! dev-dependency), so `Registry::check_envelope` takes one as a function.
+//! Everything that reads these declarations (the schema registry, the classification of a
+//! change as compatible or breaking, the contract gate, the samples and the conformance tests)
+//! is tooling, in its own crate: `finflow-contracts` (`infra/contracts`). No Lambda links it,
+//! and nothing here validates at run time.
 
 pub mod catalog;
-pub mod compat;
-pub mod gate;
-mod registry;
-pub mod samples;
-
-#[cfg(test)]
-mod conformance;
-
-use std::path::PathBuf;
 
 use serde_json::Value;
 
 use crate::events::DomainEvent;
 
 pub use catalog::{CATALOG, EventType};
-pub use registry::{Registry, schema_at};
-
-/// Where the schemas live in the repository: `events/schemas/`.
-pub fn schema_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/schemas")
-}
-
-/// Where the schema-change fixtures live: `events/fixtures/`.
-pub fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/fixtures")
-}
 
 /// How a consumer's code uses one field of an event's data: what makes a change to the field
 /// break it or not.

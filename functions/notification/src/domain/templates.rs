@@ -770,7 +770,8 @@ pub fn render(event: &EventEnvelope) -> Result<Vec<Rendered>, RenderError> {
 mod tests {
     use std::collections::BTreeSet;
 
-    use finflow_shared::contracts::{CATALOG, samples};
+    use finflow_contracts::samples;
+    use finflow_shared::contracts::CATALOG;
     use finflow_shared::events::Causality;
     use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::trace::TraceId;

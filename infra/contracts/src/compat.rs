@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::EventRead;
-use super::gate::{DeclaredField, DeclaredRead, Usage};
+use crate::gate::{DeclaredField, DeclaredRead, Usage};
+use finflow_shared::contracts::EventRead;
 
 /// How far a change reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -461,8 +461,9 @@ fn diff_properties(pointer: &str, old: &Value, new: &Value, changes: &mut Vec<Ch
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contracts::{EventRead, Field, Registry, fixture_dir};
-    use crate::events::payment::PaymentCompleted;
+    use crate::{Registry, fixture_dir};
+    use finflow_shared::contracts::{EventRead, Field};
+    use finflow_shared::events::payment::PaymentCompleted;
 
     /// `events/fixtures/<case>.old.json` and `.new.json`.
     fn fixture(case: &str) -> Vec<Change> {
@@ -673,7 +674,7 @@ mod tests {
 
     #[test]
     fn pointers_overlap_by_whole_segments() {
-        use crate::contracts::pointers_overlap;
+        use finflow_shared::contracts::pointers_overlap;
         assert!(pointers_overlap("/decided_by", "/decided_by/staff"));
         assert!(pointers_overlap("/reasons/*", "/reasons"));
         assert!(!pointers_overlap("/status", "/status_reason"));

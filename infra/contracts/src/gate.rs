@@ -22,8 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::compat::{self, Change, Effect, Impact};
-use super::{EventRead, Registry, Use, pointers_overlap, schema_at};
+use crate::compat::{self, Change, Effect, Impact};
+use crate::{Registry, schema_at};
+use finflow_shared::contracts::{EventRead, Use, pointers_overlap};
 
 /// How a consumer uses a field (an owned `contracts::Use`).
 #[derive(Debug, Clone, PartialEq, Eq)]

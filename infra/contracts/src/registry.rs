@@ -6,8 +6,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::catalog;
-use super::{EventRead, Field, Use, compat, samples, schema_dir};
+use crate::{compat, samples, schema_dir};
+use finflow_shared::contracts::catalog;
+use finflow_shared::contracts::{EventRead, Field, Use};
 
 /// A JSON Schema engine: the messages of every violation of `schema` by `instance`.
 pub type Validate<'a> = &'a dyn Fn(&Value, &Value) -> Vec<String>;
@@ -426,9 +427,9 @@ mod tests {
 
     #[test]
     fn a_consumer_must_declare_every_field_its_decoding_requires() {
-        use crate::contracts::{EventRead, Field};
-        use crate::events::aml::AmlCaseResolved;
-        use crate::events::user::UserCreated;
+        use finflow_shared::contracts::{EventRead, Field};
+        use finflow_shared::events::aml::AmlCaseResolved;
+        use finflow_shared::events::user::UserCreated;
         let registry = Registry::load().unwrap();
         const FULL: &[EventRead] = &[EventRead::of::<AmlCaseResolved>(&[
             Field::value("/case_id"),
@@ -476,9 +477,9 @@ mod tests {
 
     #[test]
     fn claims_about_values_scale_and_optionality_are_checked_against_the_decoding() {
-        use crate::contracts::{EventRead, Field};
-        use crate::events::aml::AmlCaseResolved;
-        use crate::events::payment::PaymentCompleted;
+        use finflow_shared::contracts::{EventRead, Field};
+        use finflow_shared::events::aml::AmlCaseResolved;
+        use finflow_shared::events::payment::PaymentCompleted;
         let registry = Registry::load().unwrap();
         const CLAIMS: &[EventRead] = &[
             EventRead::whole::<AmlCaseResolved>(&[

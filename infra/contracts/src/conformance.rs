@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::catalog::{CATALOG, lookup};
-use super::{Registry, samples, schema_dir};
-use crate::events::EventEnvelope;
+use crate::{Registry, samples, schema_dir};
+use finflow_shared::contracts::catalog::{CATALOG, lookup};
+use finflow_shared::events::EventEnvelope;
 
 /// The `jsonschema` crate as `Registry::check_envelope`'s engine, compiling each schema once.
 struct Engine {
@@ -155,7 +155,7 @@ fn domain_event_impls() -> BTreeMap<String, PathBuf> {
             }
         }
     }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut found = BTreeMap::new();
     walk(&root.join("shared/src"), &mut found);
     walk(&root.join("functions"), &mut found);
@@ -468,7 +468,10 @@ fn the_schemas_refuse_what_producers_must_not_emit() {
     for (what, value) in [
         ("no description", None),
         ("a null description", Some(Value::Null)),
-        ("the largest amount", Some(json!(crate::money::MAX))),
+        (
+            "the largest amount",
+            Some(json!(finflow_shared::money::MAX)),
+        ),
     ] {
         let pointer = if what.contains("amount") {
             "/amount"
@@ -512,7 +515,7 @@ fn samples_cover_every_catalog_type_and_show_the_wire_format() {
     assert!(
         samples
             .iter()
-            .any(|e| e.data["amount"] == crate::money::MAX)
+            .any(|e| e.data["amount"] == finflow_shared::money::MAX)
     );
     assert!(schema_dir().join("envelope.json").exists());
 }

@@ -5,22 +5,24 @@
 //! The lists of enum values are exhaustive matches: a new variant does not compile until it is
 //! sampled here, and then the schema must list it too (or validation fails).
 
-use crate::currency::Currency;
-use crate::customer::{AccountTier, KycStatus};
-use crate::events::aml::{AmlCaseResolved, CaseAction};
-use crate::events::kyc::{DecidedBy, DocumentType, KycDecision, KycDecisionRecorded};
-use crate::events::payment::{
+use finflow_shared::currency::Currency;
+use finflow_shared::customer::{AccountTier, KycStatus};
+use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
+use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision, KycDecisionRecorded};
+use finflow_shared::events::payment::{
     PaymentCompleted, PaymentFailed, PaymentOnHold, PaymentReleased, PaymentSnapshot,
     PaymentStatus, PaymentVoided,
 };
-use crate::events::user::{
+use finflow_shared::events::user::{
     RoleChangedBy, UserCreated, UserKycUpdated, UserRoleChanged, UserSnapshot, UserTierChanged,
 };
-use crate::events::wallet::{WalletCreated, WalletDeposited, WalletStatus, WalletStatusChanged};
-use crate::events::{Causality, DomainEvent, EventEnvelope};
-use crate::jwt::Role;
-use crate::money::{Money, PositiveAmount};
-use crate::trace::TraceId;
+use finflow_shared::events::wallet::{
+    WalletCreated, WalletDeposited, WalletStatus, WalletStatusChanged,
+};
+use finflow_shared::events::{Causality, DomainEvent, EventEnvelope};
+use finflow_shared::jwt::Role;
+use finflow_shared::money::{Money, PositiveAmount};
+use finflow_shared::trace::TraceId;
 
 /// Every unit variant of an enum, checked exhaustive at compile time.
 macro_rules! every {
@@ -132,8 +134,8 @@ pub fn all() -> Vec<EventEnvelope> {
     let deciders = decided_by();
     let roles = every!(Role { Customer, Staff });
     let role_changers = role_changed_by();
-    let amounts = ["0.0001", "12.5", crate::money::MAX];
-    let balances = ["0", "-0.0001", "1234.5678", crate::money::MAX];
+    let amounts = ["0.0001", "12.5", finflow_shared::money::MAX];
+    let balances = ["0", "-0.0001", "1234.5678", finflow_shared::money::MAX];
     let texts = [Some("rent for March".to_owned()), None];
 
     let mut out = Vec::new();
@@ -181,7 +183,7 @@ pub fn all() -> Vec<EventEnvelope> {
     }
 
     // Every currency in every event that carries one.
-    let currencies = crate::currency::SUPPORTED;
+    let currencies = finflow_shared::currency::SUPPORTED;
     for (i, code) in currencies.into_iter().enumerate() {
         let wallet_id = 10 + i as u64;
         out.push(wrapper.wrap(&WalletCreated {
