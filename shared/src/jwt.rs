@@ -95,6 +95,7 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(settings: JwtSettings) -> Self {
+        crate::jwt_hs256::install();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[settings.issuer.as_str()]);
         validation.set_audience(&[settings.audience.as_str()]);

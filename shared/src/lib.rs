@@ -17,6 +17,7 @@ pub mod health;
 pub mod http;
 pub mod idempotency;
 pub mod jwt;
+mod jwt_hs256;
 pub mod money;
 pub mod outbox;
 pub mod retry;
