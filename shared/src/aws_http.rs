@@ -8,8 +8,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 
 /// The HTTP client every AWS SDK client in FinFlow uses: hyper 1 with rustls on ring. The SDK's
 /// default (its `default-https-client` feature, off in the workspace) is rustls on aws-lc, a C
-/// library that made up a large share of every bootstrap; ring does the same TLS 1.2/1.3 that
-/// AWS's endpoints speak, in far less code. Without this client the SDK has none, and its first
+/// library that LTO cannot trim, with large x86_64 assembly; ring does the same TLS 1.2/1.3
+/// that AWS's endpoints speak, in less code. Without this client the SDK has none, and its first
 /// call fails with "no HTTP client", so every `aws_config` loader must be given it.
 pub fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};

@@ -2,7 +2,7 @@
 //!
 //! The library's own providers (its `rust_crypto` and `aws_lc_rs` features) pick the algorithm
 //! a token names at run time, so every algorithm they support is linked into every function
-//! that signs or verifies a token: RSA, ECDSA and EdDSA, about 0.1 MB of each zipped bootstrap,
+//! that signs or verifies a token: RSA, ECDSA and EdDSA, 0.15 MB of auth-session's zipped bootstrap,
 //! for code FinFlow never runs. This provider links HMAC-SHA256 alone (RustCrypto's `hmac` and
 //! `sha2`). A token that names another algorithm is refused here as `InvalidAlgorithm`, as
 //! `Validation` (HS256 only) already refuses it.
