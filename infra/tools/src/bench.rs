@@ -547,27 +547,26 @@ pub fn contention(log: &str) -> String {
 /// durations (the emulator's REPORT lines in the runner's log), the share of a request's
 /// latency that the authorizer, not the handler, costs.
 pub fn authorizer(log: &str) -> String {
-    let mut durations: Vec<f64> = log
+    let durations: Vec<Duration> = log
         .lines()
         .filter(|line| line.contains("\"REPORT ") && line.contains("AuthAuthorizerFunction"))
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| line["function"] == "AuthAuthorizerFunction")
         .filter_map(|line| {
-            let report = line["message"].as_str()?.to_owned();
-            let (_, rest) = report.split_once("\tDuration: ")?;
-            rest.split_once(" ms")?.0.parse().ok()
+            let (_, rest) = line["message"].as_str()?.split_once("\tDuration: ")?;
+            let ms: f64 = rest.split_once(" ms")?.0.parse().ok()?;
+            Some(Duration::from_secs_f64(ms / 1000.0))
         })
         .collect();
-    if durations.is_empty() {
+    let Some(percentiles) = Percentiles::of(&durations) else {
         return String::new();
-    }
-    durations.sort_unstable_by(f64::total_cmp);
-    let at = |q: f64| durations[((durations.len() - 1) as f64 * q).round() as usize];
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     format!(
         "  the gateway's authorizer: {} invocations, each {:.1} ms p50, {:.1} ms p99 (its REPORT lines)\n",
         durations.len(),
-        at(0.5),
-        at(0.99)
+        ms(percentiles.p50),
+        ms(percentiles.p99)
     )
 }
 

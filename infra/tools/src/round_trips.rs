@@ -54,6 +54,8 @@ pub fn table(log: &str) -> String {
     for (route, mut figures) in routes {
         figures.calls.sort_unstable();
         figures.sequential.sort_unstable();
+        figures.handler_ms.sort_unstable_by(f64::total_cmp);
+        figures.on_aws_ms.sort_unstable_by(f64::total_cmp);
         let (all, chain) = (&figures.calls, &figures.sequential);
         let _ = writeln!(
             out,
@@ -63,20 +65,15 @@ pub fn table(log: &str) -> String {
             all[all.len() - 1],
             median(chain),
             chain[chain.len() - 1],
-            median_ms(&mut figures.handler_ms),
-            median_ms(&mut figures.on_aws_ms),
+            median(&figures.handler_ms),
+            median(&figures.on_aws_ms),
         );
     }
     out
 }
 
-fn median(sorted: &[u64]) -> u64 {
+fn median<T: Copy>(sorted: &[T]) -> T {
     sorted[(sorted.len() - 1) / 2]
-}
-
-fn median_ms(values: &mut [f64]) -> f64 {
-    values.sort_unstable_by(f64::total_cmp);
-    values[(values.len() - 1) / 2]
 }
 
 /// The milliseconds during which at least one call of an `aws_timeline`
