@@ -4,6 +4,10 @@
 //! runner sets them from the same template, and `RUST_LOG` still refines the level where Lambda
 //! sets none (as `lambda_runtime`'s own default subscriber does).
 //!
+//! The filter is `Targets` (`RUST_LOG=info,finflow_payment=debug`: a level per target), not
+//! `EnvFilter`: the span and field matching `EnvFilter` adds is never used here, and its regex
+//! engine was about 190 KiB of every bootstrap (README, "Artifact size").
+//!
 //! A JSON line carries `timestamp`, `level` and `message` (Lambda's names), the event's fields,
 //! and the fields of every span it was written in, each at the top level, so that a query finds
 //! every line of one invocation (`requestId`, from the runtime's span), of one request across
@@ -12,7 +16,7 @@
 //! therefore differ: a field written twice would make the line carry the key twice.
 
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -36,18 +40,25 @@ impl LogFormat {
 
 /// Lambda's level names (`AWS_LAMBDA_LOG_LEVEL`) as a tracing filter; FATAL has no tracing
 /// level of its own and keeps errors.
-fn level_filter(lambda_level: &str) -> EnvFilter {
+fn level_filter(lambda_level: &str) -> Targets {
     let level = match lambda_level.to_ascii_uppercase().as_str() {
         "FATAL" => LevelFilter::ERROR,
         other => other.parse().unwrap_or(LevelFilter::INFO),
     };
-    EnvFilter::default().add_directive(level.into())
+    Targets::new().with_default(level)
 }
 
-fn filter() -> EnvFilter {
+/// `RUST_LOG`'s directives; unset or unreadable, INFO.
+fn rust_log_filter(directives: Option<&str>) -> Targets {
+    directives
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
+}
+
+fn filter() -> Targets {
     match std::env::var("AWS_LAMBDA_LOG_LEVEL") {
         Ok(level) => level_filter(&level),
-        Err(_) => EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        Err(_) => rust_log_filter(std::env::var("RUST_LOG").ok().as_deref()),
     }
 }
 
@@ -59,10 +70,13 @@ pub fn init(service: &str) {
             .with(json_layer(service))
             .try_init()
             .is_ok(),
-        LogFormat::Text => tracing_subscriber::fmt()
-            .with_env_filter(filter())
-            .with_target(false)
-            .compact()
+        LogFormat::Text => tracing_subscriber::registry()
+            .with(filter())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .compact(),
+            )
             .try_init()
             .is_ok(),
     };
@@ -140,9 +154,27 @@ mod tests {
 
     #[test]
     fn lambda_levels_become_tracing_filters() {
-        let max = |level: &str| level_filter(level).max_level_hint();
+        let max = |level: &str| level_filter(level).default_level();
         assert_eq!(max("WARN"), Some(LevelFilter::WARN));
         assert_eq!(max("FATAL"), Some(LevelFilter::ERROR));
         assert_eq!(max("nonsense"), Some(LevelFilter::INFO));
+    }
+
+    #[test]
+    fn rust_log_sets_a_level_per_target_and_falls_back_to_info() {
+        let filter = rust_log_filter(Some("warn,finflow_payment=debug"));
+        assert!(filter.would_enable("finflow_payment::store", &tracing::Level::DEBUG));
+        assert!(!filter.would_enable("aws_smithy_runtime", &tracing::Level::INFO));
+        for unusable in [None, Some("finflow=loud")] {
+            let filter = rust_log_filter(unusable);
+            assert!(
+                filter.would_enable("anything", &tracing::Level::INFO),
+                "{unusable:?}"
+            );
+            assert!(
+                !filter.would_enable("anything", &tracing::Level::DEBUG),
+                "{unusable:?}"
+            );
+        }
     }
 }
