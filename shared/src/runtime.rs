@@ -1,6 +1,12 @@
 //! What a Lambda entry point calls after building its handler once per cold start. Every
 //! invocation runs in the runtime's span (`requestId`, see `crate::telemetry::logs`) and ends by
 //! flushing the metrics it recorded (`crate::telemetry::metrics`).
+//!
+//! An HTTP or consumer function's whole `main` is [`serve_http`] or [`serve_consumer`] with the
+//! builder of that one function. The builder is named, not looked up by the binary's name: a
+//! lookup would link every function of the service into each bootstrap (the API functions
+//! carried their health checks' HTTP client and SQS and EventBridge clients, and the other way
+//! round; README, "Artifact size").
 
 use std::sync::Arc;
 
@@ -10,12 +16,37 @@ use axum::Router;
 use lambda_runtime::{Error, LambdaEvent};
 use metrics_cloudwatch_embedded::lambda::service;
 
+use crate::config::{ConfigError, Env, aws_sdk_config};
 use crate::consumer::{EventConsumer, consume_batch};
 use crate::outbox::{OutboxRelay, OutboxSweeper};
 use crate::telemetry::Metrics;
 
+/// Builds one HTTP function's routes (relative to `/api`) from its configuration.
+pub type BuildRoutes = fn(&aws_config::SdkConfig, &Env) -> Result<Router, ConfigError>;
+
+/// Builds one consumer function's consumer from its configuration.
+pub type BuildConsumer =
+    fn(&aws_config::SdkConfig, &Env) -> Result<Arc<dyn EventConsumer>, ConfigError>;
+
+/// The `main` of `service`'s HTTP function that `build` builds: telemetry, the SDK's
+/// configuration and the secrets once per cold start, then the app behind API Gateway.
+pub async fn serve_http(service: &'static str, build: BuildRoutes) -> Result<(), Error> {
+    let metrics = crate::telemetry::init(service);
+    let sdk = aws_sdk_config().await;
+    let routes = build(&sdk, &Env::process().with_secrets(&sdk).await?)?;
+    run_http(metrics, crate::http::into_app(service, routes)).await
+}
+
+/// The `main` of `service`'s consumer function that `build` builds.
+pub async fn serve_consumer(service: &'static str, build: BuildConsumer) -> Result<(), Error> {
+    let metrics = crate::telemetry::init(service);
+    let sdk = aws_sdk_config().await;
+    let consumer = build(&sdk, &Env::process().with_secrets(&sdk).await?)?;
+    run_consumer(metrics, consumer).await
+}
+
 /// Serves an HTTP app behind API Gateway.
-pub async fn run_http(metrics: Metrics, app: Router) -> Result<(), Error> {
+async fn run_http(metrics: Metrics, app: Router) -> Result<(), Error> {
     service::run_http(metrics.collector(), app).await
 }
 
@@ -35,7 +66,7 @@ where
 }
 
 /// Runs an SQS event consumer that reports partial batch failures.
-pub async fn run_consumer(metrics: Metrics, consumer: Arc<dyn EventConsumer>) -> Result<(), Error> {
+async fn run_consumer(metrics: Metrics, consumer: Arc<dyn EventConsumer>) -> Result<(), Error> {
     run_events(metrics, move |event: LambdaEvent<SqsEvent>| {
         let consumer = consumer.clone();
         async move { Ok::<_, Error>(consume_batch(consumer.as_ref(), event.payload).await) }

@@ -10,6 +10,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
+use finflow_shared::runtime::BuildConsumer;
 
 use crate::accounts::Accounts;
 use crate::authorizer::StaffAuthorizer;
@@ -23,35 +24,30 @@ pub const SERVICE: &str = "auth";
 /// The service\'s OpenAPI document, served by its health function.
 const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/auth.json");
 
-/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
-/// `binary` is not one of auth's HTTP functions.
-pub fn http_routes(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Router, ConfigError>> {
+/// Builds `auth-session`.
+pub fn session(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    auth_state(sdk, env).map(session::routes)
+}
+
+/// Builds `auth-profile`.
+pub fn profile(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    auth_state(sdk, env).map(profile::routes)
+}
+
+/// The builder of the consumer function built as `binary` (the contract tools find consumers
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of auth's.
+pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
-        "auth-session" => Some(auth_state(sdk, env).map(session::routes)),
-        "auth-profile" => Some(auth_state(sdk, env).map(profile::routes)),
-        "auth-health" => Some(health(sdk, env)),
+        "auth-kyc-events" => Some(kyc_events),
         _ => None,
     }
 }
 
-/// The event consumer built as `binary`, or `None` when it is not one of auth's consumers.
-pub fn consumer(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
-    match binary {
-        "auth-kyc-events" => Some((|| {
-            PlatformConfig::load(env)?;
-            let store = user_store(sdk, env)?;
-            Ok(Arc::new(KycDecisionConsumer::new(Arc::new(store))) as Arc<dyn EventConsumer>)
-        })()),
-        _ => None,
-    }
+/// Builds `auth-kyc-events`.
+pub fn kyc_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    PlatformConfig::load(env)?;
+    let store = user_store(sdk, env)?;
+    Ok(Arc::new(KycDecisionConsumer::new(Arc::new(store))))
 }
 
 /// The gateway's Lambda authorizer (`auth-authorizer`).
@@ -87,7 +83,8 @@ fn auth_state(sdk: &SdkConfig, env: &Env) -> Result<AuthApiState, ConfigError> {
     })
 }
 
-fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+/// Builds `auth-health`.
+pub fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     Ok(HealthChecks::new(sdk)
         .table(env.required("USERS_TABLE")?)

@@ -10,6 +10,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
+use finflow_shared::runtime::BuildConsumer;
 
 use crate::aml::cases::AmlCases;
 use crate::aml::monitoring::AmlMonitoring;
@@ -24,37 +25,36 @@ pub const SERVICE: &str = "kyc";
 /// The service\'s OpenAPI document, served by its health function.
 const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/kyc.json");
 
-/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
-/// `binary` is not one of KYC's HTTP functions.
-pub fn http_routes(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Router, ConfigError>> {
+/// Builds `kyc-api`.
+pub fn api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    api_state(sdk, env).map(api::routes)
+}
+
+/// Builds `kyc-aml-api`.
+pub fn aml_api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    aml_state(sdk, env).map(aml::routes)
+}
+
+/// The builder of the consumer function built as `binary` (the contract tools find consumers
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of KYC's.
+pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
-        "kyc-api" => Some(api_state(sdk, env).map(api::routes)),
-        "kyc-aml-api" => Some(aml_state(sdk, env).map(aml::routes)),
-        "kyc-health" => Some(health(sdk, env)),
+        "kyc-user-events" => Some(user_events),
+        "kyc-payment-events" => Some(payment_events),
         _ => None,
     }
 }
 
-/// The event consumer built as `binary`, or `None` when it is not one of KYC's consumers.
-pub fn consumer(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
-    match binary {
-        "kyc-user-events" => Some(
-            store(sdk, env)
-                .map(|store| Arc::new(RegistrationProjection::new(Arc::new(store))) as _),
-        ),
-        "kyc-payment-events" => Some(
-            aml_store(sdk, env).map(|store| Arc::new(AmlMonitoring::new(Arc::new(store))) as _),
-        ),
-        _ => None,
-    }
+/// Builds `kyc-user-events`.
+pub fn user_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    Ok(Arc::new(RegistrationProjection::new(Arc::new(store(
+        sdk, env,
+    )?))))
+}
+
+/// Builds `kyc-payment-events`.
+pub fn payment_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    Ok(Arc::new(AmlMonitoring::new(Arc::new(aml_store(sdk, env)?))))
 }
 
 fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoKycStore, ConfigError> {
@@ -91,7 +91,8 @@ fn aml_state(sdk: &SdkConfig, env: &Env) -> Result<AmlApiState, ConfigError> {
     })
 }
 
-fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+/// Builds `kyc-health`.
+pub fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     Ok(HealthChecks::new(sdk)
         .table(env.required("KYC_TABLE")?)

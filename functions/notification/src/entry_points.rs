@@ -11,6 +11,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::{HealthChecks, Probe};
 use finflow_shared::http::document_route;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
+use finflow_shared::runtime::BuildConsumer;
 use serde_json::{Value, json};
 
 use crate::dispatch::Dispatcher;
@@ -25,29 +26,16 @@ pub const SERVICE: &str = "notification";
 /// The service\'s OpenAPI document, served by its health function.
 const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/notification.json");
 
-/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
-/// `binary` is not one of notification's HTTP functions.
-pub fn http_routes(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Router, ConfigError>> {
-    match binary {
-        "notification-api" => Some(api_state(sdk, env).map(api::routes)),
-        "notification-health" => Some(health(sdk, env)),
-        _ => None,
-    }
+/// Builds `notification-api`.
+pub fn api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    api_state(sdk, env).map(api::routes)
 }
 
-/// The event consumer built as `binary`, or `None` when it is not one of notification's
-/// consumers.
-pub fn consumer(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
+/// The builder of the consumer function built as `binary` (the contract tools find consumers
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of notification's.
+pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
-        "notification-events" => Some(dispatcher(sdk, env)),
+        "notification-events" => Some(events),
         _ => None,
     }
 }
@@ -69,7 +57,8 @@ fn topics(env: &Env) -> Result<Topics, ConfigError> {
     })
 }
 
-fn dispatcher(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+/// Builds `notification-events`.
+pub fn events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), topics(env)?);
     Ok(Arc::new(Dispatcher::new(
         Arc::new(store(sdk, env)?),
@@ -119,7 +108,8 @@ impl Probe for TopicProbe {
     }
 }
 
-fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+/// Builds `notification-health`.
+pub fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     let topics = topics(env)?;
     let sns = aws_sdk_sns::Client::new(sdk);

@@ -11,6 +11,7 @@ use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
+use finflow_shared::runtime::BuildConsumer;
 use finflow_shared::user_projection::UserProjection;
 
 use crate::payments::Payments;
@@ -25,46 +26,43 @@ const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/payment.jso
 /// Payment's consumer of `user.*` events (the payer's tier sets the limits).
 pub const CUSTOMERS_CONSUMER: &str = "payment.customers";
 
-pub fn http_routes(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Router, ConfigError>> {
+/// Builds `payment-api`.
+pub fn api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    let payments = payments(sdk, env)?;
+    crate::metrics::describe();
+    Ok(api::routes(PaymentApiState {
+        payments,
+        keys: TokenKeys::new(JwtSettings::load(env)?),
+    }))
+}
+
+/// The builder of the consumer function built as `binary` (the contract tools find consumers
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of payment's.
+pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
-        "payment-api" => Some(payments(sdk, env).and_then(|payments| {
-            crate::metrics::describe();
-            Ok(api::routes(PaymentApiState {
-                payments,
-                keys: TokenKeys::new(JwtSettings::load(env)?),
-            }))
-        })),
-        "payment-health" => Some(health(sdk, env)),
+        "payment-user-events" => Some(user_events),
+        "payment-aml-events" => Some(aml_events),
         _ => None,
     }
 }
 
-pub fn consumer(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
-    match binary {
-        "payment-user-events" => Some((|| {
-            let platform = PlatformConfig::load(env)?;
-            let projection = UserProjection::new(
-                CUSTOMERS_CONSUMER,
-                aws_sdk_dynamodb::Client::new(sdk),
-                env.required("PAYMENT_TABLE")?,
-                platform.idempotency_table,
-            );
-            Ok(Arc::new(projection) as Arc<dyn EventConsumer>)
-        })()),
-        "payment-aml-events" => Some(
-            payments(sdk, env)
-                .map(|payments| Arc::new(AmlDecisions { payments }) as Arc<dyn EventConsumer>),
-        ),
-        _ => None,
-    }
+/// Builds `payment-user-events`.
+pub fn user_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    let platform = PlatformConfig::load(env)?;
+    let projection = UserProjection::new(
+        CUSTOMERS_CONSUMER,
+        aws_sdk_dynamodb::Client::new(sdk),
+        env.required("PAYMENT_TABLE")?,
+        platform.idempotency_table,
+    );
+    Ok(Arc::new(projection))
+}
+
+/// Builds `payment-aml-events`.
+pub fn aml_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    Ok(Arc::new(AmlDecisions {
+        payments: payments(sdk, env)?,
+    }))
 }
 
 fn payments(sdk: &SdkConfig, env: &Env) -> Result<Arc<Payments>, ConfigError> {
@@ -83,7 +81,8 @@ fn payments(sdk: &SdkConfig, env: &Env) -> Result<Arc<Payments>, ConfigError> {
     )))
 }
 
-fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+/// Builds `payment-health`.
+pub fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     Ok(HealthChecks::new(sdk)
         .table(env.required("PAYMENT_TABLE")?)

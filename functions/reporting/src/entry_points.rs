@@ -10,6 +10,7 @@ use finflow_shared::consumer::EventConsumer;
 use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
+use finflow_shared::runtime::BuildConsumer;
 
 use crate::projector::Projector;
 use crate::reports::Reports;
@@ -21,36 +22,30 @@ pub const SERVICE: &str = "reporting";
 /// The service\'s OpenAPI document, served by its health function.
 const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/reporting.json");
 
-/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
-/// `binary` is not one of reporting's HTTP functions.
-pub fn http_routes(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Router, ConfigError>> {
+/// Builds `reporting-api`.
+pub fn api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    api_state(sdk, env).map(api::routes)
+}
+
+/// The builder of the consumer function built as `binary` (the contract tools find consumers
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of reporting's.
+pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
-        "reporting-api" => Some(api_state(sdk, env).map(api::routes)),
-        "reporting-health" => Some(health(sdk, env)),
+        "reporting-events" => Some(events),
+        "reporting-rebuild" => Some(rebuild),
         _ => None,
     }
 }
 
-/// The event consumer built as `binary`, or `None` when it is not one of reporting's.
-pub fn consumer(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
-    match binary {
-        "reporting-events" => {
-            Some(store(sdk, env).map(|store| Arc::new(Projector::live(Arc::new(store))) as _))
-        }
-        // The same projector over REPORTING_TABLE = the rebuild table (template.yaml).
-        "reporting-rebuild" => {
-            Some(store(sdk, env).map(|store| Arc::new(Projector::rebuild(Arc::new(store))) as _))
-        }
-        _ => None,
-    }
+/// Builds `reporting-events`.
+pub fn events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    Ok(Arc::new(Projector::live(Arc::new(store(sdk, env)?))))
+}
+
+/// Builds `reporting-rebuild`: the same projector over REPORTING_TABLE = the rebuild table
+/// (template.yaml).
+pub fn rebuild(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+    Ok(Arc::new(Projector::rebuild(Arc::new(store(sdk, env)?))))
 }
 
 fn store(sdk: &SdkConfig, env: &Env) -> Result<DynamoReportingStore, ConfigError> {
@@ -71,7 +66,8 @@ fn api_state(sdk: &SdkConfig, env: &Env) -> Result<ReportingApiState, ConfigErro
 
 /// Reporting emits nothing, so it has no outbox to check; it reads every service's events,
 /// and wallet, payment and KYC each report auth through their own upstream check.
-fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+/// Builds `reporting-health`.
+pub fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     let api = platform.api_base_url.as_deref();
     Ok(HealthChecks::new(sdk)

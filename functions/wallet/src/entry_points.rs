@@ -11,6 +11,7 @@ use finflow_shared::health::HealthChecks;
 use finflow_shared::http::document_route;
 use finflow_shared::idempotency::IdempotencyStore;
 use finflow_shared::jwt::{JwtSettings, TokenKeys};
+use finflow_shared::runtime::BuildConsumer;
 
 use crate::routes::{WalletApiState, api};
 use crate::store::DynamoWalletStore;
@@ -24,33 +25,22 @@ const OPENAPI_DOCUMENT: &str = include_str!("../../../events/openapi/wallet.json
 /// Wallet's consumer of `user.*` events.
 pub const CUSTOMERS_CONSUMER: &str = "wallet.customers";
 
-/// The routes (relative to `/api`) of the HTTP function built as `binary`, or `None` when
-/// `binary` is not one of wallet's HTTP functions.
-pub fn http_routes(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Router, ConfigError>> {
+/// Builds `wallet-api`.
+pub fn api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+    wallet_state(sdk, env).map(api::routes)
+}
+
+/// The builder of the consumer function built as `binary` (the contract tools find consumers
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of wallet's.
+pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
-        "wallet-api" => Some(wallet_state(sdk, env).map(api::routes)),
-        "wallet-health" => Some(health(sdk, env)),
+        "wallet-user-events" => Some(user_events),
         _ => None,
     }
 }
 
-/// The event consumer built as `binary`, or `None` when it is not one of wallet's consumers.
-pub fn consumer(
-    binary: &str,
-    sdk: &SdkConfig,
-    env: &Env,
-) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>> {
-    match binary {
-        "wallet-user-events" => Some(customer_projection(sdk, env)),
-        _ => None,
-    }
-}
-
-fn customer_projection(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
+/// Builds `wallet-user-events`.
+pub fn user_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     let projection = UserProjection::new(
         CUSTOMERS_CONSUMER,
@@ -76,7 +66,8 @@ fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletApiState, ConfigErro
     })
 }
 
-fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
+/// Builds `wallet-health`.
+pub fn health(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     Ok(HealthChecks::new(sdk)
         .table(env.required("WALLET_TABLE")?)

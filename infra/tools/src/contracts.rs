@@ -17,17 +17,15 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use finflow_contracts::Registry;
 use finflow_contracts::gate::{self, Consumer, Report};
-use finflow_shared::config::{ConfigError, Env};
+use finflow_shared::config::Env;
 use finflow_shared::consumer::EventConsumer;
+use finflow_shared::runtime::BuildConsumer;
 
 use crate::api_contracts;
 use crate::template::{Function, Template};
 
-type ConsumerFunction =
-    fn(&str, &SdkConfig, &Env) -> Option<Result<Arc<dyn EventConsumer>, ConfigError>>;
-
-/// Every service's consumer builders, as the Lambda binaries call them.
-const CONSUMER_FUNCTIONS: &[ConsumerFunction] = &[
+/// Every service's consumer functions by binary name, whose builders the Lambda binaries call.
+const CONSUMER_FUNCTIONS: &[fn(&str) -> Option<BuildConsumer>] = &[
     finflow_auth::entry_points::consumer,
     finflow_wallet::entry_points::consumer,
     finflow_kyc::entry_points::consumer,
@@ -75,17 +73,17 @@ pub fn build_consumer(function: &Function) -> Result<Arc<dyn EventConsumer>, Str
             .map(|name| (name.clone(), format!("contracts-{name}-0123456789abcdef")))
             .collect(),
     );
-    CONSUMER_FUNCTIONS
+    let build = CONSUMER_FUNCTIONS
         .iter()
-        .find_map(|build| build(binary, &sdk, &env))
+        .find_map(|of_service| of_service(binary))
         .ok_or_else(|| {
             format!(
                 "{} ({binary}): no service builds this consumer; add the service's \
                  `entry_points::consumer` to CONSUMER_FUNCTIONS in infra/tools/src/contracts.rs",
                 function.logical_id
             )
-        })?
-        .map_err(|e| format!("{} ({binary}): {e}", function.logical_id))
+        })?;
+    build(&sdk, &env).map_err(|e| format!("{} ({binary}): {e}", function.logical_id))
 }
 
 /// `finflow contracts <check|release> ...`. `Ok` carries the report; `Err` a failed check.

@@ -1,21 +1,8 @@
 //! Lambda entry point of KYC's health route group.
 
-use finflow_shared::config::{Env, aws_sdk_config};
-use finflow_shared::http::into_app;
+use finflow_kyc::entry_points::{SERVICE, health};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_kyc::entry_points::SERVICE);
-    let sdk = aws_sdk_config().await;
-    let routes = finflow_kyc::entry_points::http_routes(
-        "kyc-health",
-        &sdk,
-        &Env::process().with_secrets(&sdk).await?,
-    )
-    .expect("kyc-health is one of KYC's HTTP functions")?;
-    finflow_shared::runtime::run_http(
-        metrics,
-        into_app(finflow_kyc::entry_points::SERVICE, routes),
-    )
-    .await
+    finflow_shared::runtime::serve_http(SERVICE, health).await
 }

@@ -1,16 +1,8 @@
 //! Lambda entry point of KYC's consumer of `user.created` (registration times).
 
-use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_kyc::entry_points::{SERVICE, user_events};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_kyc::entry_points::SERVICE);
-    let sdk = aws_sdk_config().await;
-    let consumer = finflow_kyc::entry_points::consumer(
-        "kyc-user-events",
-        &sdk,
-        &Env::process().with_secrets(&sdk).await?,
-    )
-    .expect("kyc-user-events is one of KYC's consumers")?;
-    finflow_shared::runtime::run_consumer(metrics, consumer).await
+    finflow_shared::runtime::serve_consumer(SERVICE, user_events).await
 }

@@ -1,16 +1,8 @@
 //! Lambda entry point of payment's consumer of aml events.
 
-use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_payment::entry_points::{SERVICE, aml_events};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_payment::entry_points::SERVICE);
-    let sdk = aws_sdk_config().await;
-    let consumer = finflow_payment::entry_points::consumer(
-        "payment-aml-events",
-        &sdk,
-        &Env::process().with_secrets(&sdk).await?,
-    )
-    .expect("payment-aml-events is one of payment's consumers")?;
-    finflow_shared::runtime::run_consumer(metrics, consumer).await
+    finflow_shared::runtime::serve_consumer(SERVICE, aml_events).await
 }
