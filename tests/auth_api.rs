@@ -1,6 +1,7 @@
 //! Auth through its HTTP API against the emulator: the seed's register and login, tokens,
 //! sessions, ownership and every kind of bad input.
 
+use finflow_shared::UserId;
 use finflow_shared::config::Env;
 use finflow_shared::jwt::{JwtSettings, Role, TokenKeys};
 use finflow_system_tests::accounts::{PASSWORD, login};
@@ -278,7 +279,7 @@ async fn forged_expired_and_missing_tokens_are_401() {
     let keys = platform_keys(&platform, None).await;
     let (expired, _) = keys
         .issue(
-            account.id,
+            UserId::new(account.id),
             "any",
             Role::Customer,
             time::Duration::minutes(-5),
@@ -286,7 +287,12 @@ async fn forged_expired_and_missing_tokens_are_401() {
         .unwrap();
     let forger = platform_keys(&platform, Some("an-attacker-secret-that-is-32-bytes!")).await;
     let (forged, _) = forger
-        .issue(account.id, "any", Role::Staff, time::Duration::minutes(5))
+        .issue(
+            UserId::new(account.id),
+            "any",
+            Role::Staff,
+            time::Duration::minutes(5),
+        )
         .unwrap();
     let payload = account.access_token.split('.').nth(1).unwrap();
     let alg_none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");

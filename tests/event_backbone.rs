@@ -1,6 +1,7 @@
 //! The event backbone end to end: outbox → relay → EventBridge → rule → SQS → consumer, and
 //! the consumer's guarantees under redelivery and poison messages.
 
+use finflow_shared::UserId;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
@@ -93,7 +94,7 @@ async fn a_poison_message_lands_in_the_dlq_while_the_rest_of_its_batch_is_proces
         EventEnvelope::new(
             &UserCreated {
                 user: UserSnapshot {
-                    user_id,
+                    user_id: UserId::new(user_id),
                     kyc_status: KycStatus::Pending,
                     account_tier: AccountTier::Silver,
                     version: 1,

@@ -2,6 +2,7 @@
 //! `kyc_status` through `kyc.decision_recorded` → auth → `user.kyc_updated`. Every wait is a
 //! bounded poll; the observed lags are printed.
 
+use finflow_shared::UserId;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision, KycDecisionRecorded};
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::trace::TraceId;
@@ -337,7 +338,7 @@ async fn auth_ignores_an_older_decision_that_arrives_late_and_acts_once_on_redel
     // twice, as SQS may deliver it.
     let late = EventEnvelope::new(
         &KycDecisionRecorded {
-            user_id: account.id,
+            user_id: UserId::new(account.id),
             submission_id,
             document_type: DocumentType::DriversLicense,
             decision: KycDecision::Rejected,

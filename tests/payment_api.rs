@@ -5,6 +5,7 @@
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::trace::TraceId;
+use finflow_shared::{CaseId, PaymentId, UserId};
 use finflow_system_tests::events::{CASCADE_TIMEOUT, bus_message, consumer_outcomes, drained};
 use finflow_system_tests::openapi;
 use finflow_system_tests::payments::{PAYMENT, funded_wallet, ledger, payment, transfer, wallet};
@@ -302,10 +303,10 @@ async fn parties_see_a_payment_and_their_history_and_nobody_else_does() {
 async fn decide(platform: &Platform, payment_id: u64, action: CaseAction) -> EventEnvelope {
     let decision = EventEnvelope::new(
         &AmlCaseResolved {
-            case_id: payment_id,
-            payment_id,
+            case_id: CaseId::new(payment_id),
+            payment_id: PaymentId::new(payment_id),
             action,
-            resolved_by: 1,
+            resolved_by: UserId::new(1),
             note: Some("test decision".into()),
         },
         &Causality::from_request(TraceId::generate()),

@@ -191,6 +191,7 @@ mod tests {
     use super::*;
     use crate::customer::{AccountTier, KycStatus};
     use crate::events::{Causality, user::UserCreated, user::UserSnapshot};
+    use crate::ids::UserId;
     use crate::trace::TraceId;
     use std::sync::Mutex;
 
@@ -237,7 +238,7 @@ mod tests {
     fn user_created() -> UserCreated {
         UserCreated {
             user: UserSnapshot {
-                user_id: 1,
+                user_id: UserId::new(1),
                 kyc_status: KycStatus::Pending,
                 account_tier: AccountTier::Bronze,
                 version: 1,

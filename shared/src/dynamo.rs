@@ -245,13 +245,13 @@ pub async fn fetch_page<T>(
     Ok((items, encode_cursor(output.last_evaluated_key())))
 }
 
-/// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses.
-/// Atomic under concurrency: DynamoDB applies each ADD exactly once.
-pub async fn next_sequence_value(
+/// The next value of a named sequence (1, 2, 3, ...), for the small integer ids the seed uses,
+/// as the id type it numbers. Atomic under concurrency: DynamoDB applies each ADD exactly once.
+pub async fn next_sequence_value<Id: FromStr>(
     client: &Client,
     table: &str,
     sequence: &str,
-) -> Result<u64, StoreError> {
+) -> Result<Id, StoreError> {
     let output = client
         .update_item()
         .table_name(table)

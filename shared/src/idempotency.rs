@@ -33,6 +33,7 @@ use time::OffsetDateTime;
 
 use crate::dynamo::{Item, ItemExt, StoreError, is_condition_failure, number, text};
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::ids::UserId;
 use crate::retry::RetryPolicy;
 use crate::transaction::{TransactError, Witness, transact};
 
@@ -247,7 +248,7 @@ impl IdempotencyStore {
     pub async fn run<F, Fut>(
         &self,
         scope: &str,
-        owner: u64,
+        owner: UserId,
         key: Option<IdempotencyKey>,
         fingerprint: String,
         operation: F,
@@ -299,7 +300,7 @@ impl IdempotencyStore {
     pub async fn once<F, Fut>(
         &self,
         scope: &str,
-        owner: u64,
+        owner: UserId,
         operation: F,
     ) -> Result<Response, ApiError>
     where
@@ -332,7 +333,7 @@ impl IdempotencyStore {
     async fn claim(
         &self,
         scope: &str,
-        owner: u64,
+        owner: UserId,
         key: &IdempotencyKey,
         fingerprint: String,
     ) -> Result<Claim, ApiError> {

@@ -4,6 +4,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::ids::UserId;
+
 /// Who may do what. Staff act on other users' data (reviews, tiers); customers only on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -61,7 +63,7 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn user_id(&self) -> Option<u64> {
+    pub fn user_id(&self) -> Option<UserId> {
         self.sub.parse().ok()
     }
 }
@@ -111,7 +113,7 @@ impl TokenKeys {
 
     pub fn issue(
         &self,
-        user_id: u64,
+        user_id: UserId,
         session_id: &str,
         role: Role,
         lifetime: time::Duration,
@@ -164,17 +166,27 @@ mod tests {
     fn a_token_round_trips() {
         let keys = default_keys();
         let (token, issued) = keys
-            .issue(7, "s1", Role::Customer, time::Duration::minutes(15))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Customer,
+                time::Duration::minutes(15),
+            )
             .unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(claims, issued);
-        assert_eq!(claims.user_id(), Some(7));
+        assert_eq!(claims.user_id(), Some(UserId::new(7)));
     }
 
     #[test]
     fn rejects_a_wrong_key() {
         let (token, _) = default_keys()
-            .issue(7, "s1", Role::Customer, time::Duration::minutes(15))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Customer,
+                time::Duration::minutes(15),
+            )
             .unwrap();
         let other = keys(
             "another-secret-another-secret-000",
@@ -188,7 +200,12 @@ mod tests {
     fn rejects_an_expired_token() {
         let keys = default_keys();
         let (token, _) = keys
-            .issue(7, "s1", Role::Customer, time::Duration::minutes(-10))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Customer,
+                time::Duration::minutes(-10),
+            )
             .unwrap();
         assert_eq!(keys.verify(&token), Err(TokenError::Expired));
     }
@@ -197,11 +214,21 @@ mod tests {
     fn rejects_wrong_issuer_or_audience() {
         let secret = "0123456789abcdef0123456789abcdef";
         let (token, _) = keys(secret, "someone-else", "finflow-api")
-            .issue(7, "s1", Role::Customer, time::Duration::minutes(5))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Customer,
+                time::Duration::minutes(5),
+            )
             .unwrap();
         assert_eq!(default_keys().verify(&token), Err(TokenError::Invalid));
         let (token, _) = keys(secret, "finflow", "another-api")
-            .issue(7, "s1", Role::Customer, time::Duration::minutes(5))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Customer,
+                time::Duration::minutes(5),
+            )
             .unwrap();
         assert_eq!(default_keys().verify(&token), Err(TokenError::Invalid));
     }
@@ -210,7 +237,12 @@ mod tests {
     fn rejects_alg_none() {
         let keys = default_keys();
         let (token, _) = keys
-            .issue(7, "s1", Role::Staff, time::Duration::minutes(5))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Staff,
+                time::Duration::minutes(5),
+            )
             .unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
@@ -224,7 +256,12 @@ mod tests {
     fn rejects_a_tampered_payload() {
         let keys = default_keys();
         let (token, claims) = keys
-            .issue(7, "s1", Role::Customer, time::Duration::minutes(5))
+            .issue(
+                UserId::new(7),
+                "s1",
+                Role::Customer,
+                time::Duration::minutes(5),
+            )
             .unwrap();
         let mut forged = claims.clone();
         forged.role = Role::Staff;

@@ -16,6 +16,7 @@ pub mod events;
 pub mod health;
 pub mod http;
 pub mod idempotency;
+pub mod ids;
 pub mod jwt;
 mod jwt_hs256;
 pub mod money;
@@ -29,4 +30,5 @@ pub mod transaction;
 pub mod user_projection;
 
 pub use error::{ApiError, ApiResult, FieldError};
+pub use ids::{CaseId, PaymentId, UserId, WalletId};
 pub use money::{Money, PositiveAmount};

@@ -1,5 +1,6 @@
 //! Auth's use cases: registration, login, token refresh and logout, profiles and tiers.
 
+use finflow_shared::UserId;
 use std::sync::Arc;
 
 use finflow_shared::customer::AccountTier;
@@ -81,7 +82,7 @@ impl Accounts {
         match self.store.create_user(&user, &event).await {
             // Committed, now or by an attempt whose answer was lost: this user either way.
             Ok(()) | Err(WriteError::AlreadyCommitted) => {
-                tracing::info!(user_id = user.id, "user registered");
+                tracing::info!(user_id = user.id.get(), "user registered");
                 Ok(user)
             }
             Err(WriteError::EmailTaken) => Err(email_taken()),
@@ -180,7 +181,7 @@ impl Accounts {
 
     pub async fn logout(&self, caller: &Caller) -> ApiResult<()> {
         self.store.revoke_session(&caller.session_id).await?;
-        tracing::info!(user_id = caller.user_id, "session revoked");
+        tracing::info!(user_id = caller.user_id.get(), "session revoked");
         Ok(())
     }
 
@@ -223,7 +224,7 @@ impl Accounts {
         }
     }
 
-    pub async fn user(&self, caller: &Caller, id: u64) -> ApiResult<User> {
+    pub async fn user(&self, caller: &Caller, id: UserId) -> ApiResult<User> {
         caller.require_self_or_staff(id)?;
         self.store
             .find_user(id)
@@ -234,7 +235,7 @@ impl Accounts {
     pub async fn change_tier(
         &self,
         caller: &Caller,
-        id: u64,
+        id: UserId,
         tier: AccountTier,
         causality: &Causality,
     ) -> ApiResult<User> {
@@ -257,7 +258,11 @@ impl Accounts {
         );
         match self.store.update_user(&updated, &event).await {
             Ok(()) | Err(WriteError::AlreadyCommitted) => {
-                tracing::info!(user_id = id, tier = tier.as_str(), "account tier changed");
+                tracing::info!(
+                    user_id = id.get(),
+                    tier = tier.as_str(),
+                    "account tier changed"
+                );
                 Ok(updated)
             }
             Err(WriteError::Conflict | WriteError::EmailTaken) => Err(ApiError::Conflict(

@@ -113,7 +113,7 @@ impl StaffAuthorizer {
             OffsetDateTime::now_utc(),
         );
         if role != Role::Staff {
-            tracing::info!(user_id, session_id = %claims.sid, "staff token no longer confirmed");
+            tracing::info!(user_id = user_id.get(), session_id = %claims.sid, "staff token no longer confirmed");
         }
         Ok(role)
     }
@@ -123,6 +123,7 @@ impl StaffAuthorizer {
 mod tests {
     use super::*;
     use crate::domain::Registration;
+    use finflow_shared::UserId;
 
     fn claims(role: Role) -> Claims {
         Claims {
@@ -143,11 +144,11 @@ mod tests {
             ..Registration::parse("a@example.com", "password123", "Alice")
                 .ok()
                 .unwrap()
-                .into_user(7, "hash".into(), OffsetDateTime::now_utc())
+                .into_user(UserId::new(7), "hash".into(), OffsetDateTime::now_utc())
         }
     }
 
-    fn session(user_id: u64, revoked: bool) -> Session {
+    fn session(user_id: UserId, revoked: bool) -> Session {
         Session {
             id: "s".into(),
             user_id,
@@ -165,29 +166,41 @@ mod tests {
             confirmed_role(&staff, user.as_ref(), session.as_ref(), now)
         };
         assert_eq!(
-            confirm(Some(user(Role::Staff)), Some(session(7, false))),
+            confirm(
+                Some(user(Role::Staff)),
+                Some(session(UserId::new(7), false))
+            ),
             Role::Staff
         );
         // Revoked since the token was issued.
         assert_eq!(
-            confirm(Some(user(Role::Customer)), Some(session(7, false))),
+            confirm(
+                Some(user(Role::Customer)),
+                Some(session(UserId::new(7), false))
+            ),
             Role::Customer
         );
         // Logged out.
         assert_eq!(
-            confirm(Some(user(Role::Staff)), Some(session(7, true))),
+            confirm(Some(user(Role::Staff)), Some(session(UserId::new(7), true))),
             Role::Customer
         );
         // Someone else's session, or none, or no user.
         assert_eq!(
-            confirm(Some(user(Role::Staff)), Some(session(8, false))),
+            confirm(
+                Some(user(Role::Staff)),
+                Some(session(UserId::new(8), false))
+            ),
             Role::Customer
         );
         assert_eq!(confirm(Some(user(Role::Staff)), None), Role::Customer);
-        assert_eq!(confirm(None, Some(session(7, false))), Role::Customer);
+        assert_eq!(
+            confirm(None, Some(session(UserId::new(7), false))),
+            Role::Customer
+        );
         // A customer's token is never raised.
         let customer = claims(Role::Customer);
-        let session = session(7, false);
+        let session = session(UserId::new(7), false);
         let user = user(Role::Staff);
         assert_eq!(
             confirmed_role(&customer, Some(&user), Some(&session), now),

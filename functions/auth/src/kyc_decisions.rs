@@ -93,7 +93,7 @@ impl KycDecisionConsumer {
         {
             Ok(()) => {
                 tracing::info!(
-                    user_id = updated.id,
+                    user_id = updated.id.get(),
                     kyc_status = updated.kyc_status.as_str(),
                     sequence = decision.sequence,
                     changed = event.is_some(),
@@ -145,6 +145,7 @@ impl EventConsumer for KycDecisionConsumer {
 
 #[cfg(test)]
 mod tests {
+    use finflow_shared::UserId;
     use std::collections::HashSet;
     use std::sync::Mutex;
 
@@ -172,7 +173,7 @@ mod tests {
             let user = Registration::parse("a@example.com", "password123", "Alice")
                 .ok()
                 .unwrap()
-                .into_user(1, "hash".into(), OffsetDateTime::now_utc());
+                .into_user(UserId::new(1), "hash".into(), OffsetDateTime::now_utc());
             OneUser {
                 user: Mutex::new(user),
                 inbox: Mutex::new(HashSet::new()),
@@ -184,7 +185,7 @@ mod tests {
 
     #[async_trait]
     impl UserStore for OneUser {
-        async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError> {
+        async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
             let user = self.user.lock().unwrap().clone();
             Ok((user.id == id).then_some(user))
         }
@@ -215,7 +216,7 @@ mod tests {
         async fn mark_processed(&self, inbox: InboxMarker) -> Result<bool, StoreError> {
             Ok(self.inbox.lock().unwrap().insert(inbox.event_id))
         }
-        async fn allocate_user_id(&self) -> Result<u64, StoreError> {
+        async fn allocate_user_id(&self) -> Result<UserId, StoreError> {
             unimplemented!()
         }
         async fn create_user(&self, _: &User, _: &EventEnvelope) -> Result<(), WriteError> {
@@ -257,7 +258,7 @@ mod tests {
     fn message(decision: KycDecision, sequence: u64) -> BusMessage {
         let envelope = EventEnvelope::new(
             &KycDecisionRecorded {
-                user_id: 1,
+                user_id: UserId::new(1),
                 submission_id: 1,
                 document_type: DocumentType::Passport,
                 decision,

@@ -6,6 +6,7 @@
 //! access to auth's table. A revoked staff member's tokens lose their staff rights at once:
 //! the gateway's authorizer (`authorizer.rs`) reads the role on every staff request.
 
+use finflow_shared::UserId;
 use std::sync::Arc;
 
 use finflow_shared::events::user::{RoleChangedBy, UserRoleChanged};
@@ -20,7 +21,7 @@ use crate::store::{RoleChangeRecord, UserStore, WriteError};
 /// Which user a role change is for: the API names users by id, operators by address.
 #[derive(Debug, Clone)]
 pub enum UserRef {
-    Id(u64),
+    Id(UserId),
     Email(Email),
 }
 
@@ -68,7 +69,7 @@ impl StaffRoles {
         match self.store.change_role(&updated, &change, &event).await {
             Ok(()) | Err(WriteError::AlreadyCommitted) => {
                 tracing::info!(
-                    user_id = updated.id,
+                    user_id = updated.id.get(),
                     role = role.as_str(),
                     changed_by = ?change.changed_by,
                     "role changed"

@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use finflow_shared::UserId;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
@@ -79,10 +80,10 @@ pub enum EventWriteError {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn allocate_user_id(&self) -> Result<u64, StoreError>;
+    async fn allocate_user_id(&self) -> Result<UserId, StoreError>;
     /// Stores a new user and its `user.created` event atomically.
     async fn create_user(&self, user: &User, event: &EventEnvelope) -> Result<(), WriteError>;
-    async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError>;
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Replaces the user if it is still at `updated.version - 1`, with its event, atomically.
     async fn update_user(&self, updated: &User, event: &EventEnvelope) -> Result<(), WriteError>;
@@ -225,7 +226,7 @@ fn session_from_item(item: &Item) -> Result<Session, StoreError> {
 
 #[async_trait]
 impl UserStore for DynamoUserStore {
-    async fn allocate_user_id(&self) -> Result<u64, StoreError> {
+    async fn allocate_user_id(&self) -> Result<UserId, StoreError> {
         next_sequence_value(&self.client, &self.users_table, "users").await
     }
 
@@ -257,7 +258,7 @@ impl UserStore for DynamoUserStore {
         })
     }
 
-    async fn find_user(&self, id: u64) -> Result<Option<User>, StoreError> {
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.get(format!("USER#{id}"), "PROFILE")
             .await?
             .map(|item| user_from_item(&item))

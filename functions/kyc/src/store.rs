@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use finflow_shared::UserId;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, get_item, next_sequence_value, number, text, timestamp,
@@ -51,7 +52,7 @@ pub enum RegistrationOutcome {
 pub trait KycStore: Send + Sync {
     async fn allocate_submission_id(&self) -> Result<u64, StoreError>;
     /// The user as KYC knows them; a user it has never heard of is `Applicant::new`.
-    async fn applicant(&self, user_id: u64) -> Result<Applicant, StoreError>;
+    async fn applicant(&self, user_id: UserId) -> Result<Applicant, StoreError>;
     async fn submission(&self, id: u64) -> Result<Option<Submission>, StoreError>;
     /// Stores a new submission, the applicant after its decision (if still at sequence
     /// `applicant.sequence - 1`) and the decision's event, atomically.
@@ -73,7 +74,7 @@ pub trait KycStore: Send + Sync {
     /// atomically.
     async fn record_registration(
         &self,
-        user_id: u64,
+        user_id: UserId,
         registered_at: OffsetDateTime,
         consumer: &str,
         event_id: Uuid,
@@ -294,7 +295,7 @@ impl KycStore for DynamoKycStore {
         next_sequence_value(&self.client, &self.kyc_table, "submissions").await
     }
 
-    async fn applicant(&self, user_id: u64) -> Result<Applicant, StoreError> {
+    async fn applicant(&self, user_id: UserId) -> Result<Applicant, StoreError> {
         // One consistent query reads both the profile and the registration.
         let output = self
             .client
@@ -359,7 +360,7 @@ impl KycStore for DynamoKycStore {
 
     async fn record_registration(
         &self,
-        user_id: u64,
+        user_id: UserId,
         registered_at: OffsetDateTime,
         consumer: &str,
         event_id: Uuid,

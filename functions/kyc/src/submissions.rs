@@ -1,6 +1,7 @@
 //! KYC's use cases: submitting a document (decided at once by the risk model), reading a
 //! user's status and risk, and staff review of submissions the model left to a person.
 
+use finflow_shared::UserId;
 use std::sync::Arc;
 
 use finflow_shared::events::{Causality, EventEnvelope};
@@ -14,7 +15,7 @@ use crate::store::{KycStore, WriteError};
 /// A submission as the client sent it, before any check.
 #[derive(Debug, Clone)]
 pub struct SubmitRequest {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub document_type: String,
     pub document_url: String,
     pub country: Option<String>,
@@ -70,7 +71,7 @@ impl Submissions {
             Err(WriteError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(
-            user_id = submission.user_id,
+            user_id = submission.user_id.get(),
             submission_id = id,
             decision = submission.status.as_str(),
             risk_score = submission.assessment.score,
@@ -83,7 +84,7 @@ impl Submissions {
     pub async fn status(
         &self,
         caller: &Caller,
-        user_id: u64,
+        user_id: UserId,
     ) -> ApiResult<(Applicant, Option<Submission>)> {
         caller.require_self_or_staff(user_id)?;
         let applicant = self.store.applicant(user_id).await?;
@@ -95,7 +96,11 @@ impl Submissions {
     }
 
     /// The risk assessment of the user's latest submission.
-    pub async fn risk(&self, caller: &Caller, user_id: u64) -> ApiResult<(Applicant, Submission)> {
+    pub async fn risk(
+        &self,
+        caller: &Caller,
+        user_id: UserId,
+    ) -> ApiResult<(Applicant, Submission)> {
         let (applicant, latest) = self.status(caller, user_id).await?;
         let latest = latest.ok_or_else(|| {
             ApiError::NotFound(format!("User {user_id} has not submitted KYC documents"))
@@ -137,9 +142,9 @@ impl Submissions {
             Err(WriteError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(
-            user_id = reviewed.user_id,
+            user_id = reviewed.user_id.get(),
             submission_id,
-            reviewer = caller.user_id,
+            reviewer = caller.user_id.get(),
             decision = reviewed.status.as_str(),
             "KYC submission reviewed"
         );
@@ -174,7 +179,7 @@ mod tests {
     #[derive(Default)]
     struct MemoryStore {
         next_id: Mutex<u64>,
-        applicants: Mutex<HashMap<u64, Applicant>>,
+        applicants: Mutex<HashMap<UserId, Applicant>>,
         submissions: Mutex<HashMap<u64, Submission>>,
         events: Mutex<Vec<EventEnvelope>>,
     }
@@ -216,7 +221,7 @@ mod tests {
             *next += 1;
             Ok(*next)
         }
-        async fn applicant(&self, user_id: u64) -> Result<Applicant, StoreError> {
+        async fn applicant(&self, user_id: UserId) -> Result<Applicant, StoreError> {
             Ok(self
                 .applicants
                 .lock()
@@ -248,7 +253,7 @@ mod tests {
         }
         async fn record_registration(
             &self,
-            _: u64,
+            _: UserId,
             _: OffsetDateTime,
             _: &str,
             _: Uuid,
@@ -257,7 +262,7 @@ mod tests {
         }
     }
 
-    fn caller(user_id: u64, role: Role) -> Caller {
+    fn caller(user_id: UserId, role: Role) -> Caller {
         Caller {
             user_id,
             role,
@@ -275,7 +280,7 @@ mod tests {
         }
     }
 
-    fn request(user_id: u64, document_type: &str) -> SubmitRequest {
+    fn request(user_id: UserId, document_type: &str) -> SubmitRequest {
         SubmitRequest {
             user_id,
             document_type: document_type.into(),
@@ -300,9 +305,9 @@ mod tests {
     #[tokio::test]
     async fn the_seed_submission_is_verified_and_announced() {
         let (store, kyc) = setup();
-        let user = caller(1, Role::Customer);
+        let user = caller(UserId::new(1), Role::Customer);
         let submission = kyc
-            .submit(&user, request(1, "passport"), &causality())
+            .submit(&user, request(UserId::new(1), "passport"), &causality())
             .await
             .unwrap();
         assert_eq!(submission.status, KycDecision::Verified);
@@ -313,10 +318,10 @@ mod tests {
             (KycDecision::Verified, 1, DecidedBy::Automatic)
         );
         let again = kyc
-            .submit(&user, request(1, "passport"), &causality())
+            .submit(&user, request(UserId::new(1), "passport"), &causality())
             .await;
         assert_eq!(status(again.unwrap_err()), 409);
-        let (applicant, latest) = kyc.status(&user, 1).await.unwrap();
+        let (applicant, latest) = kyc.status(&user, UserId::new(1)).await.unwrap();
         assert_eq!(applicant.state, KycState::Verified);
         assert_eq!(latest.unwrap().id, submission.id);
     }
@@ -326,16 +331,16 @@ mod tests {
         let (store, kyc) = setup();
         let other = kyc
             .submit(
-                &caller(2, Role::Staff),
-                request(1, "passport"),
+                &caller(UserId::new(2), Role::Staff),
+                request(UserId::new(1), "passport"),
                 &causality(),
             )
             .await;
         assert_eq!(status(other.unwrap_err()), 403);
         let bad = kyc
             .submit(
-                &caller(1, Role::Customer),
-                request(1, "selfie"),
+                &caller(UserId::new(1), Role::Customer),
+                request(UserId::new(1), "selfie"),
                 &causality(),
             )
             .await;
@@ -353,15 +358,19 @@ mod tests {
     #[tokio::test]
     async fn manual_review_blocks_a_second_submission_until_staff_decide() {
         let (store, kyc) = setup();
-        let user = caller(1, Role::Customer);
-        let staff = caller(9, Role::Staff);
+        let user = caller(UserId::new(1), Role::Customer);
+        let staff = caller(UserId::new(9), Role::Staff);
         let open = kyc
-            .submit(&user, request(1, "drivers_license"), &causality())
+            .submit(
+                &user,
+                request(UserId::new(1), "drivers_license"),
+                &causality(),
+            )
             .await
             .unwrap();
         assert_eq!(open.status, KycDecision::ManualReview);
         let second = kyc
-            .submit(&user, request(1, "passport"), &causality())
+            .submit(&user, request(UserId::new(1), "passport"), &causality())
             .await;
         assert_eq!(status(second.unwrap_err()), 409);
 
@@ -390,7 +399,7 @@ mod tests {
 
         // Resubmission after a rejection is allowed; the rejection now counts against it.
         let retry = kyc
-            .submit(&user, request(1, "passport"), &causality())
+            .submit(&user, request(UserId::new(1), "passport"), &causality())
             .await
             .unwrap();
         assert_eq!(retry.status, KycDecision::ManualReview);
@@ -403,7 +412,7 @@ mod tests {
             .review(&staff, retry.id, "verified", "video call", &causality())
             .await
             .unwrap();
-        assert_eq!(verified.decided_by, DecidedBy::Staff(9));
+        assert_eq!(verified.decided_by, DecidedBy::Staff(UserId::new(9)));
 
         let sequences: Vec<_> = store
             .decisions()
@@ -419,7 +428,7 @@ mod tests {
                 (4, KycDecision::Verified),
             ]
         );
-        let (applicant, _) = kyc.risk(&user, 1).await.unwrap();
+        let (applicant, _) = kyc.risk(&user, UserId::new(1)).await.unwrap();
         assert_eq!(
             (applicant.state, applicant.rejections),
             (KycState::Verified, 1)
@@ -429,12 +438,23 @@ mod tests {
     #[tokio::test]
     async fn status_and_risk_are_for_the_user_or_staff() {
         let (_, kyc) = setup();
-        let (applicant, latest) = kyc.status(&caller(1, Role::Customer), 1).await.unwrap();
+        let (applicant, latest) = kyc
+            .status(&caller(UserId::new(1), Role::Customer), UserId::new(1))
+            .await
+            .unwrap();
         assert_eq!((applicant.state, latest), (KycState::NotSubmitted, None));
-        let risk = kyc.risk(&caller(1, Role::Customer), 1).await;
+        let risk = kyc
+            .risk(&caller(UserId::new(1), Role::Customer), UserId::new(1))
+            .await;
         assert_eq!(status(risk.unwrap_err()), 404);
-        let other = kyc.status(&caller(2, Role::Customer), 1).await;
+        let other = kyc
+            .status(&caller(UserId::new(2), Role::Customer), UserId::new(1))
+            .await;
         assert_eq!(status(other.unwrap_err()), 403);
-        assert!(kyc.status(&caller(2, Role::Staff), 1).await.is_ok());
+        assert!(
+            kyc.status(&caller(UserId::new(2), Role::Staff), UserId::new(1))
+                .await
+                .is_ok()
+        );
     }
 }

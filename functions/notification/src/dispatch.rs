@@ -20,6 +20,7 @@
 //! - SNS rejecting a message for good (`InvalidParameter`) is recorded as `failed`; anything
 //!   else fails the event, which SQS retries and finally moves to the DLQ.
 
+use finflow_shared::UserId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -147,7 +148,7 @@ impl Dispatcher {
         Dispatcher { store, publisher }
     }
 
-    async fn preferences(&self, user_id: u64) -> Result<Preferences, ConsumeError> {
+    async fn preferences(&self, user_id: UserId) -> Result<Preferences, ConsumeError> {
         Ok(self
             .store
             .preferences(user_id)
@@ -177,7 +178,7 @@ impl Dispatcher {
         {
             return Ok(Outcome::Duplicate);
         }
-        let mut preferences: HashMap<u64, Preferences> = HashMap::new();
+        let mut preferences: HashMap<UserId, Preferences> = HashMap::new();
         let mut records = Vec::with_capacity(rendered.len());
         for one in rendered {
             let allowed = match preferences.get(&one.user_id) {
@@ -231,7 +232,7 @@ impl Dispatcher {
                 for record in &records {
                     tracing::info!(
                         notification_id = %record.notification.id,
-                        user_id = record.notification.user_id,
+                        user_id = record.notification.user_id.get(),
                         channel = record.notification.channel.as_str(),
                         delivery = record.delivery.state(),
                         "notification recorded"
@@ -261,6 +262,7 @@ impl EventConsumer for Dispatcher {
 
 #[cfg(test)]
 mod tests {
+    use finflow_shared::{CaseId, PaymentId, WalletId};
     use std::sync::Mutex;
 
     use finflow_shared::Money;
@@ -309,11 +311,11 @@ mod tests {
     fn held() -> EventEnvelope {
         envelope(&PaymentOnHold {
             payment: PaymentSnapshot {
-                payment_id: 7,
-                from_wallet_id: 3,
-                to_wallet_id: 4,
-                payer_id: 1,
-                payee_id: 2,
+                payment_id: PaymentId::new(7),
+                from_wallet_id: WalletId::new(3),
+                to_wallet_id: WalletId::new(4),
+                payer_id: UserId::new(1),
+                payee_id: UserId::new(2),
                 amount: PositiveAmount::new(Money::parse("950").unwrap()).unwrap(),
                 currency: Currency::parse("USD").unwrap(),
                 status: PaymentStatus::OnHold,
@@ -342,14 +344,14 @@ mod tests {
         assert_eq!(dispatcher.dispatch(&event).await.unwrap(), Outcome::Applied);
         let published = channels.published.lock().unwrap().clone();
         assert_eq!(published.len(), 3, "email, sms and push for payments");
-        assert!(published.iter().all(|n| n.user_id == 1));
+        assert!(published.iter().all(|n| n.user_id == UserId::new(1)));
         assert!(
             published
                 .iter()
                 .all(|n| n.trace_id == event.trace_id.to_string()
-                    && n.id == notification_id(event.event_id, 1, n.channel))
+                    && n.id == notification_id(event.event_id, UserId::new(1), n.channel))
         );
-        let records = store.records_of(1);
+        let records = store.records_of(UserId::new(1));
         assert_eq!(records.len(), 3);
         assert!(
             records
@@ -363,7 +365,7 @@ mod tests {
             Outcome::Duplicate
         );
         assert_eq!(channels.published.lock().unwrap().len(), 3);
-        assert_eq!(store.records_of(1).len(), 3);
+        assert_eq!(store.records_of(UserId::new(1)).len(), 3);
     }
 
     #[tokio::test]
@@ -376,7 +378,7 @@ mod tests {
         );
         store
             .save_preferences(
-                1,
+                UserId::new(1),
                 &StoredPreferences {
                     preferences: Preferences::from_names(&cells).unwrap(),
                     updated_at: OffsetDateTime::now_utc(),
@@ -391,7 +393,7 @@ mod tests {
             [Channel::Email, Channel::Push]
         );
         let sms: Vec<_> = store
-            .records_of(1)
+            .records_of(UserId::new(1))
             .into_iter()
             .filter(|r| r.notification.channel == Channel::Sms)
             .collect();
@@ -409,7 +411,10 @@ mod tests {
             dispatcher.dispatch(&event).await,
             Err(ConsumeError::Failed(_))
         ));
-        assert!(store.records_of(1).is_empty(), "nothing recorded");
+        assert!(
+            store.records_of(UserId::new(1)).is_empty(),
+            "nothing recorded"
+        );
         // The retry sends everything, under the ids the first attempt would have used.
         assert_eq!(dispatcher.dispatch(&event).await.unwrap(), Outcome::Applied);
         let ids: Vec<_> = channels
@@ -421,7 +426,7 @@ mod tests {
             .collect();
         let expected: Vec<_> = Channel::ALL
             .into_iter()
-            .map(|c| notification_id(event.event_id, 1, c))
+            .map(|c| notification_id(event.event_id, UserId::new(1), c))
             .collect();
         assert_eq!(ids, expected);
     }
@@ -435,7 +440,7 @@ mod tests {
             Outcome::Applied
         );
         let states: Vec<_> = store
-            .records_of(1)
+            .records_of(UserId::new(1))
             .iter()
             .map(|r| (r.notification.channel, r.delivery.state()))
             .collect();
@@ -453,10 +458,10 @@ mod tests {
     async fn events_that_tell_nobody_are_ignored_and_unknown_ones_fail() {
         let (store, _, dispatcher) = setup();
         let resolved = envelope(&AmlCaseResolved {
-            case_id: 1,
-            payment_id: 7,
+            case_id: CaseId::new(1),
+            payment_id: PaymentId::new(7),
             action: finflow_shared::events::aml::CaseAction::Void,
-            resolved_by: 9,
+            resolved_by: UserId::new(9),
             note: None,
         });
         assert_eq!(
@@ -469,6 +474,6 @@ mod tests {
             dispatcher.dispatch(&unknown).await,
             Err(ConsumeError::Failed(_))
         ));
-        assert!(store.records_of(1).is_empty());
+        assert!(store.records_of(UserId::new(1)).is_empty());
     }
 }

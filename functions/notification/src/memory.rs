@@ -1,6 +1,7 @@
 //! An in-memory `NotificationStore` for unit tests: the same contract as the DynamoDB
 //! adapter (inbox marker and records written together, or not at all).
 
+use finflow_shared::UserId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -13,14 +14,14 @@ use crate::store::{NotificationStore, RecordOutcome, RecordPage, StoredPreferenc
 
 #[derive(Default)]
 pub struct MemoryStore {
-    preferences: Mutex<HashMap<u64, StoredPreferences>>,
+    preferences: Mutex<HashMap<UserId, StoredPreferences>>,
     inbox: Mutex<HashSet<(String, Uuid)>>,
     /// In the order recorded.
     records: Mutex<Vec<Record>>,
 }
 
 impl MemoryStore {
-    pub fn records_of(&self, user_id: u64) -> Vec<Record> {
+    pub fn records_of(&self, user_id: UserId) -> Vec<Record> {
         self.records
             .lock()
             .unwrap()
@@ -33,13 +34,13 @@ impl MemoryStore {
 
 #[async_trait]
 impl NotificationStore for MemoryStore {
-    async fn preferences(&self, user_id: u64) -> Result<Option<StoredPreferences>, StoreError> {
+    async fn preferences(&self, user_id: UserId) -> Result<Option<StoredPreferences>, StoreError> {
         Ok(self.preferences.lock().unwrap().get(&user_id).cloned())
     }
 
     async fn save_preferences(
         &self,
-        user_id: u64,
+        user_id: UserId,
         preferences: &StoredPreferences,
     ) -> Result<(), StoreError> {
         self.preferences
@@ -51,7 +52,7 @@ impl NotificationStore for MemoryStore {
 
     async fn is_recorded(
         &self,
-        user_id: u64,
+        user_id: UserId,
         event_id: Uuid,
         channel: Channel,
     ) -> Result<bool, StoreError> {
@@ -81,7 +82,7 @@ impl NotificationStore for MemoryStore {
 
     async fn list(
         &self,
-        user_id: u64,
+        user_id: UserId,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<RecordPage, ListError> {

@@ -9,6 +9,7 @@
 //! The consumer's inbox marker lives in the idempotency table, written in the same
 //! transaction as the notifications of the event.
 
+use finflow_shared::UserId;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -47,16 +48,16 @@ pub enum RecordOutcome {
 
 #[async_trait]
 pub trait NotificationStore: Send + Sync {
-    async fn preferences(&self, user_id: u64) -> Result<Option<StoredPreferences>, StoreError>;
+    async fn preferences(&self, user_id: UserId) -> Result<Option<StoredPreferences>, StoreError>;
     async fn save_preferences(
         &self,
-        user_id: u64,
+        user_id: UserId,
         preferences: &StoredPreferences,
     ) -> Result<(), StoreError>;
     /// Whether the notification of `event_id` to `user_id` on `channel` is recorded.
     async fn is_recorded(
         &self,
-        user_id: u64,
+        user_id: UserId,
         event_id: Uuid,
         channel: Channel,
     ) -> Result<bool, StoreError>;
@@ -70,7 +71,7 @@ pub trait NotificationStore: Send + Sync {
     /// A page of the user's notifications, newest first.
     async fn list(
         &self,
-        user_id: u64,
+        user_id: UserId,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<RecordPage, ListError>;
@@ -79,7 +80,7 @@ pub trait NotificationStore: Send + Sync {
 const PREFERENCES: &str = "PREFERENCES";
 const NOTIFICATION_PREFIX: &str = "NOTIFICATION#";
 
-fn user_pk(user_id: u64) -> String {
+fn user_pk(user_id: UserId) -> String {
     format!("USER#{user_id}")
 }
 
@@ -91,7 +92,7 @@ fn uuid_of(item: &Item, attribute: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(&item.string(attribute)?).map_err(|_| item.corrupt(attribute))
 }
 
-fn preferences_item(user_id: u64, stored: &StoredPreferences) -> Item {
+fn preferences_item(user_id: UserId, stored: &StoredPreferences) -> Item {
     let mut channels: HashMap<String, HashMap<String, AttributeValue>> = HashMap::new();
     for (channel, category, enabled) in stored.preferences.cells() {
         channels
@@ -223,7 +224,7 @@ impl DynamoNotificationStore {
 
 #[async_trait]
 impl NotificationStore for DynamoNotificationStore {
-    async fn preferences(&self, user_id: u64) -> Result<Option<StoredPreferences>, StoreError> {
+    async fn preferences(&self, user_id: UserId) -> Result<Option<StoredPreferences>, StoreError> {
         get_item(&self.client, &self.table, user_pk(user_id), PREFERENCES)
             .await?
             .map(|item| preferences_of(&item))
@@ -232,7 +233,7 @@ impl NotificationStore for DynamoNotificationStore {
 
     async fn save_preferences(
         &self,
-        user_id: u64,
+        user_id: UserId,
         preferences: &StoredPreferences,
     ) -> Result<(), StoreError> {
         self.client
@@ -247,7 +248,7 @@ impl NotificationStore for DynamoNotificationStore {
 
     async fn is_recorded(
         &self,
-        user_id: u64,
+        user_id: UserId,
         event_id: Uuid,
         channel: Channel,
     ) -> Result<bool, StoreError> {
@@ -288,7 +289,7 @@ impl NotificationStore for DynamoNotificationStore {
 
     async fn list(
         &self,
-        user_id: u64,
+        user_id: UserId,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<RecordPage, ListError> {
@@ -318,7 +319,7 @@ mod tests {
         Record {
             notification: Notification {
                 id: Uuid::now_v7(),
-                user_id: 5,
+                user_id: UserId::new(5),
                 channel: Channel::Sms,
                 category: Category::Payments,
                 event_id: Uuid::now_v7(),
@@ -363,7 +364,7 @@ mod tests {
             updated_at: datetime!(2026-01-01 10:00 UTC),
         };
         assert_eq!(
-            preferences_of(&preferences_item(5, &stored)).unwrap(),
+            preferences_of(&preferences_item(UserId::new(5), &stored)).unwrap(),
             stored
         );
     }

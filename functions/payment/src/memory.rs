@@ -3,6 +3,8 @@
 //! was read, the payee's room, the daily limit). It can also refuse the next writes as
 //! conflicts, to exercise the read → decide → write retries.
 
+use finflow_shared::UserId;
+use finflow_shared::{PaymentId, WalletId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -19,8 +21,8 @@ use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, Wr
 
 #[derive(Default)]
 pub struct MemoryPaymentStore {
-    pub wallets: Mutex<HashMap<u64, Wallet>>,
-    pub tiers: Mutex<HashMap<u64, AccountTier>>,
+    pub wallets: Mutex<HashMap<WalletId, Wallet>>,
+    pub tiers: Mutex<HashMap<UserId, AccountTier>>,
     pub payments: Mutex<Vec<Payment>>,
     /// The next this many writes fail as conflicts.
     pub conflicts_to_inject: Mutex<u32>,
@@ -38,14 +40,14 @@ impl MemoryPaymentStore {
         store
     }
 
-    pub fn balance(&self, wallet: u64) -> (Money, Money) {
+    pub fn balance(&self, wallet: WalletId) -> (Money, Money) {
         let wallets = self.wallets.lock().unwrap();
         (wallets[&wallet].balance, wallets[&wallet].held)
     }
 }
 
 /// A write of `updated` is allowed on the version it was derived from only.
-fn unchanged_since_read(stored: &HashMap<u64, Wallet>, updated: &Wallet) -> bool {
+fn unchanged_since_read(stored: &HashMap<WalletId, Wallet>, updated: &Wallet) -> bool {
     stored
         .get(&updated.id)
         .is_some_and(|wallet| wallet.version + 1 == updated.version)
@@ -53,11 +55,11 @@ fn unchanged_since_read(stored: &HashMap<u64, Wallet>, updated: &Wallet) -> bool
 
 #[async_trait]
 impl PaymentStore for MemoryPaymentStore {
-    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
+    async fn wallet(&self, id: WalletId) -> Result<Option<Wallet>, StoreError> {
         Ok(self.wallets.lock().unwrap().get(&id).cloned())
     }
 
-    async fn tier(&self, user: u64) -> Result<AccountTier, StoreError> {
+    async fn tier(&self, user: UserId) -> Result<AccountTier, StoreError> {
         Ok(self
             .tiers
             .lock()
@@ -67,16 +69,16 @@ impl PaymentStore for MemoryPaymentStore {
             .unwrap_or(AccountTier::Bronze))
     }
 
-    async fn allocate_payment_id(&self) -> Result<u64, StoreError> {
+    async fn allocate_payment_id(&self) -> Result<PaymentId, StoreError> {
         let mut next = self.next_id.lock().unwrap();
         *next += 1;
-        Ok(*next)
+        Ok(PaymentId::new(*next))
     }
 
     async fn recent_activity(
         &self,
-        payer: u64,
-        to_wallet: u64,
+        payer: UserId,
+        to_wallet: WalletId,
         since: OffsetDateTime,
     ) -> Result<RecentActivity, StoreError> {
         let payments = self.payments.lock().unwrap();
@@ -127,7 +129,7 @@ impl PaymentStore for MemoryPaymentStore {
         Ok(())
     }
 
-    async fn payment(&self, id: u64) -> Result<Option<Payment>, StoreError> {
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
         Ok(self
             .payments
             .lock()
@@ -139,7 +141,7 @@ impl PaymentStore for MemoryPaymentStore {
 
     async fn history(
         &self,
-        user: u64,
+        user: UserId,
         status: Option<PaymentStatus>,
         _limit: i32,
         _cursor: Option<&str>,

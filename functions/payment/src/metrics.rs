@@ -59,6 +59,7 @@ pub fn transfer_refused(error: &TransferError) {
 mod tests {
     use finflow_shared::currency::Currency;
     use finflow_shared::{Money, PositiveAmount};
+    use finflow_shared::{PaymentId, UserId, WalletId};
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use time::OffsetDateTime;
 
@@ -100,11 +101,11 @@ mod tests {
     fn a_held_transfer_counts_by_currency_and_status_and_by_each_rule_that_held_it() {
         let now = OffsetDateTime::now_utc();
         let payment = Payment {
-            id: 1,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
-            payer_id: 1,
-            payee_id: 2,
+            id: PaymentId::new(1),
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
+            payer_id: UserId::new(1),
+            payee_id: UserId::new(2),
             amount: PositiveAmount::new(Money::parse("950.5").unwrap()).unwrap(),
             currency: Currency::parse("EUR").unwrap(),
             state: PaymentState::OnHold {

@@ -1,5 +1,8 @@
 //! Payment's use cases: transfer, look up, list, and settle a held payment.
 
+use finflow_shared::PaymentId;
+use finflow_shared::WalletId;
+use finflow_shared::{CaseId, UserId};
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -44,9 +47,9 @@ pub enum HoldDecision {
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
     #[error("payment {0} not found")]
-    NotFound(u64),
+    NotFound(PaymentId),
     #[error("wallet {0} not found")]
-    WalletMissing(u64),
+    WalletMissing(WalletId),
     #[error("{0}")]
     Rule(String),
     #[error("{0}")]
@@ -108,7 +111,7 @@ impl Payments {
                         match self.store.record_transfer(write).await {
                             Ok(()) => {
                                 tracing::info!(
-                                    payment_id = recorded.id,
+                                    payment_id = recorded.id.get(),
                                     status = recorded.status().as_str(),
                                     amount = %request.amount,
                                     "transfer recorded"
@@ -147,7 +150,7 @@ impl Payments {
     /// credit.
     async fn read_transfer(
         &self,
-        payer: u64,
+        payer: UserId,
         request: &TransferRequest,
         now: OffsetDateTime,
     ) -> Result<TransferReads, StoreError> {
@@ -176,7 +179,7 @@ impl Payments {
     }
 
     /// The payment, for its payer, its payee, or staff; anyone else learns nothing.
-    pub async fn payment(&self, caller: &Caller, id: u64) -> ApiResult<Payment> {
+    pub async fn payment(&self, caller: &Caller, id: PaymentId) -> ApiResult<Payment> {
         self.store
             .payment(id)
             .await?
@@ -206,8 +209,8 @@ impl Payments {
     /// payer's daily total of the day the transfer was counted under, in the same transaction.
     pub async fn settle(
         &self,
-        payment_id: u64,
-        case_id: u64,
+        payment_id: PaymentId,
+        case_id: CaseId,
         settlement: HoldDecision,
         causality: &Causality,
         cause: (&'static str, uuid::Uuid),
@@ -258,7 +261,7 @@ impl Payments {
             match self.store.settle(write).await {
                 Ok(()) => {
                     tracing::info!(
-                        payment_id,
+                        payment_id = payment_id.get(),
                         status = settled.status().as_str(),
                         "held payment settled"
                     );
@@ -270,7 +273,7 @@ impl Payments {
                 // does, returning the money matters more than giving the limit back.
                 Err(WriteError::DailyCounterShort) => {
                     tracing::error!(
-                        payment_id,
+                        payment_id = payment_id.get(),
                         "the payer's daily total holds less than the returned hold; returning it without giving the limit back"
                     );
                     refund_daily = false;
@@ -291,7 +294,7 @@ fn plan_settlement(
     source: &Wallet,
     destination: &Wallet,
     payee_cap: &BalanceCap,
-    case_id: u64,
+    case_id: CaseId,
     settlement: HoldDecision,
     causality: &Causality,
     cause: (&'static str, uuid::Uuid),
@@ -433,7 +436,7 @@ mod tests {
         Money::parse(text).unwrap()
     }
 
-    fn wallet(id: u64, user: u64, balance: &str, held: &str) -> Wallet {
+    fn wallet(id: WalletId, user: UserId, balance: &str, held: &str) -> Wallet {
         let mut wallet = Wallet::open(
             id,
             user,
@@ -449,11 +452,11 @@ mod tests {
     fn held(amount: &str) -> Payment {
         let now = OffsetDateTime::now_utc();
         Payment {
-            id: 9,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
-            payer_id: 7,
-            payee_id: 8,
+            id: PaymentId::new(9),
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
+            payer_id: UserId::new(7),
+            payee_id: UserId::new(8),
             amount: PositiveAmount::new(m(amount)).unwrap(),
             currency: Currency::parse("USD").unwrap(),
             state: PaymentState::OnHold {
@@ -473,10 +476,10 @@ mod tests {
     ) -> SettlementWrite {
         plan_settlement(
             &held("950"),
-            &wallet(1, 7, "2050", "950"),
-            &wallet(2, 8, payee_balance, "0"),
+            &wallet(WalletId::new(1), UserId::new(7), "2050", "950"),
+            &wallet(WalletId::new(2), UserId::new(8), payee_balance, "0"),
             &balance_cap(payee_tier),
-            4,
+            CaseId::new(4),
             settlement,
             &Causality::from_request(TraceId::generate()),
             ("test", uuid::Uuid::now_v7()),
@@ -533,7 +536,7 @@ mod tests {
         assert_eq!(gold.payment.status(), PaymentStatus::Completed);
     }
 
-    fn customer(user_id: u64) -> Caller {
+    fn customer(user_id: UserId) -> Caller {
         use finflow_shared::jwt::{Claims, Role};
         Caller {
             user_id,
@@ -567,8 +570,8 @@ mod tests {
 
     fn send(amount: &str) -> TransferRequest {
         TransferRequest {
-            from_wallet_id: 1,
-            to_wallet_id: 2,
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
             amount: PositiveAmount::new(m(amount)).unwrap(),
             currency: Currency::parse("USD").unwrap(),
             description: None,
@@ -578,7 +581,7 @@ mod tests {
     async fn transfer(payments: &Payments, request: TransferRequest) -> StatusCode {
         let causality = Causality::from_request(TraceId::generate());
         match payments
-            .transfer(&customer(7), request, None, &causality)
+            .transfer(&customer(UserId::new(7)), request, None, &causality)
             .await
         {
             Ok(response) => response.status(),
@@ -589,35 +592,35 @@ mod tests {
     #[tokio::test]
     async fn a_transfer_that_meets_conflicts_is_decided_again_and_moves_money_once() {
         let store = Arc::new(crate::memory::MemoryPaymentStore::with_wallets([
-            wallet(1, 7, "500", "0"),
-            wallet(2, 8, "0", "0"),
+            wallet(WalletId::new(1), UserId::new(7), "500", "0"),
+            wallet(WalletId::new(2), UserId::new(8), "0", "0"),
         ]));
         *store.conflicts_to_inject.lock().unwrap() = 3;
         let payments = payments(store.clone());
         assert_eq!(transfer(&payments, send("100")).await, StatusCode::CREATED);
         assert_eq!(store.payments.lock().unwrap().len(), 1);
-        assert_eq!(store.balance(1), (m("400"), Money::ZERO));
-        assert_eq!(store.balance(2), (m("100"), Money::ZERO));
+        assert_eq!(store.balance(WalletId::new(1)), (m("400"), Money::ZERO));
+        assert_eq!(store.balance(WalletId::new(2)), (m("100"), Money::ZERO));
     }
 
     #[tokio::test]
     async fn a_transfer_that_keeps_meeting_conflicts_gives_up_with_a_409_and_writes_nothing() {
         let store = Arc::new(crate::memory::MemoryPaymentStore::with_wallets([
-            wallet(1, 7, "500", "0"),
-            wallet(2, 8, "0", "0"),
+            wallet(WalletId::new(1), UserId::new(7), "500", "0"),
+            wallet(WalletId::new(2), UserId::new(8), "0", "0"),
         ]));
         *store.conflicts_to_inject.lock().unwrap() = u32::MAX;
         let payments = payments(store.clone());
         assert_eq!(transfer(&payments, send("100")).await, StatusCode::CONFLICT);
         assert!(store.payments.lock().unwrap().is_empty());
-        assert_eq!(store.balance(1), (m("500"), Money::ZERO));
+        assert_eq!(store.balance(WalletId::new(1)), (m("500"), Money::ZERO));
     }
 
     #[tokio::test]
     async fn refusals_write_nothing_and_the_daily_limit_holds_across_transfers() {
         let store = Arc::new(crate::memory::MemoryPaymentStore::with_wallets([
-            wallet(1, 7, "3000", "0"),
-            wallet(2, 8, "0", "0"),
+            wallet(WalletId::new(1), UserId::new(7), "3000", "0"),
+            wallet(WalletId::new(2), UserId::new(8), "0", "0"),
         ]));
         let payments = payments(store.clone());
         assert_eq!(
@@ -650,7 +653,11 @@ mod tests {
                 PaymentStatus::OnHold
             ]
         );
-        assert_eq!(store.balance(1), (m("1400"), m("400")), "held, not gone");
-        assert_eq!(store.balance(2), (m("1200"), Money::ZERO));
+        assert_eq!(
+            store.balance(WalletId::new(1)),
+            (m("1400"), m("400")),
+            "held, not gone"
+        );
+        assert_eq!(store.balance(WalletId::new(2)), (m("1200"), Money::ZERO));
     }
 }

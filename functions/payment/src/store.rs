@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use finflow_shared::UserId;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
@@ -29,6 +30,7 @@ use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::outbox::outbox_put;
 use finflow_shared::transaction::{Failure, TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
+use finflow_shared::{PaymentId, WalletId};
 use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
 use time::{Date, OffsetDateTime};
@@ -81,21 +83,21 @@ pub enum WriteError {
 
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError>;
+    async fn wallet(&self, id: WalletId) -> Result<Option<Wallet>, StoreError>;
     /// The tier payment last learned for `user`; bronze until it hears otherwise.
-    async fn tier(&self, user: u64) -> Result<AccountTier, StoreError>;
-    async fn allocate_payment_id(&self) -> Result<u64, StoreError>;
+    async fn tier(&self, user: UserId) -> Result<AccountTier, StoreError>;
+    async fn allocate_payment_id(&self) -> Result<PaymentId, StoreError>;
     async fn recent_activity(
         &self,
-        payer: u64,
-        to_wallet: u64,
+        payer: UserId,
+        to_wallet: WalletId,
         since: OffsetDateTime,
     ) -> Result<RecentActivity, StoreError>;
     async fn record_transfer(&self, write: TransferWrite) -> Result<(), WriteError>;
-    async fn payment(&self, id: u64) -> Result<Option<Payment>, StoreError>;
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError>;
     async fn history(
         &self,
-        user: u64,
+        user: UserId,
         status: Option<PaymentStatus>,
         limit: i32,
         cursor: Option<&str>,
@@ -298,11 +300,11 @@ fn write_error(error: TransactError, rules: &[Refusal]) -> WriteError {
 
 #[async_trait]
 impl PaymentStore for DynamoPaymentStore {
-    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
+    async fn wallet(&self, id: WalletId) -> Result<Option<Wallet>, StoreError> {
         self.wallets.wallet(id).await
     }
 
-    async fn tier(&self, user: u64) -> Result<AccountTier, StoreError> {
+    async fn tier(&self, user: UserId) -> Result<AccountTier, StoreError> {
         let item = get_item(
             &self.client,
             &self.table,
@@ -316,14 +318,14 @@ impl PaymentStore for DynamoPaymentStore {
             .unwrap_or(AccountTier::Bronze))
     }
 
-    async fn allocate_payment_id(&self) -> Result<u64, StoreError> {
+    async fn allocate_payment_id(&self) -> Result<PaymentId, StoreError> {
         next_sequence_value(&self.client, &self.table, "payments").await
     }
 
     async fn recent_activity(
         &self,
-        payer: u64,
-        to_wallet: u64,
+        payer: UserId,
+        to_wallet: WalletId,
         since: OffsetDateTime,
     ) -> Result<RecentActivity, StoreError> {
         let query = first_page_query(
@@ -408,14 +410,14 @@ impl PaymentStore for DynamoPaymentStore {
             .map_err(|e| write_error(e, &[(daily_index, || WriteError::DailyLimit)]))
     }
 
-    async fn payment(&self, id: u64) -> Result<Option<Payment>, StoreError> {
+    async fn payment(&self, id: PaymentId) -> Result<Option<Payment>, StoreError> {
         let item = get_item(&self.client, &self.table, format!("PAYMENT#{id}"), "META").await?;
         item.map(|item| payment_from_item(&item)).transpose()
     }
 
     async fn history(
         &self,
-        user: u64,
+        user: UserId,
         status: Option<PaymentStatus>,
         limit: i32,
         cursor: Option<&str>,

@@ -1,6 +1,7 @@
 //! An in-memory `ReportingStore` with the DynamoDB adapter's conditions, for tests of the
 //! projector and the reports without AWS.
 
+use finflow_shared::{PaymentId, UserId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -18,9 +19,9 @@ use crate::store::{ApplyError, ReportingStore};
 #[derive(Default)]
 struct State {
     inbox: BTreeSet<(String, Uuid)>,
-    payments: BTreeMap<u64, PaymentRecord>,
-    held: BTreeMap<u64, PaymentRecord>,
-    profiles: BTreeMap<u64, UserSnapshot>,
+    payments: BTreeMap<PaymentId, PaymentRecord>,
+    held: BTreeMap<PaymentId, PaymentRecord>,
+    profiles: BTreeMap<UserId, UserSnapshot>,
     tally: Tally,
 }
 
@@ -31,7 +32,7 @@ pub struct MemoryReportingStore {
 
 #[async_trait]
 impl ReportingStore for MemoryReportingStore {
-    async fn payment(&self, id: u64) -> Result<Option<PaymentRecord>, StoreError> {
+    async fn payment(&self, id: PaymentId) -> Result<Option<PaymentRecord>, StoreError> {
         Ok(self.state.lock().unwrap().payments.get(&id).cloned())
     }
 
@@ -105,7 +106,7 @@ impl ReportingStore for MemoryReportingStore {
             .collect())
     }
 
-    async fn user(&self, user_id: u64) -> Result<UserAnalytics, StoreError> {
+    async fn user(&self, user_id: UserId) -> Result<UserAnalytics, StoreError> {
         let state = self.state.lock().unwrap();
         Ok(UserAnalytics {
             user_id,

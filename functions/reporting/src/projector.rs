@@ -241,6 +241,7 @@ mod tests {
     use finflow_shared::events::wallet::{WalletStatus, WalletStatusChanged};
     use finflow_shared::events::{Causality, DomainEvent, EventEnvelope};
     use finflow_shared::trace::TraceId;
+    use finflow_shared::{CaseId, PaymentId, UserId, WalletId};
     use finflow_shared::{Money, PositiveAmount};
 
     fn message<E: DomainEvent>(event: &E) -> BusMessage {
@@ -254,13 +255,13 @@ mod tests {
         }
     }
 
-    fn payment(id: u64, amount: &str, status: PaymentStatus) -> PaymentSnapshot {
+    fn payment(id: PaymentId, amount: &str, status: PaymentStatus) -> PaymentSnapshot {
         PaymentSnapshot {
             payment_id: id,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
-            payer_id: 10,
-            payee_id: 20,
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
+            payer_id: UserId::new(10),
+            payee_id: UserId::new(20),
             amount: PositiveAmount::new(Money::parse(amount).unwrap()).unwrap(),
             currency: Currency::parse("USD").unwrap(),
             status,
@@ -289,7 +290,7 @@ mod tests {
         let live = Projector::live(store.clone());
         let rebuild = Projector::rebuild(store.clone());
         let completed = message(&PaymentCompleted {
-            payment: payment(7, "2.5", PaymentStatus::Completed),
+            payment: payment(PaymentId::new(7), "2.5", PaymentStatus::Completed),
         });
         let first = replayed(&completed, "reporting-rebuild-1");
         let second = replayed(&completed, "reporting-rebuild-2");
@@ -324,7 +325,7 @@ mod tests {
     async fn a_redelivered_event_counts_once() {
         let (store, projector) = setup();
         let completed = message(&PaymentCompleted {
-            payment: payment(1, "0.1", PaymentStatus::Completed),
+            payment: payment(PaymentId::new(1), "0.1", PaymentStatus::Completed),
         });
         assert_eq!(
             projector.consume(&completed).await.unwrap(),
@@ -337,7 +338,7 @@ mod tests {
         );
         let user = message(&UserCreated {
             user: UserSnapshot {
-                user_id: 1,
+                user_id: UserId::new(1),
                 kyc_status: KycStatus::Pending,
                 account_tier: AccountTier::Bronze,
                 version: 1,
@@ -356,15 +357,15 @@ mod tests {
     async fn an_end_before_its_hold_fails_until_the_hold_is_counted() {
         let (store, projector) = setup();
         let released = message(&PaymentReleased {
-            payment: payment(5, "950", PaymentStatus::Completed),
-            case_id: 1,
+            payment: payment(PaymentId::new(5), "950", PaymentStatus::Completed),
+            case_id: CaseId::new(1),
         });
         assert!(matches!(
             projector.consume(&released).await,
             Err(ConsumeError::Failed(_))
         ));
         let held = message(&PaymentOnHold {
-            payment: payment(5, "950", PaymentStatus::OnHold),
+            payment: payment(PaymentId::new(5), "950", PaymentStatus::OnHold),
             reasons: vec!["structuring".into()],
         });
         projector.consume(&held).await.unwrap();
@@ -384,8 +385,8 @@ mod tests {
         assert!(store.held(10, None).await.unwrap().payments.is_empty());
         // A second end of the same payment moves nothing.
         let voided = message(&PaymentVoided {
-            payment: payment(5, "950", PaymentStatus::Failed),
-            case_id: 1,
+            payment: payment(PaymentId::new(5), "950", PaymentStatus::Failed),
+            case_id: CaseId::new(1),
         });
         assert_eq!(projector.consume(&voided).await.unwrap(), Outcome::Ignored);
         assert_eq!(today(&store).await.pair("failed").0, 0);
@@ -395,7 +396,7 @@ mod tests {
     async fn an_older_snapshot_still_counts_its_tier_move() {
         let (store, projector) = setup();
         let snapshot = |tier, version| UserSnapshot {
-            user_id: 3,
+            user_id: UserId::new(3),
             kyc_status: KycStatus::Verified,
             account_tier: tier,
             version,
@@ -403,12 +404,12 @@ mod tests {
         let to_gold = message(&UserTierChanged {
             user: snapshot(AccountTier::Gold, 3),
             previous_tier: AccountTier::Silver,
-            changed_by: 1,
+            changed_by: UserId::new(1),
         });
         let to_silver = message(&UserTierChanged {
             user: snapshot(AccountTier::Silver, 2),
             previous_tier: AccountTier::Bronze,
-            changed_by: 1,
+            changed_by: UserId::new(1),
         });
         projector.consume(&to_gold).await.unwrap();
         assert_eq!(
@@ -425,7 +426,7 @@ mod tests {
             (-1, 0, 1),
             "user.created has not arrived yet; its +1 bronze will balance"
         );
-        let analytics = store.user(3).await.unwrap();
+        let analytics = store.user(UserId::new(3)).await.unwrap();
         assert_eq!(
             analytics.profile.map(|p| p.account_tier),
             Some(AccountTier::Gold)
@@ -441,25 +442,25 @@ mod tests {
         let (store, projector) = setup();
         let change = |previous, status| {
             message(&WalletStatusChanged {
-                wallet_id: 1,
-                user_id: 8,
+                wallet_id: WalletId::new(1),
+                user_id: UserId::new(8),
                 currency: Currency::parse("USD").unwrap(),
                 previous_status: previous,
                 status,
-                changed_by: 8,
+                changed_by: UserId::new(8),
                 reason: None,
             })
         };
         let frozen = change(WalletStatus::Active, WalletStatus::Frozen);
         projector.consume(&frozen).await.unwrap();
         projector.consume(&frozen).await.unwrap();
-        let counts = &store.user(8).await.unwrap().currencies[0].1;
+        let counts = &store.user(UserId::new(8)).await.unwrap().currencies[0].1;
         assert_eq!(counts.count("wallets_frozen"), 1);
         projector
             .consume(&change(WalletStatus::Frozen, WalletStatus::Active))
             .await
             .unwrap();
-        let counts = &store.user(8).await.unwrap().currencies[0].1;
+        let counts = &store.user(UserId::new(8)).await.unwrap().currencies[0].1;
         assert_eq!(counts.count("wallets_frozen"), 0);
     }
 }

@@ -4,6 +4,7 @@
 //! customer gets 403 there and reads their own figures through their analytics (self or
 //! staff), which cover exactly the payments they sent or received.
 
+use finflow_shared::UserId;
 use std::sync::Arc;
 
 use finflow_shared::currency::Currency;
@@ -85,7 +86,11 @@ impl Reports {
         })
     }
 
-    pub async fn user_analytics(&self, caller: &Caller, user_id: u64) -> ApiResult<UserAnalytics> {
+    pub async fn user_analytics(
+        &self,
+        caller: &Caller,
+        user_id: UserId,
+    ) -> ApiResult<UserAnalytics> {
         caller.require_self_or_staff(user_id)?;
         let analytics = self.store.user(user_id).await?;
         if analytics.is_empty() {

@@ -26,6 +26,7 @@ use finflow_shared::dynamo::{
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::transaction::{TransactError, transact};
+use finflow_shared::{PaymentId, UserId};
 use uuid::Uuid;
 
 use crate::domain::aggregates::is_amount;
@@ -55,11 +56,11 @@ pub enum ApplyError {
 #[async_trait]
 pub trait ReportingStore: Send + Sync {
     /// Reporting's record of a payment, read consistently.
-    async fn payment(&self, id: u64) -> Result<Option<PaymentRecord>, StoreError>;
+    async fn payment(&self, id: PaymentId) -> Result<Option<PaymentRecord>, StoreError>;
     /// Applies `plan` and the inbox marker of `inbox` (consumer, event id), all or nothing.
     async fn apply(&self, inbox: (&'static str, Uuid), plan: &Plan) -> Result<(), ApplyError>;
     async fn volumes(&self, period: Period) -> Result<Vec<DayVolume>, StoreError>;
-    async fn user(&self, user_id: u64) -> Result<UserAnalytics, StoreError>;
+    async fn user(&self, user_id: UserId) -> Result<UserAnalytics, StoreError>;
     async fn totals(&self) -> Result<Totals, StoreError>;
     async fn held(&self, limit: i32, cursor: Option<&str>) -> Result<HeldPage, ListError>;
 }
@@ -81,7 +82,7 @@ pub fn counter_key(counter: &Counter) -> (String, String) {
     }
 }
 
-fn held_sk(payment_id: u64) -> String {
+fn held_sk(payment_id: PaymentId) -> String {
     format!("PAYMENT#{payment_id:020}")
 }
 
@@ -297,7 +298,7 @@ fn profile_from_item(item: &Item) -> Result<UserSnapshot, StoreError> {
 
 #[async_trait]
 impl ReportingStore for DynamoReportingStore {
-    async fn payment(&self, id: u64) -> Result<Option<PaymentRecord>, StoreError> {
+    async fn payment(&self, id: PaymentId) -> Result<Option<PaymentRecord>, StoreError> {
         get_item(&self.client, &self.table, format!("PAYMENT#{id}"), "META")
             .await?
             .map(|item| record_from_item(&item))
@@ -373,7 +374,7 @@ impl ReportingStore for DynamoReportingStore {
         Ok(days)
     }
 
-    async fn user(&self, user_id: u64) -> Result<UserAnalytics, StoreError> {
+    async fn user(&self, user_id: UserId) -> Result<UserAnalytics, StoreError> {
         let mut analytics = UserAnalytics {
             user_id,
             profile: None,
@@ -436,12 +437,12 @@ mod tests {
         );
         assert_eq!(
             counter_key(&Counter::UserCurrency {
-                user_id: 7,
+                user_id: UserId::new(7),
                 currency: usd
             }),
             ("USER#7".to_owned(), "CCY#USD".to_owned())
         );
-        assert_eq!(held_sk(42), "PAYMENT#00000000000000000042");
+        assert_eq!(held_sk(PaymentId::new(42)), "PAYMENT#00000000000000000042");
     }
 
     #[test]

@@ -22,13 +22,14 @@ use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::outbox::outbox_put;
 use finflow_shared::transaction::{Failure, TransactError, Witness, transact};
 use finflow_shared::{Money, PositiveAmount};
+use finflow_shared::{UserId, WalletId};
 
 use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet, WalletState};
 
 /// What wallet knows of a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Customer {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub kyc_status: KycStatus,
     pub account_tier: AccountTier,
     pub open_wallets: u32,
@@ -58,8 +59,8 @@ pub struct EntryPage {
 
 #[async_trait]
 pub trait WalletStore: Send + Sync {
-    async fn customer(&self, user_id: u64) -> Result<Option<Customer>, StoreError>;
-    async fn allocate_wallet_id(&self) -> Result<u64, StoreError>;
+    async fn customer(&self, user_id: UserId) -> Result<Option<Customer>, StoreError>;
+    async fn allocate_wallet_id(&self) -> Result<WalletId, StoreError>;
     /// Opens the wallet if the customer is verified and below `max_wallets`, atomically.
     async fn create_wallet(
         &self,
@@ -68,8 +69,8 @@ pub trait WalletStore: Send + Sync {
         event: &EventEnvelope,
         receipt: Witness,
     ) -> Result<(), WriteError>;
-    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError>;
-    async fn wallets_of(&self, user_id: u64) -> Result<Vec<Wallet>, StoreError>;
+    async fn wallet(&self, id: WalletId) -> Result<Option<Wallet>, StoreError>;
+    async fn wallets_of(&self, user_id: UserId) -> Result<Vec<Wallet>, StoreError>;
     /// Saves a status change made on version `updated.version - 1`.
     async fn save_status(
         &self,
@@ -89,7 +90,7 @@ pub trait WalletStore: Send + Sync {
     ) -> Result<(), WriteError>;
     async fn entries(
         &self,
-        wallet_id: u64,
+        wallet_id: WalletId,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<EntryPage, ListError>;
@@ -195,7 +196,7 @@ impl DynamoWalletStore {
     /// payee's wallet, though it credits nothing yet).
     pub fn balance_at_most(
         &self,
-        wallet_id: u64,
+        wallet_id: WalletId,
         stored_balance_at_most: Money,
     ) -> TransactWriteItem {
         let check = ConditionCheck::builder()
@@ -222,7 +223,7 @@ impl DynamoWalletStore {
 }
 
 /// A wallet's item: `WALLET#<id>`, `META`.
-fn wallet_key(wallet_id: u64) -> String {
+fn wallet_key(wallet_id: WalletId) -> String {
     format!("WALLET#{wallet_id}")
 }
 
@@ -321,7 +322,7 @@ fn cancelled(error: TransactError) -> WriteError {
 
 #[async_trait]
 impl WalletStore for DynamoWalletStore {
-    async fn customer(&self, user_id: u64) -> Result<Option<Customer>, StoreError> {
+    async fn customer(&self, user_id: UserId) -> Result<Option<Customer>, StoreError> {
         let Some(item) = self.get(format!("CUSTOMER#{user_id}"), "PROFILE").await? else {
             return Ok(None);
         };
@@ -335,7 +336,7 @@ impl WalletStore for DynamoWalletStore {
         }))
     }
 
-    async fn allocate_wallet_id(&self) -> Result<u64, StoreError> {
+    async fn allocate_wallet_id(&self) -> Result<WalletId, StoreError> {
         next_sequence_value(&self.client, &self.table, "wallets").await
     }
 
@@ -388,14 +389,14 @@ impl WalletStore for DynamoWalletStore {
             })
     }
 
-    async fn wallet(&self, id: u64) -> Result<Option<Wallet>, StoreError> {
+    async fn wallet(&self, id: WalletId) -> Result<Option<Wallet>, StoreError> {
         self.get(wallet_key(id), WALLET_SORT_KEY)
             .await?
             .map(|item| wallet_from_item(&item))
             .transpose()
     }
 
-    async fn wallets_of(&self, user_id: u64) -> Result<Vec<Wallet>, StoreError> {
+    async fn wallets_of(&self, user_id: UserId) -> Result<Vec<Wallet>, StoreError> {
         let output = self
             .client
             .query()
@@ -471,7 +472,7 @@ impl WalletStore for DynamoWalletStore {
 
     async fn entries(
         &self,
-        wallet_id: u64,
+        wallet_id: WalletId,
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<EntryPage, ListError> {

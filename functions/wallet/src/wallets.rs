@@ -1,5 +1,6 @@
 //! Wallet's use cases: open, look up, change status, deposit, read the ledger.
 
+use finflow_shared::{UserId, WalletId};
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -88,7 +89,7 @@ impl Wallets {
                     .await
                 {
                     Ok(()) => {
-                        tracing::info!(wallet_id = wallet.id, currency = %currency, "wallet opened");
+                        tracing::info!(wallet_id = wallet.id.get(), currency = %currency, "wallet opened");
                         Ok(Executed::Now(StatusCode::CREATED, body))
                     }
                     Err(WriteError::AlreadyCommitted) => Ok(Executed::Earlier),
@@ -111,7 +112,7 @@ impl Wallets {
 
     /// The wallet, if the caller owns it or is staff. Anyone else learns nothing, not even
     /// that it exists.
-    pub async fn owned(&self, caller: &Caller, id: u64) -> ApiResult<Wallet> {
+    pub async fn owned(&self, caller: &Caller, id: WalletId) -> ApiResult<Wallet> {
         self.store
             .wallet(id)
             .await?
@@ -119,7 +120,7 @@ impl Wallets {
             .ok_or_else(|| ApiError::NotFound(format!("Wallet {id} not found")))
     }
 
-    pub async fn of_user(&self, caller: &Caller, user_id: u64) -> ApiResult<Vec<Wallet>> {
+    pub async fn of_user(&self, caller: &Caller, user_id: UserId) -> ApiResult<Vec<Wallet>> {
         caller.require_self_or_staff(user_id)?;
         Ok(self.store.wallets_of(user_id).await?)
     }
@@ -128,7 +129,7 @@ impl Wallets {
     pub async fn change_status(
         &self,
         caller: &Caller,
-        id: u64,
+        id: WalletId,
         to: WalletStatus,
         reason: Option<String>,
         causality: &Causality,
@@ -175,7 +176,7 @@ impl Wallets {
                     match written {
                         Ok(()) => {
                             tracing::info!(
-                                wallet_id = id,
+                                wallet_id = id.get(),
                                 from = wallet.status().as_str(),
                                 to = to.as_str(),
                                 "wallet status changed"
@@ -197,7 +198,7 @@ impl Wallets {
     pub async fn deposit(
         &self,
         caller: &Caller,
-        id: u64,
+        id: WalletId,
         deposit: Deposit,
         key: Option<IdempotencyKey>,
         causality: &Causality,
@@ -242,7 +243,7 @@ impl Wallets {
                     let written = self.store.save_deposit(&updated, &entry, &event, receipt.receipt(StatusCode::OK, &body)).await;
                     match written {
                         Ok(()) => {
-                            tracing::info!(wallet_id = id, amount = %deposit.amount, "deposit credited");
+                            tracing::info!(wallet_id = id.get(), amount = %deposit.amount, "deposit credited");
                             return Ok(Executed::Now(StatusCode::OK, body));
                         }
                         Err(WriteError::AlreadyCommitted) => return Ok(Executed::Earlier),
@@ -259,7 +260,7 @@ impl Wallets {
     pub async fn entries(
         &self,
         caller: &Caller,
-        id: u64,
+        id: WalletId,
         limit: i32,
         cursor: Option<&str>,
     ) -> ApiResult<(Wallet, EntryPage)> {

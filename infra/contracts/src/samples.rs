@@ -23,6 +23,7 @@ use finflow_shared::events::{Causality, DomainEvent, EventEnvelope};
 use finflow_shared::jwt::Role;
 use finflow_shared::money::{Money, PositiveAmount};
 use finflow_shared::trace::TraceId;
+use finflow_shared::{CaseId, PaymentId, UserId, WalletId};
 
 /// Every unit variant of an enum, checked exhaustive at compile time.
 macro_rules! every {
@@ -40,7 +41,7 @@ macro_rules! every {
 }
 
 fn decided_by() -> [DecidedBy; 2] {
-    let all = [DecidedBy::Automatic, DecidedBy::Staff(7)];
+    let all = [DecidedBy::Automatic, DecidedBy::Staff(UserId::new(7))];
     for value in all {
         match value {
             DecidedBy::Automatic | DecidedBy::Staff(_) => {}
@@ -51,7 +52,7 @@ fn decided_by() -> [DecidedBy; 2] {
 
 fn role_changed_by() -> [RoleChangedBy; 2] {
     let all = [
-        RoleChangedBy::Staff(7),
+        RoleChangedBy::Staff(UserId::new(7)),
         RoleChangedBy::Operator("ops-oncall".into()),
     ];
     for value in &all {
@@ -142,10 +143,10 @@ pub fn all() -> Vec<EventEnvelope> {
     let mut wrapper = Wrapper {
         cause: EventEnvelope::new(
             &AmlCaseResolved {
-                case_id: 1,
-                payment_id: 1,
+                case_id: CaseId::new(1),
+                payment_id: PaymentId::new(1),
                 action: CaseAction::Release,
-                resolved_by: 1,
+                resolved_by: UserId::new(1),
                 note: None,
             },
             &Causality::from_request(TraceId::generate()),
@@ -155,7 +156,7 @@ pub fn all() -> Vec<EventEnvelope> {
 
     for i in 0..3 {
         let user = UserSnapshot {
-            user_id: 1 + i as u64,
+            user_id: UserId::new(1 + i as u64),
             kyc_status: nth(&kyc_statuses, i),
             account_tier: nth(&tiers, i),
             version: 1 + i as u64,
@@ -168,7 +169,7 @@ pub fn all() -> Vec<EventEnvelope> {
         out.push(wrapper.wrap(&UserTierChanged {
             user: user.clone(),
             previous_tier: nth(&tiers, i + 1),
-            changed_by: 99,
+            changed_by: UserId::new(99),
         }));
         out.push(wrapper.wrap(&UserKycUpdated {
             user: user.clone(),
@@ -185,25 +186,25 @@ pub fn all() -> Vec<EventEnvelope> {
     // Every currency in every event that carries one.
     let currencies = finflow_shared::currency::SUPPORTED;
     for (i, code) in currencies.into_iter().enumerate() {
-        let wallet_id = 10 + i as u64;
+        let wallet_id = WalletId::new(10 + i as u64);
         out.push(wrapper.wrap(&WalletCreated {
             wallet_id,
-            user_id: 1,
+            user_id: UserId::new(1),
             currency: currency(code),
             status: nth(&wallet_statuses, i),
         }));
         out.push(wrapper.wrap(&WalletStatusChanged {
             wallet_id,
-            user_id: 1,
+            user_id: UserId::new(1),
             currency: currency(code),
             previous_status: nth(&wallet_statuses, i + 1),
             status: nth(&wallet_statuses, i),
-            changed_by: 1,
+            changed_by: UserId::new(1),
             reason: (i % 2 == 0).then(|| "suspicious login".to_owned()),
         }));
         out.push(wrapper.wrap(&WalletDeposited {
             wallet_id,
-            user_id: 1,
+            user_id: UserId::new(1),
             currency: currency(code),
             amount: positive(nth(&amounts, i)),
             balance_after: money(nth(&balances, i)),
@@ -213,7 +214,7 @@ pub fn all() -> Vec<EventEnvelope> {
 
     for i in 0..4 {
         out.push(wrapper.wrap(&KycDecisionRecorded {
-            user_id: 1,
+            user_id: UserId::new(1),
             submission_id: 20 + i as u64,
             document_type: nth(&documents, i),
             decision: nth(&decisions, i),
@@ -231,11 +232,11 @@ pub fn all() -> Vec<EventEnvelope> {
     for (i, code) in currencies.into_iter().enumerate() {
         // Every status with a description and without one within the first eight.
         let payment = PaymentSnapshot {
-            payment_id: 30 + i as u64,
-            from_wallet_id: 10,
-            to_wallet_id: 11,
-            payer_id: 1,
-            payee_id: 2,
+            payment_id: PaymentId::new(30 + i as u64),
+            from_wallet_id: WalletId::new(10),
+            to_wallet_id: WalletId::new(11),
+            payer_id: UserId::new(1),
+            payee_id: UserId::new(2),
             amount: positive(nth(&amounts, i)),
             currency: currency(code),
             status: nth(&payment_statuses, i),
@@ -250,11 +251,11 @@ pub fn all() -> Vec<EventEnvelope> {
         }));
         out.push(wrapper.wrap(&PaymentReleased {
             payment: payment.clone(),
-            case_id: 40,
+            case_id: CaseId::new(40),
         }));
         out.push(wrapper.wrap(&PaymentVoided {
             payment: payment.clone(),
-            case_id: 41,
+            case_id: CaseId::new(41),
         }));
         out.push(wrapper.wrap(&PaymentFailed {
             payment,
@@ -265,10 +266,10 @@ pub fn all() -> Vec<EventEnvelope> {
     for (i, action) in actions.into_iter().enumerate() {
         for note in &texts {
             out.push(wrapper.wrap(&AmlCaseResolved {
-                case_id: 40 + i as u64,
-                payment_id: 30,
+                case_id: CaseId::new(40 + i as u64),
+                payment_id: PaymentId::new(30),
                 action,
-                resolved_by: 99,
+                resolved_by: UserId::new(99),
                 note: note.clone(),
             }));
         }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{CaseId, PaymentId, UserId};
+
 use super::envelope::DomainEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,10 +18,10 @@ pub enum CaseAction {
 /// A compliance officer decided an AML case about a held payment; payment carries it out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AmlCaseResolved {
-    pub case_id: u64,
-    pub payment_id: u64,
+    pub case_id: CaseId,
+    pub payment_id: PaymentId,
     pub action: CaseAction,
-    pub resolved_by: u64,
+    pub resolved_by: UserId,
     pub note: Option<String>,
 }
 

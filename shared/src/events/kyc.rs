@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UserId;
+
 use super::envelope::DomainEvent;
 
 /// The identity documents KYC accepts.
@@ -70,13 +72,13 @@ impl KycDecision {
 #[serde(rename_all = "snake_case")]
 pub enum DecidedBy {
     Automatic,
-    Staff(u64),
+    Staff(UserId),
 }
 
 /// A decision on a KYC submission: the automatic one at submission, and each staff review.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KycDecisionRecorded {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub submission_id: u64,
     pub document_type: DocumentType,
     pub decision: KycDecision,
@@ -103,7 +105,7 @@ mod tests {
     #[test]
     fn the_wire_format_is_the_contract() {
         let event = KycDecisionRecorded {
-            user_id: 1,
+            user_id: UserId::new(1),
             submission_id: 2,
             document_type: DocumentType::DriversLicense,
             decision: KycDecision::ManualReview,
@@ -117,7 +119,7 @@ mod tests {
         assert_eq!(value["decision"], "manual_review");
         assert_eq!(value["decided_by"], "automatic");
         let reviewed = KycDecisionRecorded {
-            decided_by: DecidedBy::Staff(7),
+            decided_by: DecidedBy::Staff(UserId::new(7)),
             ..event
         };
         let value = serde_json::to_value(&reviewed).unwrap();

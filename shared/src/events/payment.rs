@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{CaseId, PaymentId, UserId, WalletId};
+
 use super::envelope::DomainEvent;
 use crate::currency::Currency;
 use crate::money::PositiveAmount;
@@ -43,11 +45,11 @@ impl PaymentStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentSnapshot {
-    pub payment_id: u64,
-    pub from_wallet_id: u64,
-    pub to_wallet_id: u64,
-    pub payer_id: u64,
-    pub payee_id: u64,
+    pub payment_id: PaymentId,
+    pub from_wallet_id: WalletId,
+    pub to_wallet_id: WalletId,
+    pub payer_id: UserId,
+    pub payee_id: UserId,
     pub amount: PositiveAmount,
     pub currency: Currency,
     pub status: PaymentStatus,
@@ -85,7 +87,7 @@ impl DomainEvent for PaymentOnHold {
 pub struct PaymentReleased {
     #[serde(flatten)]
     pub payment: PaymentSnapshot,
-    pub case_id: u64,
+    pub case_id: CaseId,
 }
 
 impl DomainEvent for PaymentReleased {
@@ -99,7 +101,7 @@ impl DomainEvent for PaymentReleased {
 pub struct PaymentVoided {
     #[serde(flatten)]
     pub payment: PaymentSnapshot,
-    pub case_id: u64,
+    pub case_id: CaseId,
 }
 
 impl DomainEvent for PaymentVoided {
@@ -134,11 +136,11 @@ mod tests {
     fn a_flattened_snapshot_round_trips_its_exact_amount() {
         let event = PaymentOnHold {
             payment: PaymentSnapshot {
-                payment_id: 1,
-                from_wallet_id: 1,
-                to_wallet_id: 2,
-                payer_id: 1,
-                payee_id: 2,
+                payment_id: PaymentId::new(1),
+                from_wallet_id: WalletId::new(1),
+                to_wallet_id: WalletId::new(2),
+                payer_id: UserId::new(1),
+                payee_id: UserId::new(2),
                 amount: PositiveAmount::new(Money::parse("9999999999999999.9999").unwrap())
                     .unwrap(),
                 currency: Currency::parse("USD").unwrap(),

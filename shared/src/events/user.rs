@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UserId;
+
 use super::envelope::DomainEvent;
 use crate::customer::{AccountTier, KycStatus};
 use crate::jwt::Role;
@@ -10,7 +12,7 @@ use crate::jwt::Role;
 /// The part of a user every downstream service may rely on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSnapshot {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub kyc_status: KycStatus,
     pub account_tier: AccountTier,
     /// Increases by one with every change to the user; consumers ignore older snapshots.
@@ -36,7 +38,7 @@ pub struct UserTierChanged {
     #[serde(flatten)]
     pub user: UserSnapshot,
     pub previous_tier: AccountTier,
-    pub changed_by: u64,
+    pub changed_by: UserId,
 }
 
 impl DomainEvent for UserTierChanged {
@@ -51,7 +53,7 @@ impl DomainEvent for UserTierChanged {
 #[serde(rename_all = "snake_case")]
 pub enum RoleChangedBy {
     /// A staff member, through the API (`PUT /api/auth/user/{id}/role`).
-    Staff(u64),
+    Staff(UserId),
     /// An operator with write access to auth's table (`finflow staff grant|revoke`): how the
     /// first staff member is made.
     Operator(String),

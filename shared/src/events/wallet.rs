@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{UserId, WalletId};
+
 use super::envelope::DomainEvent;
 use crate::currency::Currency;
 use crate::money::{Money, PositiveAmount};
@@ -41,8 +43,8 @@ impl std::fmt::Display for WalletStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletCreated {
-    pub wallet_id: u64,
-    pub user_id: u64,
+    pub wallet_id: WalletId,
+    pub user_id: UserId,
     pub currency: Currency,
     pub status: WalletStatus,
 }
@@ -55,12 +57,12 @@ impl DomainEvent for WalletCreated {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletStatusChanged {
-    pub wallet_id: u64,
-    pub user_id: u64,
+    pub wallet_id: WalletId,
+    pub user_id: UserId,
     pub currency: Currency,
     pub previous_status: WalletStatus,
     pub status: WalletStatus,
-    pub changed_by: u64,
+    pub changed_by: UserId,
     pub reason: Option<String>,
 }
 
@@ -72,8 +74,8 @@ impl DomainEvent for WalletStatusChanged {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletDeposited {
-    pub wallet_id: u64,
-    pub user_id: u64,
+    pub wallet_id: WalletId,
+    pub user_id: UserId,
     pub currency: Currency,
     pub amount: PositiveAmount,
     pub balance_after: Money,

@@ -13,6 +13,7 @@ use http::request::Parts;
 use lambda_http::request::RequestContext;
 
 use crate::error::ApiError;
+use crate::ids::UserId;
 use crate::jwt::{Claims, Role, TokenError, TokenKeys, bearer_token};
 
 /// The key of the role auth's authorizer confirmed, in the authorizer's context.
@@ -20,7 +21,7 @@ pub const AUTHORIZER_ROLE: &str = "role";
 
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub role: Role,
     pub session_id: String,
     pub claims: Claims,
@@ -42,7 +43,7 @@ impl Caller {
     }
 
     /// Nobody reads or acts on what is not theirs, unless they are staff.
-    pub fn require_self_or_staff(&self, user_id: u64) -> Result<(), ApiError> {
+    pub fn require_self_or_staff(&self, user_id: UserId) -> Result<(), ApiError> {
         if self.user_id == user_id || self.is_staff() {
             Ok(())
         } else {
@@ -128,7 +129,12 @@ mod tests {
     async fn caller(token_role: Role, confirmed: Option<&str>) -> Caller {
         let keys = keys();
         let (token, _) = keys
-            .issue(7, "session", token_role, time::Duration::minutes(5))
+            .issue(
+                UserId::new(7),
+                "session",
+                token_role,
+                time::Duration::minutes(5),
+            )
             .unwrap();
         let mut request = http::Request::builder()
             .header(AUTHORIZATION, format!("Bearer {token}"))

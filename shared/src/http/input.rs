@@ -142,16 +142,22 @@ fn parse_fields<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, 
 /// the language of the API documents (`type: integer`), calls `7.0` the integer 7; clients whose
 /// numbers are all floats (JavaScript's) may write it so. A fraction is refused, and so is a
 /// float beyond 2^53, where a float no longer tells one integer from the next.
-pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+pub fn whole_number<'de, D, Id>(deserializer: D) -> Result<Id, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    Id: crate::ids::RecordId,
+{
     use serde::Deserialize;
     use serde::de::Error;
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     let number = serde_json::Number::deserialize(deserializer)?;
     if let Some(whole) = number.as_u64() {
-        return Ok(whole);
+        return Ok(Id::from_number(whole));
     }
     match number.as_f64() {
-        Some(value) if value.fract() == 0.0 && (0.0..=EXACT).contains(&value) => Ok(value as u64),
+        Some(value) if value.fract() == 0.0 && (0.0..=EXACT).contains(&value) => {
+            Ok(Id::from_number(value as u64))
+        }
         _ => Err(D::Error::custom(format!(
             "must be a whole number from 0 to {}, not {number}",
             u64::MAX

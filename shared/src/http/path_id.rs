@@ -1,15 +1,17 @@
-//! The numeric id in a path such as `/api/auth/user/{id}`.
+//! The numeric id in a path such as `/api/auth/user/{id}`, as the id type the route names
+//! (`PathId<WalletId>`; bare `u64` for records with no id type of their own).
 
 use axum::extract::{FromRequestParts, Path};
 use http::request::Parts;
 
 use crate::error::ApiError;
+use crate::ids::RecordId;
 
 /// FinFlow's public ids are small positive integers; anything else names no resource.
 #[derive(Debug, Clone, Copy)]
-pub struct PathId(pub u64);
+pub struct PathId<Id = u64>(pub Id);
 
-impl<S: Send + Sync> FromRequestParts<S> for PathId {
+impl<S: Send + Sync, Id: RecordId> FromRequestParts<S> for PathId<Id> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
@@ -19,7 +21,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
         raw.parse::<u64>()
             .ok()
             .filter(|id| *id > 0)
-            .map(PathId)
+            .map(|id| PathId(Id::from_number(id)))
             .ok_or_else(|| ApiError::NotFound(format!("No resource has id {raw:?}")))
     }
 }

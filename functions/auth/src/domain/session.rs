@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use finflow_shared::UserId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -12,7 +13,7 @@ pub const REFRESH_TOKEN_LIFETIME: time::Duration = time::Duration::days(30);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub id: String,
-    pub user_id: u64,
+    pub user_id: UserId,
     /// SHA-256 of the current refresh token; the token itself is never stored.
     pub refresh_token_hash: String,
     pub expires_at: OffsetDateTime,

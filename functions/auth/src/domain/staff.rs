@@ -64,8 +64,9 @@ impl From<OperatorName> for RoleChangedBy {
 mod tests {
     use super::*;
     use crate::domain::Registration;
+    use finflow_shared::UserId;
 
-    fn customer(id: u64) -> User {
+    fn customer(id: UserId) -> User {
         Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
@@ -76,14 +77,19 @@ mod tests {
     fn a_grant_bumps_the_version_and_a_repeat_changes_nothing() {
         let now = OffsetDateTime::now_utc();
         let by = RoleChangedBy::Operator("ops".into());
-        let staff = change_role(&customer(1), Role::Staff, &by, now)
+        let staff = change_role(&customer(UserId::new(1)), Role::Staff, &by, now)
             .unwrap()
             .unwrap();
         assert_eq!((staff.role, staff.version), (Role::Staff, 2));
         assert_eq!(change_role(&staff, Role::Staff, &by, now), Ok(None));
-        let revoked = change_role(&staff, Role::Customer, &RoleChangedBy::Staff(9), now)
-            .unwrap()
-            .unwrap();
+        let revoked = change_role(
+            &staff,
+            Role::Customer,
+            &RoleChangedBy::Staff(UserId::new(9)),
+            now,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((revoked.role, revoked.version), (Role::Customer, 3));
     }
 
@@ -92,11 +98,11 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let staff = User {
             role: Role::Staff,
-            ..customer(5)
+            ..customer(UserId::new(5))
         };
         for role in [Role::Staff, Role::Customer] {
             assert_eq!(
-                change_role(&staff, role, &RoleChangedBy::Staff(5), now),
+                change_role(&staff, role, &RoleChangedBy::Staff(UserId::new(5)), now),
                 Err(RoleChangeRefused::OwnRole)
             );
         }

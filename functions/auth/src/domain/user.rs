@@ -1,6 +1,7 @@
 //! A FinFlow user and the rules for creating and changing one.
 
 use finflow_shared::FieldError;
+use finflow_shared::UserId;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::events::kyc::KycDecision;
 use finflow_shared::events::user::UserSnapshot;
@@ -12,7 +13,7 @@ use super::password::NewPassword;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: u64,
+    pub id: UserId,
     pub email: Email,
     pub name: String,
     pub password_hash: String,
@@ -140,7 +141,7 @@ impl Registration {
 
     /// The new user, with the id the store allocated and the hash of the password. Registering
     /// makes a customer, whatever the address: staff rights are granted (`domain::staff`).
-    pub fn into_user(self, id: u64, password_hash: String, now: OffsetDateTime) -> User {
+    pub fn into_user(self, id: UserId, password_hash: String, now: OffsetDateTime) -> User {
         User {
             id,
             email: self.email,
@@ -188,7 +189,7 @@ mod tests {
         let user = Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
-            .into_user(1, "hash".into(), now);
+            .into_user(UserId::new(1), "hash".into(), now);
         assert_eq!(
             (user.role, user.kyc_status, user.account_tier, user.version),
             (Role::Customer, KycStatus::Pending, AccountTier::Bronze, 1)
@@ -201,7 +202,7 @@ mod tests {
         let user = Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
-            .into_user(1, "hash".into(), now);
+            .into_user(UserId::new(1), "hash".into(), now);
         // Manual review keeps the user pending, but the sequence still moves on.
         let KycDecisionEffect::Recorded(reviewing) =
             user.apply_kyc_decision(KycDecision::ManualReview, 1, now)
@@ -244,7 +245,7 @@ mod tests {
         let user = Registration::parse("a@example.com", "password123", "Alice")
             .ok()
             .unwrap()
-            .into_user(1, "hash".into(), now);
+            .into_user(UserId::new(1), "hash".into(), now);
         let gold = user.with_tier(AccountTier::Gold, now).unwrap();
         assert_eq!((gold.account_tier, gold.version), (AccountTier::Gold, 2));
         assert!(gold.with_tier(AccountTier::Gold, now).is_none());

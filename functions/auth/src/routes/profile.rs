@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::routing::{get, put};
 use axum::{Json, Router};
+use finflow_shared::UserId;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::Causality;
 use finflow_shared::events::user::RoleChangedBy;
@@ -34,7 +35,7 @@ async fn me(State(state): State<AuthApiState>, caller: Caller) -> ApiResult<Json
 #[derive(Serialize)]
 struct TokenStatus {
     valid: bool,
-    user_id: u64,
+    user_id: UserId,
     role: &'static str,
     expires_at: i64,
 }
@@ -55,7 +56,7 @@ async fn verify_token(
 async fn user(
     State(state): State<AuthApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<Json<UserView>> {
     let user = state.accounts.user(&caller, id).await?;
     Ok(Json(UserView::from(&user)))
@@ -70,7 +71,7 @@ async fn change_tier(
     State(state): State<AuthApiState>,
     caller: Caller,
     trace_id: TraceId,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
     Input(body): Input<TierBody>,
 ) -> ApiResult<Json<UserView>> {
     let tier = AccountTier::parse(&body.account_tier).ok_or_else(|| {
@@ -94,7 +95,7 @@ async fn set_role(
     State(state): State<AuthApiState>,
     caller: Caller,
     trace_id: TraceId,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
     Input(body): Input<RoleBody>,
 ) -> ApiResult<Json<UserView>> {
     let role = Role::parse(&body.role)

@@ -1,5 +1,6 @@
 //! What the API shows of a user. The password hash never leaves the service.
 
+use finflow_shared::UserId;
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -7,7 +8,7 @@ use crate::domain::User;
 
 #[derive(Debug, Serialize)]
 pub struct UserView {
-    pub id: u64,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: &'static str,

@@ -8,6 +8,7 @@
 //! is counted separately and does not take the transfer back out of the day's volume.
 
 use finflow_shared::Money;
+use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentSnapshot;
 use time::OffsetDateTime;
@@ -36,7 +37,7 @@ pub struct SentTransfer {
 /// What one payment event adds to its payer's activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityChange {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub sent: Option<SentTransfer>,
     /// 1 when the transfer was held.
     pub holds: u32,
@@ -82,7 +83,7 @@ pub struct DayActivity {
 /// A user's AML activity, as compliance reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserActivity {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub holds: u64,
     pub released: u64,
     pub voided: u64,
@@ -92,7 +93,7 @@ pub struct UserActivity {
 }
 
 impl UserActivity {
-    pub fn new(user_id: u64) -> Self {
+    pub fn new(user_id: UserId) -> Self {
         UserActivity {
             user_id,
             holds: 0,
@@ -154,17 +155,18 @@ impl UserActivity {
 mod tests {
     use finflow_shared::PositiveAmount;
     use finflow_shared::events::payment::PaymentStatus;
+    use finflow_shared::{PaymentId, WalletId};
     use time::macros::datetime;
 
     use super::*;
 
     fn payment(amount: &str, currency: &str) -> PaymentSnapshot {
         PaymentSnapshot {
-            payment_id: 1,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
-            payer_id: 5,
-            payee_id: 6,
+            payment_id: PaymentId::new(1),
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
+            payer_id: UserId::new(5),
+            payee_id: UserId::new(6),
             amount: PositiveAmount::new(Money::parse(amount).unwrap()).unwrap(),
             currency: Currency::parse(currency).unwrap(),
             status: PaymentStatus::Completed,
@@ -202,8 +204,8 @@ mod tests {
             ),
             ActivityChange::transfer(&payment("5", "EUR"), datetime!(2026-03-01 12:00 UTC), false),
         ];
-        let mut forward = UserActivity::new(5);
-        let mut backward = UserActivity::new(5);
+        let mut forward = UserActivity::new(UserId::new(5));
+        let mut backward = UserActivity::new(UserId::new(5));
         for change in &changes {
             forward.apply(change).unwrap();
         }

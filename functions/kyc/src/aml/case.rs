@@ -10,6 +10,7 @@
 use finflow_shared::FieldError;
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
+use finflow_shared::{CaseId, UserId};
 use time::OffsetDateTime;
 
 const MAX_NOTE_LENGTH: usize = 500;
@@ -58,7 +59,7 @@ pub fn parse_action(text: &str) -> Option<CaseAction> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     pub action: CaseAction,
-    pub resolved_by: u64,
+    pub resolved_by: UserId,
     pub resolved_at: OffsetDateTime,
     pub note: Option<String>,
 }
@@ -111,14 +112,14 @@ pub struct Settlement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveRefusal {
     #[error("AML case {0} is already resolved")]
-    AlreadyResolved(u64),
+    AlreadyResolved(CaseId),
     #[error("Compliance officers may not resolve cases about their own payments")]
     OwnPayment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmlCase {
-    pub id: u64,
+    pub id: CaseId,
     /// The payment as it was held.
     pub payment: PaymentSnapshot,
     pub hold_reasons: Vec<String>,
@@ -138,7 +139,7 @@ impl AmlCase {
     /// events can arrive in any order), the case opens resolved and closed: there is nothing
     /// left for a person to decide.
     pub fn open(
-        id: u64,
+        id: CaseId,
         payment: PaymentSnapshot,
         hold_reasons: Vec<String>,
         held_at: OffsetDateTime,
@@ -174,7 +175,7 @@ impl AmlCase {
     pub fn resolve(
         &self,
         action: CaseAction,
-        officer: u64,
+        officer: UserId,
         note: Option<String>,
         now: OffsetDateTime,
     ) -> Result<AmlCase, ResolveRefusal> {
@@ -246,19 +247,20 @@ pub fn parse_resolution(
 mod tests {
     use finflow_shared::currency::Currency;
     use finflow_shared::{Money, PositiveAmount};
+    use finflow_shared::{PaymentId, WalletId};
     use time::macros::datetime;
 
     use super::*;
 
-    const PAYER: u64 = 10;
-    const PAYEE: u64 = 11;
-    const OFFICER: u64 = 99;
+    const PAYER: UserId = UserId::new(10);
+    const PAYEE: UserId = UserId::new(11);
+    const OFFICER: UserId = UserId::new(99);
 
     fn snapshot() -> PaymentSnapshot {
         PaymentSnapshot {
-            payment_id: 7,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
+            payment_id: PaymentId::new(7),
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
             payer_id: PAYER,
             payee_id: PAYEE,
             amount: PositiveAmount::new(Money::parse("950").unwrap()).unwrap(),
@@ -270,7 +272,7 @@ mod tests {
 
     fn held() -> AmlCase {
         AmlCase::open(
-            3,
+            CaseId::new(3),
             snapshot(),
             vec!["structuring".into()],
             datetime!(2026-01-01 10:00 UTC),
@@ -313,8 +315,8 @@ mod tests {
         assert_eq!(
             resolved.resolution_event().unwrap(),
             AmlCaseResolved {
-                case_id: 3,
-                payment_id: 7,
+                case_id: CaseId::new(3),
+                payment_id: PaymentId::new(7),
                 action: CaseAction::Release,
                 resolved_by: OFFICER,
                 note: Some("known payee".into()),
@@ -322,7 +324,7 @@ mod tests {
         );
         assert_eq!(
             resolved.resolve(CaseAction::Void, OFFICER, None, now),
-            Err(ResolveRefusal::AlreadyResolved(3))
+            Err(ResolveRefusal::AlreadyResolved(CaseId::new(3)))
         );
     }
 
@@ -331,7 +333,7 @@ mod tests {
         let now = datetime!(2026-01-01 10:30 UTC);
         for party in [PAYER, PAYEE] {
             assert_eq!(
-                held().resolve(CaseAction::Release, party, None, now),
+                held().resolve(CaseAction::Release, UserId::new(party.get()), None, now),
                 Err(ResolveRefusal::OwnPayment)
             );
         }
@@ -368,7 +370,7 @@ mod tests {
                 None,
                 datetime!(2026-01-01 12:00 UTC)
             ),
-            Err(ResolveRefusal::AlreadyResolved(3)),
+            Err(ResolveRefusal::AlreadyResolved(CaseId::new(3))),
             "nothing is left to decide"
         );
     }
@@ -376,7 +378,7 @@ mod tests {
     #[test]
     fn a_hold_reported_after_the_payments_end_opens_no_open_case() {
         let case = AmlCase::open(
-            4,
+            CaseId::new(4),
             snapshot(),
             vec![],
             datetime!(2026-01-01 10:00 UTC),

@@ -1,6 +1,7 @@
 //! AML's staff use cases: the case queue, one case, a decision on it, and a user's activity.
 //! Only staff see or decide anything here.
 
+use finflow_shared::{CaseId, UserId};
 use std::sync::Arc;
 
 use finflow_shared::events::{Causality, EventEnvelope};
@@ -32,7 +33,7 @@ impl AmlCases {
         Ok(self.store.cases(status, limit, cursor).await?)
     }
 
-    pub async fn case(&self, caller: &Caller, id: u64) -> ApiResult<AmlCase> {
+    pub async fn case(&self, caller: &Caller, id: CaseId) -> ApiResult<AmlCase> {
         caller.require_staff()?;
         self.existing(id).await
     }
@@ -42,7 +43,7 @@ impl AmlCases {
     pub async fn resolve(
         &self,
         caller: &Caller,
-        id: u64,
+        id: CaseId,
         action: &str,
         note: Option<&str>,
         causality: &Causality,
@@ -74,21 +75,21 @@ impl AmlCases {
             Err(AmlWriteError::Store(error)) => return Err(error.into()),
         }
         tracing::info!(
-            case_id = id,
-            payment_id = resolved.payment.payment_id,
-            officer = caller.user_id,
+            case_id = id.get(),
+            payment_id = resolved.payment.payment_id.get(),
+            officer = caller.user_id.get(),
             action = action_str(action),
             "AML case resolved"
         );
         Ok(resolved)
     }
 
-    pub async fn activity(&self, caller: &Caller, user_id: u64) -> ApiResult<UserActivity> {
+    pub async fn activity(&self, caller: &Caller, user_id: UserId) -> ApiResult<UserActivity> {
         caller.require_staff()?;
         Ok(self.store.activity(user_id).await?)
     }
 
-    async fn existing(&self, id: u64) -> ApiResult<AmlCase> {
+    async fn existing(&self, id: CaseId) -> ApiResult<AmlCase> {
         self.store
             .case(id)
             .await?
@@ -98,6 +99,7 @@ impl AmlCases {
 
 #[cfg(test)]
 mod tests {
+    use finflow_shared::PaymentId;
     use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
     use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::jwt::Role;
@@ -115,7 +117,7 @@ mod tests {
             let id = store.allocate_case_id().await.unwrap();
             let case = AmlCase::open(
                 id,
-                payment(payment_id, "950", PaymentStatus::OnHold),
+                payment(PaymentId::new(payment_id), "950", PaymentStatus::OnHold),
                 vec!["structuring".into()],
                 datetime!(2026-05-04 09:00 UTC),
                 None,
@@ -148,25 +150,33 @@ mod tests {
     #[tokio::test]
     async fn only_staff_see_or_decide_cases() {
         let (store, cases) = with_open_cases(1).await;
-        let customer = caller(5, Role::Customer);
+        let customer = caller(UserId::new(5), Role::Customer);
         assert_eq!(
             status(cases.list(&customer, None, 20, None).await.err().unwrap()),
             403
         );
-        assert_eq!(status(cases.case(&customer, 1).await.unwrap_err()), 403);
         assert_eq!(
-            status(cases.activity(&customer, PAYER).await.unwrap_err()),
+            status(cases.case(&customer, CaseId::new(1)).await.unwrap_err()),
+            403
+        );
+        assert_eq!(
+            status(
+                cases
+                    .activity(&customer, UserId::new(PAYER.get()))
+                    .await
+                    .unwrap_err()
+            ),
             403
         );
         let resolve = cases
-            .resolve(&customer, 1, "release", None, &causality())
+            .resolve(&customer, CaseId::new(1), "release", None, &causality())
             .await;
         assert_eq!(status(resolve.unwrap_err()), 403);
         // Not even staff who are a party to the payment.
         let party = cases
             .resolve(
                 &caller(PAYER, Role::Staff),
-                1,
+                CaseId::new(1),
                 "release",
                 None,
                 &causality(),
@@ -180,16 +190,22 @@ mod tests {
     async fn a_case_is_resolved_once_with_its_event() {
         let (store, cases) = with_open_cases(1).await;
         let bad = cases
-            .resolve(&officer(), 1, "approve", None, &causality())
+            .resolve(&officer(), CaseId::new(1), "approve", None, &causality())
             .await;
         assert_eq!(status(bad.unwrap_err()), 422);
         let missing = cases
-            .resolve(&officer(), 404, "void", None, &causality())
+            .resolve(&officer(), CaseId::new(404), "void", None, &causality())
             .await;
         assert_eq!(status(missing.unwrap_err()), 404);
 
         let resolved = cases
-            .resolve(&officer(), 1, "void", Some(" mule account "), &causality())
+            .resolve(
+                &officer(),
+                CaseId::new(1),
+                "void",
+                Some(" mule account "),
+                &causality(),
+            )
             .await
             .unwrap();
         assert_eq!(resolved.status(), CaseStatus::Resolved);
@@ -202,15 +218,15 @@ mod tests {
         assert_eq!(
             events[0].decode::<AmlCaseResolved>().unwrap(),
             AmlCaseResolved {
-                case_id: 1,
-                payment_id: 1,
+                case_id: CaseId::new(1),
+                payment_id: PaymentId::new(1),
                 action: CaseAction::Void,
-                resolved_by: OFFICER,
+                resolved_by: UserId::new(OFFICER.get()),
                 note: Some("mule account".into()),
             }
         );
         let again = cases
-            .resolve(&officer(), 1, "release", None, &causality())
+            .resolve(&officer(), CaseId::new(1), "release", None, &causality())
             .await;
         assert_eq!(status(again.unwrap_err()), 409);
         assert_eq!(
@@ -224,10 +240,10 @@ mod tests {
     async fn the_queue_filters_by_status_newest_first_page_by_page() {
         let (_, cases) = with_open_cases(5).await;
         cases
-            .resolve(&officer(), 4, "release", None, &causality())
+            .resolve(&officer(), CaseId::new(4), "release", None, &causality())
             .await
             .unwrap();
-        let ids = |page: &CasePage| page.cases.iter().map(|c| c.id).collect::<Vec<_>>();
+        let ids = |page: &CasePage| page.cases.iter().map(|c| c.id.get()).collect::<Vec<_>>();
         let first = cases
             .list(&officer(), Some(CaseStatus::Open), 2, None)
             .await

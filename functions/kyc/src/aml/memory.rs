@@ -1,6 +1,7 @@
 //! The AML store's contract in memory, for the use cases' and the consumer's tests: the inbox,
 //! the version guards and the atomicity of each write.
 
+use finflow_shared::{CaseId, PaymentId, UserId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -24,9 +25,9 @@ pub struct MemoryAmlStore {
 struct State {
     next_case_id: u64,
     inbox: HashSet<(String, Uuid)>,
-    cases: BTreeMap<u64, AmlCase>,
-    payments: HashMap<u64, WatchedPayment>,
-    activity: HashMap<u64, UserActivity>,
+    cases: BTreeMap<CaseId, AmlCase>,
+    payments: HashMap<PaymentId, WatchedPayment>,
+    activity: HashMap<UserId, UserActivity>,
     outbox: Vec<EventEnvelope>,
 }
 
@@ -49,19 +50,19 @@ impl MemoryAmlStore {
     }
 }
 
-fn case_guard_holds(cases: &BTreeMap<u64, AmlCase>, case: &AmlCase) -> bool {
+fn case_guard_holds(cases: &BTreeMap<CaseId, AmlCase>, case: &AmlCase) -> bool {
     cases.get(&case.id).map_or(0, |c| c.version) + 1 == case.version
 }
 
 #[async_trait]
 impl AmlStore for MemoryAmlStore {
-    async fn allocate_case_id(&self) -> Result<u64, StoreError> {
+    async fn allocate_case_id(&self) -> Result<CaseId, StoreError> {
         let mut state = self.state.lock().unwrap();
         state.next_case_id += 1;
-        Ok(state.next_case_id)
+        Ok(CaseId::new(state.next_case_id))
     }
 
-    async fn case(&self, id: u64) -> Result<Option<AmlCase>, StoreError> {
+    async fn case(&self, id: CaseId) -> Result<Option<AmlCase>, StoreError> {
         Ok(self.state.lock().unwrap().cases.get(&id).cloned())
     }
 
@@ -80,7 +81,7 @@ impl AmlStore for MemoryAmlStore {
             .cases
             .values()
             .rev()
-            .filter(|c| c.id < before && status.is_none_or(|s| c.status() == s))
+            .filter(|c| c.id < CaseId::new(before) && status.is_none_or(|s| c.status() == s))
             .cloned()
             .collect();
         let limit = limit as usize;
@@ -91,7 +92,7 @@ impl AmlStore for MemoryAmlStore {
         })
     }
 
-    async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError> {
+    async fn watched_payment(&self, payment_id: PaymentId) -> Result<WatchedPayment, StoreError> {
         Ok(self
             .state
             .lock()
@@ -102,7 +103,7 @@ impl AmlStore for MemoryAmlStore {
             .unwrap_or_else(|| WatchedPayment::unknown(payment_id)))
     }
 
-    async fn activity(&self, user_id: u64) -> Result<UserActivity, StoreError> {
+    async fn activity(&self, user_id: UserId) -> Result<UserActivity, StoreError> {
         Ok(self
             .state
             .lock()
@@ -176,12 +177,13 @@ pub mod fixtures {
     use finflow_shared::http::Caller;
     use finflow_shared::jwt::{Claims, Role};
     use finflow_shared::{Money, PositiveAmount};
+    use finflow_shared::{PaymentId, UserId, WalletId};
 
-    pub const PAYER: u64 = 10;
-    pub const PAYEE: u64 = 11;
-    pub const OFFICER: u64 = 99;
+    pub const PAYER: UserId = UserId::new(10);
+    pub const PAYEE: UserId = UserId::new(11);
+    pub const OFFICER: UserId = UserId::new(99);
 
-    pub fn caller(user_id: u64, role: Role) -> Caller {
+    pub fn caller(user_id: UserId, role: Role) -> Caller {
         Caller {
             user_id,
             role,
@@ -203,11 +205,11 @@ pub mod fixtures {
         caller(OFFICER, Role::Staff)
     }
 
-    pub fn payment(id: u64, amount: &str, status: PaymentStatus) -> PaymentSnapshot {
+    pub fn payment(id: PaymentId, amount: &str, status: PaymentStatus) -> PaymentSnapshot {
         PaymentSnapshot {
             payment_id: id,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
             payer_id: PAYER,
             payee_id: PAYEE,
             amount: PositiveAmount::new(Money::parse(amount).unwrap()).unwrap(),

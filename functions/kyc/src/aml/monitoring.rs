@@ -8,6 +8,7 @@
 //! hold is known, and a hold reported after the end opens its case already resolved, so no
 //! case stays open for a payment that is settled.
 
+use finflow_shared::CaseId;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -212,8 +213,8 @@ impl AmlMonitoring {
             match self.store.record(write).await {
                 Ok(()) => {
                     tracing::info!(
-                        case_id = id,
-                        payment_id = payment.payment_id,
+                        case_id = id.get(),
+                        payment_id = payment.payment_id.get(),
                         status = status.as_str(),
                         "AML case opened"
                     );
@@ -274,8 +275,8 @@ impl AmlMonitoring {
             match self.store.record(write).await {
                 Ok(()) => {
                     tracing::info!(
-                        case_id = watched.case_id,
-                        payment_id = payment.payment_id,
+                        case_id = watched.case_id.map(CaseId::get),
+                        payment_id = payment.payment_id.get(),
                         outcome = settlement.outcome.as_str(),
                         "held payment ended; AML case closed"
                     );
@@ -340,6 +341,7 @@ mod tests {
     use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::events::{Causality, DomainEvent};
     use finflow_shared::trace::TraceId;
+    use finflow_shared::{PaymentId, UserId};
     use time::macros::datetime;
 
     use super::*;
@@ -367,7 +369,7 @@ mod tests {
             .unwrap()
     }
 
-    fn on_hold(id: u64, amount: &str) -> EventEnvelope {
+    fn on_hold(id: PaymentId, amount: &str) -> EventEnvelope {
         envelope(
             &PaymentOnHold {
                 payment: payment(id, amount, PaymentStatus::OnHold),
@@ -377,7 +379,7 @@ mod tests {
         )
     }
 
-    fn released(id: u64, amount: &str, case_id: u64) -> EventEnvelope {
+    fn released(id: PaymentId, amount: &str, case_id: CaseId) -> EventEnvelope {
         envelope(
             &PaymentReleased {
                 payment: payment(id, amount, PaymentStatus::Completed),
@@ -387,7 +389,7 @@ mod tests {
         )
     }
 
-    fn failed_event(id: u64, amount: &str) -> EventEnvelope {
+    fn failed_event(id: PaymentId, amount: &str) -> EventEnvelope {
         envelope(
             &PaymentFailed {
                 payment: payment(id, amount, PaymentStatus::Failed),
@@ -402,14 +404,14 @@ mod tests {
         let (store, monitoring) = setup();
         let completed = envelope(
             &PaymentCompleted {
-                payment: payment(1, "100.25", PaymentStatus::Completed),
+                payment: payment(PaymentId::new(1), "100.25", PaymentStatus::Completed),
             },
             datetime!(2026-05-04 23:59 UTC),
         );
         assert_eq!(deliver(&monitoring, &completed).await, Outcome::Applied);
         assert_eq!(deliver(&monitoring, &completed).await, Outcome::Duplicate);
         assert!(store.all_cases().is_empty());
-        let activity = store.activity(PAYER).await.unwrap();
+        let activity = store.activity(UserId::new(PAYER.get())).await.unwrap();
         assert_eq!(activity.days.len(), 1);
         let day = &activity.days[0];
         assert_eq!(
@@ -422,7 +424,7 @@ mod tests {
     #[tokio::test]
     async fn a_hold_opens_one_case_that_staff_resolve_and_the_release_closes() {
         let (store, monitoring) = setup();
-        let hold = on_hold(7, "950");
+        let hold = on_hold(PaymentId::new(7), "950");
         assert_eq!(deliver(&monitoring, &hold).await, Outcome::Applied);
         assert_eq!(deliver(&monitoring, &hold).await, Outcome::Duplicate);
         let cases = store.all_cases();
@@ -430,7 +432,7 @@ mod tests {
         let case = &cases[0];
         assert_eq!(
             (case.status(), case.payment.payment_id),
-            (CaseStatus::Open, 7)
+            (CaseStatus::Open, PaymentId::new(7))
         );
         assert_eq!(case.held_at, datetime!(2026-05-04 09:00 UTC));
         assert!(case.hold_reasons[0].starts_with("structuring"));
@@ -449,7 +451,7 @@ mod tests {
             .unwrap();
         assert_eq!(store.events().len(), 1);
 
-        let release = released(7, "950", case.id);
+        let release = released(PaymentId::new(7), "950", case.id);
         assert_eq!(deliver(&monitoring, &release).await, Outcome::Applied);
         assert_eq!(deliver(&monitoring, &release).await, Outcome::Duplicate);
         let closed = store.case(case.id).await.unwrap().unwrap();
@@ -461,7 +463,7 @@ mod tests {
         assert_eq!(closed.closed_at(), Some(datetime!(2026-05-04 09:05 UTC)));
         assert!(closed.decision.is_some(), "the decision is kept");
 
-        let activity = store.activity(PAYER).await.unwrap();
+        let activity = store.activity(UserId::new(PAYER.get())).await.unwrap();
         assert_eq!(
             (activity.holds, activity.released, activity.open_holds()),
             (1, 1, 0)
@@ -472,11 +474,11 @@ mod tests {
     #[tokio::test]
     async fn an_end_reported_before_its_hold_leaves_no_open_case() {
         let (store, monitoring) = setup();
-        let release = released(8, "960", 3);
+        let release = released(PaymentId::new(8), "960", CaseId::new(3));
         assert_eq!(deliver(&monitoring, &release).await, Outcome::Applied);
         assert!(store.all_cases().is_empty());
         assert_eq!(
-            deliver(&monitoring, &on_hold(8, "960")).await,
+            deliver(&monitoring, &on_hold(PaymentId::new(8), "960")).await,
             Outcome::Applied
         );
         let cases = store.all_cases();
@@ -497,15 +499,15 @@ mod tests {
     #[tokio::test]
     async fn a_payment_that_fails_on_its_own_closes_its_open_case() {
         let (store, monitoring) = setup();
-        deliver(&monitoring, &on_hold(9, "990")).await;
+        deliver(&monitoring, &on_hold(PaymentId::new(9), "990")).await;
         let id = store.all_cases()[0].id;
         assert_eq!(
-            deliver(&monitoring, &failed_event(9, "990")).await,
+            deliver(&monitoring, &failed_event(PaymentId::new(9), "990")).await,
             Outcome::Applied
         );
         // A later end for the same payment (e.g. a replay under a new id) changes nothing.
         assert_eq!(
-            deliver(&monitoring, &released(9, "990", id)).await,
+            deliver(&monitoring, &released(PaymentId::new(9), "990", id)).await,
             Outcome::Ignored
         );
         let case = store.case(id).await.unwrap().unwrap();
@@ -534,12 +536,16 @@ mod tests {
         let (store, monitoring) = setup();
         *store.conflicts_to_inject.lock().unwrap() = 3;
         assert_eq!(
-            deliver(&monitoring, &on_hold(11, "950")).await,
+            deliver(&monitoring, &on_hold(PaymentId::new(11), "950")).await,
             Outcome::Applied
         );
         let cases = store.all_cases();
         assert_eq!(cases.len(), 1);
-        assert_eq!(cases[0].id, 1, "retries reuse the allocated case id");
+        assert_eq!(
+            cases[0].id,
+            CaseId::new(1),
+            "retries reuse the allocated case id"
+        );
     }
 
     #[tokio::test]
@@ -547,16 +553,16 @@ mod tests {
         use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
         let other = envelope(
             &AmlCaseResolved {
-                case_id: 1,
-                payment_id: 1,
+                case_id: CaseId::new(1),
+                payment_id: PaymentId::new(1),
                 action: CaseAction::Void,
-                resolved_by: 1,
+                resolved_by: UserId::new(1),
                 note: None,
             },
             datetime!(2026-05-04 09:00 UTC),
         );
         assert_eq!(PaymentFact::of(&other).unwrap(), None);
-        let mut broken = on_hold(1, "1");
+        let mut broken = on_hold(PaymentId::new(1), "1");
         broken.data = serde_json::json!({"payment_id": "x"});
         assert!(matches!(
             PaymentFact::of(&broken),

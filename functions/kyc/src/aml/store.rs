@@ -26,6 +26,7 @@ use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
 use finflow_shared::outbox::outbox_witness;
 use finflow_shared::transaction::{Failure, TransactError, transact};
+use finflow_shared::{CaseId, PaymentId, UserId};
 use uuid::Uuid;
 
 use super::activity::{ActivityChange, DayActivity, UserActivity};
@@ -36,8 +37,8 @@ use super::case::{
 /// What AML knows of one held payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchedPayment {
-    pub payment_id: u64,
-    pub case_id: Option<u64>,
+    pub payment_id: PaymentId,
+    pub case_id: Option<CaseId>,
     /// The payment's end, once payment reported it.
     pub settlement: Option<Settlement>,
     /// 0 while unknown; one more with each change (the optimistic-concurrency guard).
@@ -45,7 +46,7 @@ pub struct WatchedPayment {
 }
 
 impl WatchedPayment {
-    pub fn unknown(payment_id: u64) -> Self {
+    pub fn unknown(payment_id: PaymentId) -> Self {
         WatchedPayment {
             payment_id,
             case_id: None,
@@ -63,7 +64,7 @@ impl WatchedPayment {
     }
 
     /// The next state, now with its case.
-    pub fn with_case(&self, case_id: u64) -> Self {
+    pub fn with_case(&self, case_id: CaseId) -> Self {
         WatchedPayment {
             case_id: Some(case_id),
             ..self.next()
@@ -117,8 +118,8 @@ pub enum AmlWriteError {
 
 #[async_trait]
 pub trait AmlStore: Send + Sync {
-    async fn allocate_case_id(&self) -> Result<u64, StoreError>;
-    async fn case(&self, id: u64) -> Result<Option<AmlCase>, StoreError>;
+    async fn allocate_case_id(&self) -> Result<CaseId, StoreError>;
+    async fn case(&self, id: CaseId) -> Result<Option<AmlCase>, StoreError>;
     /// Cases, newest first, optionally only those with `status`.
     async fn cases(
         &self,
@@ -127,8 +128,8 @@ pub trait AmlStore: Send + Sync {
         cursor: Option<&str>,
     ) -> Result<CasePage, ListError>;
     /// What AML knows of the payment; `WatchedPayment::unknown` when nothing yet.
-    async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError>;
-    async fn activity(&self, user_id: u64) -> Result<UserActivity, StoreError>;
+    async fn watched_payment(&self, payment_id: PaymentId) -> Result<WatchedPayment, StoreError>;
+    async fn activity(&self, user_id: UserId) -> Result<UserActivity, StoreError>;
     /// Applies one event's changes with its inbox marker, atomically.
     async fn record(&self, write: MonitoringWrite) -> Result<(), AmlWriteError>;
     /// Stores a staff decision (if the case is still at `version - 1`, hence still open) with
@@ -143,7 +144,7 @@ pub trait AmlStore: Send + Sync {
 const CASES: &str = "AMLCASES";
 const CASE_PREFIX: &str = "CASE#";
 
-fn case_sk(id: u64) -> String {
+fn case_sk(id: CaseId) -> String {
     format!("{CASE_PREFIX}{id:020}")
 }
 
@@ -434,11 +435,11 @@ fn count(item: &Item, attribute: &str) -> Result<u64, StoreError> {
 
 #[async_trait]
 impl AmlStore for DynamoAmlStore {
-    async fn allocate_case_id(&self) -> Result<u64, StoreError> {
+    async fn allocate_case_id(&self) -> Result<CaseId, StoreError> {
         next_sequence_value(&self.client, &self.table, "aml-cases").await
     }
 
-    async fn case(&self, id: u64) -> Result<Option<AmlCase>, StoreError> {
+    async fn case(&self, id: CaseId) -> Result<Option<AmlCase>, StoreError> {
         get_item(&self.client, &self.table, CASES, &case_sk(id))
             .await?
             .map(|item| case_from_item(&item))
@@ -461,7 +462,7 @@ impl AmlStore for DynamoAmlStore {
         Ok(CasePage { cases, next_cursor })
     }
 
-    async fn watched_payment(&self, payment_id: u64) -> Result<WatchedPayment, StoreError> {
+    async fn watched_payment(&self, payment_id: PaymentId) -> Result<WatchedPayment, StoreError> {
         let item = get_item(
             &self.client,
             &self.table,
@@ -475,7 +476,7 @@ impl AmlStore for DynamoAmlStore {
         }
     }
 
-    async fn activity(&self, user_id: u64) -> Result<UserActivity, StoreError> {
+    async fn activity(&self, user_id: UserId) -> Result<UserActivity, StoreError> {
         // The summary and the latest 100 days (in practice, currencies x days), newest first.
         let output = self
             .client
@@ -551,6 +552,7 @@ impl AmlStore for DynamoAmlStore {
 #[cfg(test)]
 mod tests {
     use finflow_shared::Money;
+    use finflow_shared::WalletId;
     use finflow_shared::events::aml::CaseAction;
     use time::macros::datetime;
 
@@ -558,13 +560,13 @@ mod tests {
 
     fn case() -> AmlCase {
         AmlCase::open(
-            12,
+            CaseId::new(12),
             PaymentSnapshot {
-                payment_id: 40,
-                from_wallet_id: 1,
-                to_wallet_id: 2,
-                payer_id: 3,
-                payee_id: 4,
+                payment_id: PaymentId::new(40),
+                from_wallet_id: WalletId::new(1),
+                to_wallet_id: WalletId::new(2),
+                payer_id: UserId::new(3),
+                payee_id: UserId::new(4),
                 amount: PositiveAmount::new(Money::parse("950.1234").unwrap()).unwrap(),
                 currency: Currency::parse("USD").unwrap(),
                 status: PaymentStatus::OnHold,
@@ -587,7 +589,7 @@ mod tests {
         let closed = open
             .resolve(
                 CaseAction::Void,
-                9,
+                UserId::new(9),
                 Some("mule account".into()),
                 datetime!(2026-01-01 10:30 UTC),
             )
@@ -607,9 +609,9 @@ mod tests {
 
     #[test]
     fn watched_payments_round_trip_through_items() {
-        let mut watched = WatchedPayment::unknown(40).next();
+        let mut watched = WatchedPayment::unknown(PaymentId::new(40)).next();
         assert_eq!(watched_from_item(&watched_item(&watched)).unwrap(), watched);
-        watched.case_id = Some(12);
+        watched.case_id = Some(CaseId::new(12));
         watched.settlement = Some(Settlement {
             outcome: PaymentEnd::Failed,
             settled_at: datetime!(2026-01-01 10:31 UTC),

@@ -2,6 +2,7 @@
 //! submit, and how a staff review changes a submission.
 
 use finflow_shared::FieldError;
+use finflow_shared::UserId;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision, KycDecisionRecorded};
 use time::OffsetDateTime;
 
@@ -132,7 +133,7 @@ pub enum SubmitRefusal {
 /// KYC's view of a user: their state, and what the risk model needs to know about them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applicant {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub state: KycState,
     pub latest_submission_id: Option<u64>,
     pub rejections: u32,
@@ -144,7 +145,7 @@ pub struct Applicant {
 
 impl Applicant {
     /// A user KYC has no record of yet.
-    pub fn new(user_id: u64, registered_at: Option<OffsetDateTime>) -> Self {
+    pub fn new(user_id: UserId, registered_at: Option<OffsetDateTime>) -> Self {
         Applicant {
             user_id,
             state: KycState::NotSubmitted,
@@ -190,7 +191,7 @@ impl Applicant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submission {
     pub id: u64,
-    pub user_id: u64,
+    pub user_id: UserId,
     pub document: Document,
     /// The risk model's assessment at submission; its decision is the automatic one.
     pub assessment: RiskAssessment,
@@ -274,7 +275,7 @@ impl Submission {
     pub fn review(
         &self,
         review: Review,
-        reviewer: u64,
+        reviewer: UserId,
         now: OffsetDateTime,
     ) -> Result<Submission, ReviewRefusal> {
         if reviewer == self.user_id {
@@ -367,7 +368,7 @@ mod tests {
 
     #[test]
     fn one_open_submission_and_resubmission_after_rejection() {
-        let mut applicant = Applicant::new(1, None);
+        let mut applicant = Applicant::new(UserId::new(1), None);
         assert_eq!(applicant.may_submit(), Ok(()));
         applicant = applicant.after_decision(1, KycDecision::ManualReview);
         assert_eq!(applicant.may_submit(), Err(SubmitRefusal::AlreadyOpen));
@@ -390,7 +391,7 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let applicant = Applicant {
             rejections: 1,
-            ..Applicant::new(1, Some(now - Duration::days(90)))
+            ..Applicant::new(UserId::new(1), Some(now - Duration::days(90)))
         };
         let document = Document::parse("passport", URL, Some("DE")).unwrap();
         let input = applicant.risk_input(&document, now);
@@ -401,7 +402,8 @@ mod tests {
     fn in_review() -> Submission {
         let now = OffsetDateTime::now_utc();
         let document = Document::parse("drivers_license", URL, None).unwrap();
-        let submission = Submission::submit(3, &Applicant::new(1, Some(now)), document, now);
+        let submission =
+            Submission::submit(3, &Applicant::new(UserId::new(1), Some(now)), document, now);
         assert_eq!(submission.status, KycDecision::ManualReview);
         submission
     }
@@ -411,13 +413,13 @@ mod tests {
         let submission = in_review();
         let review = Review::parse("verified", "  documents checked by phone ").unwrap();
         let reviewed = submission
-            .review(review.clone(), 9, OffsetDateTime::now_utc())
+            .review(review.clone(), UserId::new(9), OffsetDateTime::now_utc())
             .unwrap();
         assert_eq!(reviewed.status, KycDecision::Verified);
-        assert_eq!(reviewed.decided_by, DecidedBy::Staff(9));
+        assert_eq!(reviewed.decided_by, DecidedBy::Staff(UserId::new(9)));
         assert_eq!(reviewed.reasons(), ["documents checked by phone"]);
         assert_eq!(reviewed.assessment, submission.assessment);
-        let again = reviewed.review(review, 9, OffsetDateTime::now_utc());
+        let again = reviewed.review(review, UserId::new(9), OffsetDateTime::now_utc());
         assert_eq!(again, Err(ReviewRefusal::NotInReview("verified")));
     }
 
@@ -425,7 +427,7 @@ mod tests {
     fn nobody_reviews_their_own_submission() {
         let review = Review::parse("verified", "looks fine").unwrap();
         assert_eq!(
-            in_review().review(review, 1, OffsetDateTime::now_utc()),
+            in_review().review(review, UserId::new(1), OffsetDateTime::now_utc()),
             Err(ReviewRefusal::OwnSubmission)
         );
     }

@@ -8,6 +8,7 @@ use finflow_shared::events::Causality;
 use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
 use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult};
+use finflow_shared::{CaseId, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -58,7 +59,7 @@ async fn list(
 async fn case(
     State(state): State<AmlApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
 ) -> ApiResult<Json<CaseView>> {
     Ok(Json(CaseView::from(&state.cases.case(&caller, id).await?)))
 }
@@ -74,7 +75,7 @@ async fn resolve(
     State(state): State<AmlApiState>,
     caller: Caller,
     trace_id: TraceId,
-    PathId(id): PathId,
+    PathId(id): PathId<CaseId>,
     Input(body): Input<ResolveBody>,
 ) -> ApiResult<Json<CaseView>> {
     let case = state
@@ -93,7 +94,7 @@ async fn resolve(
 async fn activity(
     State(state): State<AmlApiState>,
     caller: Caller,
-    PathId(user_id): PathId,
+    PathId(user_id): PathId<UserId>,
 ) -> ApiResult<Json<ActivityView>> {
     Ok(Json(ActivityView::from(
         &state.cases.activity(&caller, user_id).await?,

@@ -1,6 +1,7 @@
 //! What the AML API shows of cases and of a user's activity.
 
 use finflow_shared::Money;
+use finflow_shared::{CaseId, PaymentId, UserId, WalletId};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -11,7 +12,7 @@ use crate::aml::case::{AmlCase, action_str};
 pub struct DecisionView {
     /// release or void.
     pub action: &'static str,
-    pub resolved_by: u64,
+    pub resolved_by: UserId,
     #[serde(with = "time::serde::rfc3339")]
     pub resolved_at: OffsetDateTime,
     pub note: Option<String>,
@@ -19,16 +20,16 @@ pub struct DecisionView {
 
 #[derive(Debug, Serialize)]
 pub struct CaseView {
-    pub case_id: u64,
+    pub case_id: CaseId,
     /// open or resolved.
     pub status: &'static str,
-    pub payment_id: u64,
+    pub payment_id: PaymentId,
     /// The payment's status as far as compliance knows: ON_HOLD until payment reports its end.
     pub payment_status: &'static str,
-    pub from_wallet_id: u64,
-    pub to_wallet_id: u64,
-    pub payer_id: u64,
-    pub payee_id: u64,
+    pub from_wallet_id: WalletId,
+    pub to_wallet_id: WalletId,
+    pub payer_id: UserId,
+    pub payee_id: UserId,
     pub amount: Money,
     pub currency: &'static str,
     pub description: Option<String>,
@@ -91,7 +92,7 @@ pub struct DayView {
 /// A user's velocity state: what they sent per UTC day and currency, and their holds.
 #[derive(Debug, Serialize)]
 pub struct ActivityView {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub holds: u64,
     pub open_holds: u64,
     pub released: u64,

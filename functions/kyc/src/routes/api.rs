@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use finflow_shared::ApiResult;
+use finflow_shared::UserId;
 use finflow_shared::events::Causality;
 use finflow_shared::http::{Caller, Input, PathId, whole_number};
 use finflow_shared::trace::TraceId;
@@ -27,7 +28,7 @@ pub fn routes(state: KycApiState) -> Router {
 #[derive(Deserialize)]
 struct SubmitBody {
     #[serde(deserialize_with = "whole_number")]
-    user_id: u64,
+    user_id: UserId,
     document_type: String,
     document_url: String,
     #[serde(default)]
@@ -56,7 +57,7 @@ async fn submit(
 async fn status(
     State(state): State<KycApiState>,
     caller: Caller,
-    PathId(user_id): PathId,
+    PathId(user_id): PathId<UserId>,
 ) -> ApiResult<Json<StatusView>> {
     let (applicant, latest) = state.submissions.status(&caller, user_id).await?;
     Ok(Json(StatusView::new(&applicant, latest.as_ref())))
@@ -65,7 +66,7 @@ async fn status(
 async fn risk(
     State(state): State<KycApiState>,
     caller: Caller,
-    PathId(user_id): PathId,
+    PathId(user_id): PathId<UserId>,
 ) -> ApiResult<Json<RiskView>> {
     let (applicant, latest) = state.submissions.risk(&caller, user_id).await?;
     Ok(Json(RiskView::new(&applicant, &latest)))

@@ -1,5 +1,6 @@
 //! What the API shows of submissions, statuses and risk assessments.
 
+use finflow_shared::UserId;
 use finflow_shared::events::kyc::DecidedBy;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -10,7 +11,7 @@ use crate::domain::{Applicant, Submission};
 #[derive(Debug, Serialize)]
 pub struct SubmissionView {
     pub submission_id: u64,
-    pub user_id: u64,
+    pub user_id: UserId,
     pub document_type: &'static str,
     pub document_url: String,
     pub country: Option<String>,
@@ -50,7 +51,7 @@ impl From<&Submission> for SubmissionView {
 /// the question "is this user verified?" always has an answer, never a 404.
 #[derive(Debug, Serialize)]
 pub struct StatusView {
-    pub user_id: u64,
+    pub user_id: UserId,
     /// not_submitted, manual_review, verified or rejected.
     pub status: &'static str,
     pub previous_rejections: u32,
@@ -83,7 +84,7 @@ pub struct Thresholds {
 /// The risk model's assessment of the user's latest submission, factor by factor.
 #[derive(Debug, Serialize)]
 pub struct RiskView {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub submission_id: u64,
     pub risk_score: u8,
     pub automatic_decision: &'static str,

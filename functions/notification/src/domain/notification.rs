@@ -1,5 +1,6 @@
 //! One notification: a rendered text for one user on one channel, and what became of it.
 
+use finflow_shared::UserId;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -12,7 +13,7 @@ pub struct Notification {
     /// `notification_id(event_id, user_id, channel)`: the same on every redelivery of the
     /// event, so whoever receives it twice can tell.
     pub id: Uuid,
-    pub user_id: u64,
+    pub user_id: UserId,
     pub channel: Channel,
     pub category: Category,
     pub event_id: Uuid,
@@ -55,7 +56,7 @@ pub struct Record {
 
 /// The id of the notification of `event_id` to `user_id` on `channel`: a UUID (version 8)
 /// made of their SHA-256, so every attempt at the same event yields the same ids.
-pub fn notification_id(event_id: Uuid, user_id: u64, channel: Channel) -> Uuid {
+pub fn notification_id(event_id: Uuid, user_id: UserId, channel: Channel) -> Uuid {
     let digest = Sha256::digest(format!("{event_id}/{user_id}/{}", channel.as_str()));
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
@@ -69,11 +70,14 @@ mod tests {
     #[test]
     fn ids_are_deterministic_and_distinct() {
         let event = Uuid::now_v7();
-        let id = notification_id(event, 1, Channel::Email);
-        assert_eq!(id, notification_id(event, 1, Channel::Email));
-        assert_ne!(id, notification_id(event, 1, Channel::Sms));
-        assert_ne!(id, notification_id(event, 2, Channel::Email));
-        assert_ne!(id, notification_id(Uuid::now_v7(), 1, Channel::Email));
+        let id = notification_id(event, UserId::new(1), Channel::Email);
+        assert_eq!(id, notification_id(event, UserId::new(1), Channel::Email));
+        assert_ne!(id, notification_id(event, UserId::new(1), Channel::Sms));
+        assert_ne!(id, notification_id(event, UserId::new(2), Channel::Email));
+        assert_ne!(
+            id,
+            notification_id(Uuid::now_v7(), UserId::new(1), Channel::Email)
+        );
         assert_eq!(id.get_version_num(), 8);
     }
 }

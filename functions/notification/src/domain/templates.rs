@@ -26,6 +26,7 @@ use finflow_shared::events::wallet::{
 };
 use finflow_shared::events::{DomainEvent, EventEnvelope};
 use finflow_shared::jwt::Role;
+use finflow_shared::{UserId, WalletId};
 
 use super::channel::{Category, Channel};
 
@@ -164,18 +165,18 @@ pub enum Notice {
         document: DocumentType,
     },
     WalletOpened {
-        wallet_id: u64,
+        wallet_id: WalletId,
         currency: Currency,
     },
     WalletStatusChanged {
-        wallet_id: u64,
+        wallet_id: WalletId,
         currency: Currency,
         status: WalletStatus,
         reason: Option<String>,
         by_owner: bool,
     },
     Deposited {
-        wallet_id: u64,
+        wallet_id: WalletId,
         currency: Currency,
         amount: PositiveAmount,
         balance_after: Money,
@@ -201,7 +202,7 @@ pub enum Notice {
 /// A notice and the user it is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addressed {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub notice: Notice,
 }
 
@@ -224,7 +225,7 @@ fn decode<E: DomainEvent>(event: &EventEnvelope) -> Result<E, RenderError> {
         .map_err(|e| RenderError::Malformed(e.to_string()))
 }
 
-fn to(user_id: u64, notice: Notice) -> Addressed {
+fn to(user_id: UserId, notice: Notice) -> Addressed {
     Addressed { user_id, notice }
 }
 
@@ -730,7 +731,7 @@ impl Notice {
 /// One notification to send or suppress: a notice worded for one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
-    pub user_id: u64,
+    pub user_id: UserId,
     pub channel: Channel,
     pub category: Category,
     pub text: Text,
@@ -768,6 +769,7 @@ pub fn render(event: &EventEnvelope) -> Result<Vec<Rendered>, RenderError> {
 
 #[cfg(test)]
 mod tests {
+    use finflow_shared::{CaseId, PaymentId};
     use std::collections::BTreeSet;
 
     use finflow_contracts::samples;
@@ -880,7 +882,7 @@ mod tests {
 
     #[test]
     fn an_event_without_a_policy_is_an_error_not_a_silent_drop() {
-        let mut event = envelope(&completed(1, 2));
+        let mut event = envelope(&completed(UserId::new(1), UserId::new(2)));
         event.event_type = "payment.refunded".into();
         assert_eq!(
             render(&event),
@@ -889,7 +891,7 @@ mod tests {
                 version: 1
             })
         );
-        let mut event = envelope(&completed(1, 2));
+        let mut event = envelope(&completed(UserId::new(1), UserId::new(2)));
         event.data["amount"] = "-1".into();
         assert!(matches!(render(&event), Err(RenderError::Malformed(_))));
     }
@@ -898,11 +900,11 @@ mod tests {
         EventEnvelope::new(event, &Causality::from_request(TraceId::generate()))
     }
 
-    fn snapshot(payer: u64, payee: u64, status: PaymentStatus) -> PaymentSnapshot {
+    fn snapshot(payer: UserId, payee: UserId, status: PaymentStatus) -> PaymentSnapshot {
         PaymentSnapshot {
-            payment_id: 7,
-            from_wallet_id: 3,
-            to_wallet_id: 4,
+            payment_id: PaymentId::new(7),
+            from_wallet_id: WalletId::new(3),
+            to_wallet_id: WalletId::new(4),
             payer_id: payer,
             payee_id: payee,
             amount: PositiveAmount::new(Money::parse("950.1234").unwrap()).unwrap(),
@@ -912,13 +914,13 @@ mod tests {
         }
     }
 
-    fn completed(payer: u64, payee: u64) -> PaymentCompleted {
+    fn completed(payer: UserId, payee: UserId) -> PaymentCompleted {
         PaymentCompleted {
             payment: snapshot(payer, payee, PaymentStatus::Completed),
         }
     }
 
-    fn for_user(rendered: &[Rendered], user: u64, channel: Channel) -> Vec<&Text> {
+    fn for_user(rendered: &[Rendered], user: UserId, channel: Channel) -> Vec<&Text> {
         rendered
             .iter()
             .filter(|r| r.user_id == user && r.channel == channel)
@@ -928,34 +930,34 @@ mod tests {
 
     #[test]
     fn a_payment_tells_payer_and_payee_different_things_with_the_exact_amount() {
-        let rendered = render(&envelope(&completed(1, 2))).unwrap();
+        let rendered = render(&envelope(&completed(UserId::new(1), UserId::new(2)))).unwrap();
         assert_eq!(rendered.len(), 6, "two users, three channels");
-        let payer = for_user(&rendered, 1, Channel::Email)[0];
-        let payee = for_user(&rendered, 2, Channel::Email)[0];
+        let payer = for_user(&rendered, UserId::new(1), Channel::Email)[0];
+        let payee = for_user(&rendered, UserId::new(2), Channel::Email)[0];
         assert_eq!(payer.subject.as_deref(), Some("You sent 950.1234 USD"));
         assert_eq!(payee.subject.as_deref(), Some("You received 950.1234 USD"));
         assert!(payee.body.contains("rent"));
         assert!(
-            for_user(&rendered, 2, Channel::Sms)[0]
+            for_user(&rendered, UserId::new(2), Channel::Sms)[0]
                 .body
                 .starts_with("FinFlow: you received 950.1234 USD")
         );
         assert!(rendered.iter().all(|r| r.category == Category::Payments));
         // Between one's own wallets: told once.
-        let own = render(&envelope(&completed(1, 1))).unwrap();
+        let own = render(&envelope(&completed(UserId::new(1), UserId::new(1)))).unwrap();
         assert_eq!(own.len(), 3);
     }
 
     #[test]
     fn a_hold_tells_only_the_payer_that_the_transfer_is_under_review() {
         let held = PaymentOnHold {
-            payment: snapshot(1, 2, PaymentStatus::OnHold),
+            payment: snapshot(UserId::new(1), UserId::new(2), PaymentStatus::OnHold),
             reasons: vec!["structuring: amount just under the per-transaction limit".into()],
         };
         let rendered = render(&envelope(&held)).unwrap();
-        assert!(rendered.iter().all(|r| r.user_id == 1));
+        assert!(rendered.iter().all(|r| r.user_id == UserId::new(1)));
         assert_eq!(rendered.len(), 3);
-        let email = for_user(&rendered, 1, Channel::Email)[0];
+        let email = for_user(&rendered, UserId::new(1), Channel::Email)[0];
         assert_eq!(
             email.subject.as_deref(),
             Some("Your transfer of 950.1234 USD is under review")
@@ -972,7 +974,7 @@ mod tests {
     #[test]
     fn kyc_decisions_tell_only_of_a_manual_review_and_aml_tells_nobody() {
         let decision = |decision| KycDecisionRecorded {
-            user_id: 5,
+            user_id: UserId::new(5),
             submission_id: 1,
             document_type: DocumentType::NationalId,
             decision,
@@ -990,10 +992,10 @@ mod tests {
                 .is_empty()
         );
         let resolved = AmlCaseResolved {
-            case_id: 1,
-            payment_id: 7,
+            case_id: CaseId::new(1),
+            payment_id: PaymentId::new(7),
             action: finflow_shared::events::aml::CaseAction::Release,
-            resolved_by: 9,
+            resolved_by: UserId::new(9),
             note: None,
         };
         assert!(render(&envelope(&resolved)).unwrap().is_empty());
@@ -1002,15 +1004,15 @@ mod tests {
     #[test]
     fn deposits_print_amount_and_balance_exactly() {
         let deposit = WalletDeposited {
-            wallet_id: 12,
-            user_id: 5,
+            wallet_id: WalletId::new(12),
+            user_id: UserId::new(5),
             currency: Currency::parse("EUR").unwrap(),
             amount: PositiveAmount::new(Money::parse("0.0001").unwrap()).unwrap(),
             balance_after: Money::parse("9999999999999999.9999").unwrap(),
             reference: "top-up".into(),
         };
         let rendered = render(&envelope(&deposit)).unwrap();
-        let sms = for_user(&rendered, 5, Channel::Sms)[0];
+        let sms = for_user(&rendered, UserId::new(5), Channel::Sms)[0];
         assert_eq!(
             sms.body,
             "FinFlow: 0.0001 EUR deposited to wallet #12. Balance 9999999999999999.9999 EUR."

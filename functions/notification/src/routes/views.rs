@@ -1,5 +1,6 @@
 //! What the API shows of preferences and notifications.
 
+use finflow_shared::UserId;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::domain::{Delivery, Preferences, Record};
 
 #[derive(Debug, Serialize)]
 pub struct PreferencesView {
-    pub user_id: u64,
+    pub user_id: UserId,
     /// channel → category → on.
     pub channels: BTreeMap<&'static str, BTreeMap<&'static str, bool>>,
     /// Cells that cannot be turned off, as `channel.category`.
@@ -24,7 +25,7 @@ pub struct PreferencesView {
 
 impl PreferencesView {
     pub fn new(
-        user_id: u64,
+        user_id: UserId,
         preferences: &Preferences,
         updated_at: Option<OffsetDateTime>,
     ) -> Self {
@@ -52,7 +53,7 @@ impl PreferencesView {
 #[derive(Debug, Serialize)]
 pub struct NotificationView {
     pub id: Uuid,
-    pub user_id: u64,
+    pub user_id: UserId,
     pub channel: &'static str,
     pub category: &'static str,
     pub event_type: String,

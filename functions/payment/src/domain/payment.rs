@@ -3,8 +3,10 @@
 //! once, COMPLETED (released to the payee) or FAILED (the money back to the payer).
 
 use finflow_shared::PositiveAmount;
+use finflow_shared::WalletId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
+use finflow_shared::{PaymentId, UserId};
 use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet};
 use time::OffsetDateTime;
 
@@ -93,11 +95,11 @@ impl PaymentState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
-    pub id: u64,
-    pub from_wallet_id: u64,
-    pub to_wallet_id: u64,
-    pub payer_id: u64,
-    pub payee_id: u64,
+    pub id: PaymentId,
+    pub from_wallet_id: WalletId,
+    pub to_wallet_id: WalletId,
+    pub payer_id: UserId,
+    pub payee_id: UserId,
     pub amount: PositiveAmount,
     pub currency: Currency,
     pub state: PaymentState,
@@ -110,7 +112,7 @@ pub struct Payment {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("payment {id} is {}, not ON_HOLD", .status.as_str())]
 pub struct NotOnHold {
-    pub id: u64,
+    pub id: PaymentId,
     pub status: PaymentStatus,
 }
 
@@ -188,11 +190,11 @@ mod tests {
     fn held() -> Payment {
         let now = OffsetDateTime::now_utc();
         Payment {
-            id: 1,
-            from_wallet_id: 1,
-            to_wallet_id: 2,
-            payer_id: 1,
-            payee_id: 2,
+            id: PaymentId::new(1),
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
+            payer_id: UserId::new(1),
+            payee_id: UserId::new(2),
             amount: PositiveAmount::new(Money::parse("950").unwrap()).unwrap(),
             currency: Currency::parse("USD").unwrap(),
             state: PaymentState::OnHold {
@@ -220,7 +222,7 @@ mod tests {
         assert_eq!(
             released.settle(HoldOutcome::Returned, "voided".into(), now),
             Err(NotOnHold {
-                id: 1,
+                id: PaymentId::new(1),
                 status: PaymentStatus::Completed
             })
         );

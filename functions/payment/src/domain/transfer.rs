@@ -3,11 +3,13 @@
 //! balances), the store writes exactly that. The transaction that follows is conditional on
 //! the versions and bounds read here, so nothing can change in between unnoticed.
 
+use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::money::MoneyError;
 use finflow_shared::{Money, PositiveAmount};
+use finflow_shared::{PaymentId, WalletId};
 use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
 use time::OffsetDateTime;
 
@@ -17,8 +19,8 @@ use super::screening::{TransferFacts, screen};
 
 #[derive(Debug, Clone)]
 pub struct TransferRequest {
-    pub from_wallet_id: u64,
-    pub to_wallet_id: u64,
+    pub from_wallet_id: WalletId,
+    pub to_wallet_id: WalletId,
     pub amount: PositiveAmount,
     pub currency: Currency,
     pub description: Option<String>,
@@ -123,7 +125,7 @@ impl RecentActivity {
     /// wallet would be a new counterparty.
     pub fn of<'a>(
         payments: impl IntoIterator<Item = &'a Payment>,
-        payer: u64,
+        payer: UserId,
         since: OffsetDateTime,
         new_counterparty: bool,
     ) -> Self {
@@ -173,7 +175,7 @@ enum Screened {
 /// A transfer the rules allow: its outcome and new balances, not yet numbered.
 #[derive(Debug, Clone)]
 pub struct AllowedTransfer {
-    payer: u64,
+    payer: UserId,
     request: TransferRequest,
     source: Wallet,
     destination: Wallet,
@@ -203,7 +205,7 @@ pub struct TransferPlan {
 /// Decides a transfer from what was read: a refusal, or the transfer as it will be written
 /// (COMPLETED, or ON_HOLD when AML screening flags it).
 pub fn decide_transfer(
-    payer: u64,
+    payer: UserId,
     request: &TransferRequest,
     reads: &TransferReads,
     now: OffsetDateTime,
@@ -267,7 +269,7 @@ pub fn decide_transfer(
 
 impl AllowedTransfer {
     /// The transfer as payment `id`: the payment and its ledger entries.
-    pub fn numbered(self, id: u64) -> TransferPlan {
+    pub fn numbered(self, id: PaymentId) -> TransferPlan {
         let (state, credited) = match self.screened {
             Screened::Cleared { credited } => (PaymentState::Completed, Some(credited)),
             Screened::Held { reasons } => (PaymentState::OnHold { reasons }, None),
@@ -321,7 +323,7 @@ impl AllowedTransfer {
 /// `Payments::settle`). The transaction conditions the payee's stored balance on the same
 /// bound, so concurrent credits cannot overshoot.
 fn check_transfer(
-    payer: u64,
+    payer: UserId,
     request: &TransferRequest,
     source: Option<&Wallet>,
     destination: Option<&Wallet>,
@@ -378,7 +380,7 @@ mod tests {
         Currency::parse("USD").unwrap()
     }
 
-    fn wallet(id: u64, user: u64, balance: &str) -> Wallet {
+    fn wallet(id: WalletId, user: UserId, balance: &str) -> Wallet {
         let mut wallet = Wallet::open(id, user, usd(), OffsetDateTime::now_utc());
         wallet.balance = Money::parse(balance).unwrap();
         wallet
@@ -386,8 +388,8 @@ mod tests {
 
     fn request(amount: &str) -> TransferRequest {
         TransferRequest {
-            from_wallet_id: 1,
-            to_wallet_id: 2,
+            from_wallet_id: WalletId::new(1),
+            to_wallet_id: WalletId::new(2),
             amount: parse_amount(amount).unwrap(),
             currency: usd(),
             description: None,
@@ -400,7 +402,7 @@ mod tests {
         destination: &Wallet,
     ) -> Result<(), TransferError> {
         check_transfer(
-            7,
+            UserId::new(7),
             request,
             Some(source),
             Some(destination),
@@ -430,13 +432,17 @@ mod tests {
     fn an_everyday_transfer_completes_with_both_sides_written() {
         let now = OffsetDateTime::now_utc();
         let plan = decide_transfer(
-            7,
+            UserId::new(7),
             &request("100.00"),
-            &reads(wallet(1, 7, "500"), wallet(2, 8, "0"), QUIET),
+            &reads(
+                wallet(WalletId::new(1), UserId::new(7), "500"),
+                wallet(WalletId::new(2), UserId::new(8), "0"),
+                QUIET,
+            ),
             now,
         )
         .unwrap()
-        .numbered(42);
+        .numbered(PaymentId::new(42));
         assert_eq!(plan.payment.state, PaymentState::Completed);
         assert_eq!(plan.source.wallet.balance.to_string(), "400.0000");
         let credit = plan
@@ -453,13 +459,17 @@ mod tests {
     fn a_flagged_transfer_holds_the_money_and_credits_nobody() {
         let busy = RecentActivity { count: 5, ..QUIET };
         let plan = decide_transfer(
-            7,
+            UserId::new(7),
             &request("100.00"),
-            &reads(wallet(1, 7, "500"), wallet(2, 8, "0"), busy),
+            &reads(
+                wallet(WalletId::new(1), UserId::new(7), "500"),
+                wallet(WalletId::new(2), UserId::new(8), "0"),
+                busy,
+            ),
             OffsetDateTime::now_utc(),
         )
         .unwrap()
-        .numbered(43);
+        .numbered(PaymentId::new(43));
         assert_eq!(plan.payment.status(), PaymentStatus::OnHold);
         assert!(plan.payment.state.hold_reasons()[0].starts_with("velocity"));
         assert!(plan.destination.is_none());
@@ -475,23 +485,36 @@ mod tests {
     #[test]
     fn a_refusal_is_decided_before_anything_is_numbered() {
         let refused = decide_transfer(
-            7,
+            UserId::new(7),
             &request("600"),
-            &reads(wallet(1, 7, "500"), wallet(2, 8, "0"), QUIET),
+            &reads(
+                wallet(WalletId::new(1), UserId::new(7), "500"),
+                wallet(WalletId::new(2), UserId::new(8), "0"),
+                QUIET,
+            ),
             OffsetDateTime::now_utc(),
         );
         assert_eq!(refused.unwrap_err(), TransferError::InsufficientFunds);
         let missing = TransferReads {
             destination: None,
-            ..reads(wallet(1, 7, "500"), wallet(2, 8, "0"), QUIET)
+            ..reads(
+                wallet(WalletId::new(1), UserId::new(7), "500"),
+                wallet(WalletId::new(2), UserId::new(8), "0"),
+                QUIET,
+            )
         };
-        let refused = decide_transfer(7, &request("1"), &missing, OffsetDateTime::now_utc());
+        let refused = decide_transfer(
+            UserId::new(7),
+            &request("1"),
+            &missing,
+            OffsetDateTime::now_utc(),
+        );
         assert_eq!(refused.unwrap_err(), TransferError::DestinationNotFound);
     }
 
     #[test]
     fn the_seeds_frozen_source_message() {
-        let source = wallet(1, 7, "500");
+        let source = wallet(WalletId::new(1), UserId::new(7), "500");
         let frozen = match source
             .change_status(
                 WalletStatus::Frozen,
@@ -503,7 +526,12 @@ mod tests {
             finflow_wallet::domain::StatusChange::Changed(wallet) => wallet,
             _ => unreachable!(),
         };
-        let error = check(&request("50.00"), &frozen, &wallet(2, 8, "0")).unwrap_err();
+        let error = check(
+            &request("50.00"),
+            &frozen,
+            &wallet(WalletId::new(2), UserId::new(8), "0"),
+        )
+        .unwrap_err();
         assert_eq!(error.to_string(), "Source wallet is frozen");
     }
 
@@ -521,27 +549,34 @@ mod tests {
 
     #[test]
     fn refuses_what_cannot_be_moved() {
-        let (source, destination) = (wallet(1, 7, "100"), wallet(2, 8, "0"));
+        let (source, destination) = (
+            wallet(WalletId::new(1), UserId::new(7), "100"),
+            wallet(WalletId::new(2), UserId::new(8), "0"),
+        );
         assert_eq!(
             check(&request("100.0001"), &source, &destination),
             Err(TransferError::InsufficientFunds)
         );
         assert!(matches!(
-            check(&request("1000.0001"), &wallet(1, 7, "5000"), &destination),
+            check(
+                &request("1000.0001"),
+                &wallet(WalletId::new(1), UserId::new(7), "5000"),
+                &destination
+            ),
             Err(TransferError::OverTransactionLimit { .. })
         ));
         let mut same = request("1");
-        same.to_wallet_id = 1;
+        same.to_wallet_id = WalletId::new(1);
         assert_eq!(
             check(&same, &source, &destination),
             Err(TransferError::SameWallet)
         );
-        let someone_elses = wallet(1, 99, "100");
+        let someone_elses = wallet(WalletId::new(1), UserId::new(99), "100");
         assert_eq!(
             check(&request("1"), &someone_elses, &destination),
             Err(TransferError::SourceNotFound)
         );
-        let mut euro = wallet(2, 8, "0");
+        let mut euro = wallet(WalletId::new(2), UserId::new(8), "0");
         euro.currency = Currency::parse("EUR").unwrap();
         assert!(matches!(
             check(&request("1"), &source, &euro),
@@ -552,8 +587,13 @@ mod tests {
 
     #[test]
     fn refuses_what_would_take_the_payee_above_its_max_balance() {
-        let source = wallet(1, 7, "1000");
-        let error = check(&request("100.0001"), &source, &wallet(2, 8, "9900")).unwrap_err();
+        let source = wallet(WalletId::new(1), UserId::new(7), "1000");
+        let error = check(
+            &request("100.0001"),
+            &source,
+            &wallet(WalletId::new(2), UserId::new(8), "9900"),
+        )
+        .unwrap_err();
         assert_eq!(
             error,
             TransferError::OverPayeeMaxBalance {
@@ -567,16 +607,20 @@ mod tests {
             "Transfer would take the destination wallet's balance above the bronze tier's maximum of 10000.0000"
         );
         assert_eq!(
-            check(&request("100"), &source, &wallet(2, 8, "9900")),
+            check(
+                &request("100"),
+                &source,
+                &wallet(WalletId::new(2), UserId::new(8), "9900")
+            ),
             Ok(()),
             "up to exactly the maximum"
         );
         // The payee's tier decides, not the payer's.
         let gold = check_transfer(
-            7,
+            UserId::new(7),
             &request("100.0001"),
             Some(&source),
-            Some(&wallet(2, 8, "9900")),
+            Some(&wallet(WalletId::new(2), UserId::new(8), "9900")),
             &transfer_limits(AccountTier::Bronze),
             AccountTier::Bronze,
             &balance_cap(AccountTier::Gold),

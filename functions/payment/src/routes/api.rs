@@ -4,6 +4,8 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use finflow_shared::PaymentId;
+use finflow_shared::WalletId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::Causality;
 use finflow_shared::events::payment::PaymentStatus;
@@ -34,9 +36,9 @@ pub fn routes(state: PaymentApiState) -> Router {
 #[derive(Deserialize)]
 struct TransferBody {
     #[serde(deserialize_with = "whole_number")]
-    from_wallet_id: u64,
+    from_wallet_id: WalletId,
     #[serde(deserialize_with = "whole_number")]
-    to_wallet_id: u64,
+    to_wallet_id: WalletId,
     amount: Box<RawValue>,
     currency: String,
     description: Option<String>,
@@ -117,7 +119,7 @@ async fn transfer_v2(
 async fn payment(
     State(state): State<PaymentApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<PaymentId>,
 ) -> ApiResult<Json<PaymentView>> {
     Ok(Json(PaymentView::from(
         &state.payments.payment(&caller, id).await?,

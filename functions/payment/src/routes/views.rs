@@ -1,6 +1,8 @@
 //! What the API shows of a payment.
 
 use finflow_shared::Money;
+use finflow_shared::PaymentId;
+use finflow_shared::{UserId, WalletId};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -9,11 +11,11 @@ use crate::domain::Payment;
 
 #[derive(Debug, Serialize)]
 pub struct PaymentView {
-    pub id: u64,
-    pub from_wallet_id: u64,
-    pub to_wallet_id: u64,
-    pub payer_id: u64,
-    pub payee_id: u64,
+    pub id: PaymentId,
+    pub from_wallet_id: WalletId,
+    pub to_wallet_id: WalletId,
+    pub payer_id: UserId,
+    pub payee_id: UserId,
     pub amount: Money,
     pub currency: &'static str,
     pub status: &'static str,

@@ -15,6 +15,7 @@
 //! - `Kyc`: `submissions`, `<automatic|staff>_<decision>`.
 //! - `Aml`: `holds_opened`, `holds_<released|voided|failed>`, `cases_<release|void>`.
 
+use finflow_shared::{PaymentId, UserId};
 use std::collections::BTreeMap;
 
 use finflow_shared::currency::Currency;
@@ -39,7 +40,7 @@ pub const COUNTED_STATUSES: [PaymentStatus; 3] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Counter {
     Volume { day: Date, currency: Currency },
-    UserCurrency { user_id: u64, currency: Currency },
+    UserCurrency { user_id: UserId, currency: Currency },
     Held { currency: Currency },
     Users,
     Kyc,
@@ -120,9 +121,9 @@ impl Counts {
 /// What reporting keeps of a payment: enough to move it between buckets when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentRecord {
-    pub payment_id: u64,
-    pub payer_id: u64,
-    pub payee_id: u64,
+    pub payment_id: PaymentId,
+    pub payer_id: UserId,
+    pub payee_id: UserId,
     pub currency: Currency,
     pub amount: PositiveAmount,
     pub status: PaymentStatus,
@@ -145,7 +146,7 @@ pub enum PaymentWrite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Listing {
     Hold(PaymentRecord),
-    Release(u64),
+    Release(PaymentId),
 }
 
 /// Everything one event changes, to apply atomically with its inbox marker.
@@ -253,16 +254,16 @@ pub enum PlanError {
     /// A held payment's end arrived before the event that made it (SQS standard queues
     /// reorder). Nothing is known to move yet: the message must be retried later.
     #[error("payment {0} is not known yet; its end arrived before it was made")]
-    UnknownPayment(u64),
+    UnknownPayment(PaymentId),
     /// The payment is already recorded: this is another event making the same payment.
     #[error("payment {0} is already recorded")]
-    AlreadyRecorded(u64),
+    AlreadyRecorded(PaymentId),
     /// The payment's end arrived, but its record is not ON_HOLD (it already ended).
     #[error("payment {id} is {status}, not ON_HOLD")]
-    NotOnHold { id: u64, status: &'static str },
+    NotOnHold { id: PaymentId, status: &'static str },
     /// A payment event whose status reporting does not count.
     #[error("payment {id} is reported as {status}, which is not counted")]
-    Uncounted { id: u64, status: &'static str },
+    Uncounted { id: PaymentId, status: &'static str },
 }
 
 /// What `fact` changes, given reporting's record of its payment (if it has one).
@@ -455,6 +456,7 @@ impl Tally {
 mod tests {
     use super::*;
     use crate::domain::facts::HoldEnd;
+    use finflow_shared::WalletId;
     use finflow_shared::customer::{AccountTier, KycStatus};
     use finflow_shared::events::kyc::KycDecision;
     use finflow_shared::events::payment::PaymentSnapshot;
@@ -470,13 +472,13 @@ mod tests {
         PositiveAmount::new(Money::parse(text).unwrap()).unwrap()
     }
 
-    fn snapshot(id: u64, text: &str, status: PaymentStatus) -> PaymentSnapshot {
+    fn snapshot(id: PaymentId, text: &str, status: PaymentStatus) -> PaymentSnapshot {
         PaymentSnapshot {
             payment_id: id,
-            from_wallet_id: 10,
-            to_wallet_id: 20,
-            payer_id: 1,
-            payee_id: 2,
+            from_wallet_id: WalletId::new(10),
+            to_wallet_id: WalletId::new(20),
+            payer_id: UserId::new(1),
+            payee_id: UserId::new(2),
             amount: amount(text),
             currency: usd(),
             status,
@@ -484,7 +486,7 @@ mod tests {
         }
     }
 
-    fn made(id: u64, text: &str, status: PaymentStatus) -> Fact {
+    fn made(id: PaymentId, text: &str, status: PaymentStatus) -> Fact {
         Fact::PaymentMade {
             payment: snapshot(id, text, status),
             status,
@@ -494,7 +496,7 @@ mod tests {
 
     /// Folds facts as the projector does: each payment fact sees the record the previous
     /// ones left.
-    fn fold(facts: &[Fact]) -> (Tally, BTreeMap<u64, PaymentRecord>) {
+    fn fold(facts: &[Fact]) -> (Tally, BTreeMap<PaymentId, PaymentRecord>) {
         let mut tally = Tally::default();
         let mut records = BTreeMap::new();
         for fact in facts {
@@ -521,18 +523,18 @@ mod tests {
     #[test]
     fn sums_are_exact_decimals() {
         let (tally, _) = fold(&[
-            made(1, "0.1", PaymentStatus::Completed),
-            made(2, "0.2", PaymentStatus::Completed),
+            made(PaymentId::new(1), "0.1", PaymentStatus::Completed),
+            made(PaymentId::new(2), "0.2", PaymentStatus::Completed),
         ]);
         let (count, volume) = day_counts(&tally).pair("completed");
         assert_eq!((count, volume.to_string()), (2, "0.3000".to_owned()));
         let payer = tally.counts(Counter::UserCurrency {
-            user_id: 1,
+            user_id: UserId::new(1),
             currency: usd(),
         });
         assert_eq!(payer.pair("sent_completed").1.to_string(), "0.3000");
         let payee = tally.counts(Counter::UserCurrency {
-            user_id: 2,
+            user_id: UserId::new(2),
             currency: usd(),
         });
         assert_eq!(payee.pair("received_completed").1.to_string(), "0.3000");
@@ -542,8 +544,8 @@ mod tests {
     #[test]
     fn a_released_hold_moves_from_on_hold_to_completed_of_its_day() {
         let (held, _) = fold(&[
-            made(1, "100.05", PaymentStatus::Completed),
-            made(2, "950", PaymentStatus::OnHold),
+            made(PaymentId::new(1), "100.05", PaymentStatus::Completed),
+            made(PaymentId::new(2), "950", PaymentStatus::OnHold),
         ]);
         let counts = day_counts(&held);
         assert_eq!(counts.pair("on_hold"), (1, Money::parse("950").unwrap()));
@@ -558,10 +560,10 @@ mod tests {
         assert_eq!(held.counts(Counter::Aml).count("holds_opened"), 1);
 
         let (released, records) = fold(&[
-            made(1, "100.05", PaymentStatus::Completed),
-            made(2, "950", PaymentStatus::OnHold),
+            made(PaymentId::new(1), "100.05", PaymentStatus::Completed),
+            made(PaymentId::new(2), "950", PaymentStatus::OnHold),
             Fact::HoldEnded {
-                payment: snapshot(2, "950", PaymentStatus::Completed),
+                payment: snapshot(PaymentId::new(2), "950", PaymentStatus::Completed),
                 end: HoldEnd::Released,
             },
         ]);
@@ -571,14 +573,14 @@ mod tests {
             counts.pair("completed"),
             (2, Money::parse("1050.05").unwrap())
         );
-        assert_eq!(records[&2].status, PaymentStatus::Completed);
+        assert_eq!(records[&PaymentId::new(2)].status, PaymentStatus::Completed);
         let held_now = released.counts(Counter::Held { currency: usd() });
         assert_eq!(
             (held_now.count("count"), held_now.amount("volume")),
             (0, Money::ZERO)
         );
         let payer = released.counts(Counter::UserCurrency {
-            user_id: 1,
+            user_id: UserId::new(1),
             currency: usd(),
         });
         assert_eq!(payer.pair("sent_on_hold"), (0, Money::ZERO));
@@ -590,16 +592,16 @@ mod tests {
     fn voided_and_failed_holds_end_failed() {
         for end in [HoldEnd::Voided, HoldEnd::Failed] {
             let (tally, records) = fold(&[
-                made(7, "950", PaymentStatus::OnHold),
+                made(PaymentId::new(7), "950", PaymentStatus::OnHold),
                 Fact::HoldEnded {
-                    payment: snapshot(7, "950", PaymentStatus::Failed),
+                    payment: snapshot(PaymentId::new(7), "950", PaymentStatus::Failed),
                     end,
                 },
             ]);
             let counts = day_counts(&tally);
             assert_eq!(counts.pair("on_hold"), (0, Money::ZERO));
             assert_eq!(counts.pair("failed"), (1, Money::parse("950").unwrap()));
-            assert_eq!(records[&7].status, PaymentStatus::Failed);
+            assert_eq!(records[&PaymentId::new(7)].status, PaymentStatus::Failed);
             assert_eq!(
                 tally
                     .counts(Counter::Aml)
@@ -612,32 +614,41 @@ mod tests {
     #[test]
     fn an_end_before_its_payment_is_retried_and_a_second_end_is_refused() {
         let end = Fact::HoldEnded {
-            payment: snapshot(3, "950", PaymentStatus::Completed),
+            payment: snapshot(PaymentId::new(3), "950", PaymentStatus::Completed),
             end: HoldEnd::Released,
         };
-        assert_eq!(plan(&end, None), Err(PlanError::UnknownPayment(3)));
-        let (_, records) = fold(&[made(3, "950", PaymentStatus::OnHold), end.clone()]);
+        assert_eq!(
+            plan(&end, None),
+            Err(PlanError::UnknownPayment(PaymentId::new(3)))
+        );
+        let (_, records) = fold(&[
+            made(PaymentId::new(3), "950", PaymentStatus::OnHold),
+            end.clone(),
+        ]);
         assert!(matches!(
-            plan(&end, records.get(&3)),
+            plan(&end, records.get(&PaymentId::new(3))),
             Err(PlanError::NotOnHold {
-                id: 3,
+                id,
                 status: "COMPLETED"
-            })
+            }) if id == PaymentId::new(3)
         ));
         assert_eq!(
-            plan(&made(3, "950", PaymentStatus::OnHold), records.get(&3)),
-            Err(PlanError::AlreadyRecorded(3))
+            plan(
+                &made(PaymentId::new(3), "950", PaymentStatus::OnHold),
+                records.get(&PaymentId::new(3))
+            ),
+            Err(PlanError::AlreadyRecorded(PaymentId::new(3)))
         );
     }
 
     #[test]
     fn a_move_touches_each_item_once() {
-        let (_, records) = fold(&[made(4, "950", PaymentStatus::OnHold)]);
+        let (_, records) = fold(&[made(PaymentId::new(4), "950", PaymentStatus::OnHold)]);
         let end = Fact::HoldEnded {
-            payment: snapshot(4, "950", PaymentStatus::Completed),
+            payment: snapshot(PaymentId::new(4), "950", PaymentStatus::Completed),
             end: HoldEnd::Released,
         };
-        let plan = plan(&end, records.get(&4)).unwrap();
+        let plan = plan(&end, records.get(&PaymentId::new(4))).unwrap();
         // The day, payer, payee, held and AML counters: five items, each written once.
         assert_eq!(plan.adds.len(), 5);
         let day = &plan.adds[&Counter::Volume {
@@ -645,10 +656,10 @@ mod tests {
             currency: usd(),
         }];
         assert_eq!(day.len(), 4, "{day:?}");
-        assert_eq!(plan.listing, Some(Listing::Release(4)));
+        assert_eq!(plan.listing, Some(Listing::Release(PaymentId::new(4))));
     }
 
-    fn user(id: u64, tier: AccountTier, kyc: KycStatus, version: u64) -> UserSnapshot {
+    fn user(id: UserId, tier: AccountTier, kyc: KycStatus, version: u64) -> UserSnapshot {
         UserSnapshot {
             user_id: id,
             kyc_status: kyc,
@@ -662,17 +673,17 @@ mod tests {
         use AccountTier::*;
         let facts = [
             Fact::UserRegistered {
-                user: user(1, Bronze, KycStatus::Pending, 1),
+                user: user(UserId::new(1), Bronze, KycStatus::Pending, 1),
             },
             Fact::UserRegistered {
-                user: user(2, Bronze, KycStatus::Pending, 1),
+                user: user(UserId::new(2), Bronze, KycStatus::Pending, 1),
             },
             Fact::TierChanged {
-                user: user(1, Silver, KycStatus::Pending, 2),
+                user: user(UserId::new(1), Silver, KycStatus::Pending, 2),
                 previous: Bronze,
             },
             Fact::TierChanged {
-                user: user(1, Gold, KycStatus::Pending, 3),
+                user: user(UserId::new(1), Gold, KycStatus::Pending, 3),
                 previous: Silver,
             },
         ];
@@ -702,20 +713,20 @@ mod tests {
         };
         let (tally, _) = fold(&[
             Fact::UserRegistered {
-                user: user(1, AccountTier::Bronze, KycStatus::Pending, 1),
+                user: user(UserId::new(1), AccountTier::Bronze, KycStatus::Pending, 1),
             },
             Fact::UserRegistered {
-                user: user(2, AccountTier::Bronze, KycStatus::Pending, 1),
+                user: user(UserId::new(2), AccountTier::Bronze, KycStatus::Pending, 1),
             },
             decided(KycDecision::Verified, DecidedBy::Automatic),
             decided(KycDecision::ManualReview, DecidedBy::Automatic),
-            decided(KycDecision::Rejected, DecidedBy::Staff(9)),
+            decided(KycDecision::Rejected, DecidedBy::Staff(UserId::new(9))),
             Fact::KycStatusChanged {
-                user: user(1, AccountTier::Bronze, KycStatus::Verified, 2),
+                user: user(UserId::new(1), AccountTier::Bronze, KycStatus::Verified, 2),
                 previous: KycStatus::Pending,
             },
             Fact::KycStatusChanged {
-                user: user(2, AccountTier::Bronze, KycStatus::Rejected, 2),
+                user: user(UserId::new(2), AccountTier::Bronze, KycStatus::Rejected, 2),
                 previous: KycStatus::Pending,
             },
         ]);
@@ -739,16 +750,16 @@ mod tests {
     fn wallets_and_deposits_count_per_user_and_currency() {
         let mut facts = vec![
             Fact::WalletOpened {
-                user_id: 5,
+                user_id: UserId::new(5),
                 currency: usd(),
             },
             Fact::Deposited {
-                user_id: 5,
+                user_id: UserId::new(5),
                 currency: usd(),
                 amount: amount("0.1"),
             },
             Fact::Deposited {
-                user_id: 5,
+                user_id: UserId::new(5),
                 currency: usd(),
                 amount: amount("0.2"),
             },
@@ -760,7 +771,7 @@ mod tests {
             (WalletStatus::Frozen, WalletStatus::Closed),
         ] {
             facts.push(Fact::WalletStatusChanged {
-                user_id: 5,
+                user_id: UserId::new(5),
                 currency: usd(),
                 previous,
                 status,
@@ -768,7 +779,7 @@ mod tests {
         }
         let (tally, _) = fold(&facts);
         let mine = tally.counts(Counter::UserCurrency {
-            user_id: 5,
+            user_id: UserId::new(5),
             currency: usd(),
         });
         assert_eq!(

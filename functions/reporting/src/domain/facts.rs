@@ -15,6 +15,7 @@ use finflow_shared::events::wallet::{
     WalletCreated, WalletDeposited, WalletStatus, WalletStatusChanged,
 };
 use finflow_shared::events::{EnvelopeError, EventEnvelope};
+use finflow_shared::{PaymentId, UserId};
 use time::{Date, UtcOffset};
 
 /// How a held payment ended.
@@ -75,17 +76,17 @@ pub enum Fact {
         decided_by: DecidedBy,
     },
     WalletOpened {
-        user_id: u64,
+        user_id: UserId,
         currency: Currency,
     },
     WalletStatusChanged {
-        user_id: u64,
+        user_id: UserId,
         currency: Currency,
         previous: WalletStatus,
         status: WalletStatus,
     },
     Deposited {
-        user_id: u64,
+        user_id: UserId,
         currency: Currency,
         amount: PositiveAmount,
     },
@@ -182,7 +183,7 @@ impl Fact {
     }
 
     /// The payment whose record the fact creates or moves.
-    pub fn payment_id(&self) -> Option<u64> {
+    pub fn payment_id(&self) -> Option<PaymentId> {
         match self {
             Fact::PaymentMade { payment, .. } | Fact::HoldEnded { payment, .. } => {
                 Some(payment.payment_id)

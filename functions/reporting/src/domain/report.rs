@@ -1,6 +1,7 @@
 //! What reports read back: the counters, shaped for the questions reports answer.
 
 use finflow_shared::Money;
+use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
@@ -102,7 +103,7 @@ pub fn volume_totals(rows: &[VolumeRow]) -> Result<Vec<VolumeTotal>, MoneyError>
 /// What reporting knows of one user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserAnalytics {
-    pub user_id: u64,
+    pub user_id: UserId,
     /// The newest snapshot of the user reporting has seen.
     pub profile: Option<UserSnapshot>,
     /// Per currency: wallets, deposits, payments sent and received.

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::http::{Caller, PathId, QueryParams, page_size};
@@ -139,7 +140,7 @@ async fn transactions(
 async fn user_analytics(
     State(state): State<ReportingApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<UserId>,
 ) -> ApiResult<Json<Value>> {
     let analytics = state.reports.user_analytics(&caller, id).await?;
     Ok(Json(views::user_analytics(&analytics)))

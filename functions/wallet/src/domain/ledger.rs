@@ -3,6 +3,7 @@
 
 use finflow_shared::Money;
 use finflow_shared::PositiveAmount;
+use finflow_shared::WalletId;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +33,7 @@ impl EntryKind {
 pub struct LedgerEntry {
     /// Time-ordered (UUID v7), so entries sort newest first by id.
     pub id: String,
-    pub wallet_id: u64,
+    pub wallet_id: WalletId,
     pub kind: EntryKind,
     pub amount: PositiveAmount,
     pub balance_after: Money,

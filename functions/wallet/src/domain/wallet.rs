@@ -7,6 +7,7 @@ use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::jwt::Role;
+use finflow_shared::{UserId, WalletId};
 use time::OffsetDateTime;
 
 use super::limits::TierLimits;
@@ -40,8 +41,8 @@ impl WalletState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wallet {
-    pub id: u64,
-    pub user_id: u64,
+    pub id: WalletId,
+    pub user_id: UserId,
     pub currency: Currency,
     pub state: WalletState,
     /// Spendable funds.
@@ -87,7 +88,7 @@ pub enum StatusChange {
 }
 
 impl Wallet {
-    pub fn open(id: u64, user_id: u64, currency: Currency, now: OffsetDateTime) -> Wallet {
+    pub fn open(id: WalletId, user_id: UserId, currency: Currency, now: OffsetDateTime) -> Wallet {
         Wallet {
             id,
             user_id,
@@ -272,8 +273,8 @@ mod tests {
 
     fn wallet() -> Wallet {
         Wallet::open(
-            1,
-            7,
+            WalletId::new(1),
+            UserId::new(7),
             Currency::parse("USD").unwrap(),
             OffsetDateTime::now_utc(),
         )

@@ -12,6 +12,7 @@ use finflow_shared::idempotency::MaybeIdempotencyKey;
 use finflow_shared::money::{MAX, SCALE};
 use finflow_shared::trace::TraceId;
 use finflow_shared::{ApiError, ApiResult, PositiveAmount};
+use finflow_shared::{UserId, WalletId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -65,7 +66,7 @@ async fn precision() -> Json<Value> {
 async fn of_user(
     State(state): State<WalletApiState>,
     caller: Caller,
-    PathId(user_id): PathId,
+    PathId(user_id): PathId<UserId>,
 ) -> ApiResult<Json<Vec<WalletView>>> {
     let wallets = state.wallets.of_user(&caller, user_id).await?;
     Ok(Json(wallets.iter().map(WalletView::from).collect()))
@@ -74,7 +75,7 @@ async fn of_user(
 async fn wallet(
     State(state): State<WalletApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<WalletId>,
 ) -> ApiResult<Json<WalletView>> {
     Ok(Json(WalletView::from(
         &state.wallets.owned(&caller, id).await?,
@@ -84,7 +85,7 @@ async fn wallet(
 async fn balance(
     State(state): State<WalletApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<WalletId>,
 ) -> ApiResult<Json<BalanceView>> {
     Ok(Json(BalanceView::from(
         &state.wallets.owned(&caller, id).await?,
@@ -100,7 +101,7 @@ struct Page {
 async fn transactions(
     State(state): State<WalletApiState>,
     caller: Caller,
-    PathId(id): PathId,
+    PathId(id): PathId<WalletId>,
     QueryParams(page): QueryParams<Page>,
 ) -> ApiResult<Json<Value>> {
     let limit = page_size(page.limit, 20)?;
@@ -131,7 +132,7 @@ async fn change_status(
     State(state): State<WalletApiState>,
     caller: Caller,
     trace_id: TraceId,
-    PathId(id): PathId,
+    PathId(id): PathId<WalletId>,
     Input(body): Input<StatusBody>,
 ) -> ApiResult<Response> {
     let (status, reason) = match body {
@@ -163,7 +164,7 @@ async fn deposit(
     State(state): State<WalletApiState>,
     caller: Caller,
     trace_id: TraceId,
-    PathId(id): PathId,
+    PathId(id): PathId<WalletId>,
     MaybeIdempotencyKey(key): MaybeIdempotencyKey,
     Input(body): Input<DepositBody>,
 ) -> ApiResult<Response> {

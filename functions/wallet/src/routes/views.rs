@@ -2,6 +2,7 @@
 
 use finflow_shared::Money;
 use finflow_shared::money::SCALE;
+use finflow_shared::{UserId, WalletId};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -9,8 +10,8 @@ use crate::domain::{LedgerEntry, Wallet};
 
 #[derive(Debug, Serialize)]
 pub struct WalletView {
-    pub id: u64,
-    pub user_id: u64,
+    pub id: WalletId,
+    pub user_id: UserId,
     pub currency: &'static str,
     pub status: &'static str,
     pub balance: Money,
@@ -42,7 +43,7 @@ impl From<&Wallet> for WalletView {
 
 #[derive(Debug, Serialize)]
 pub struct BalanceView {
-    pub wallet_id: u64,
+    pub wallet_id: WalletId,
     pub currency: &'static str,
     pub balance: Money,
     pub available_balance: Money,
