@@ -1,10 +1,10 @@
 //! The event backbone end to end: outbox → relay → EventBridge → rule → SQS → consumer, and
 //! the consumer's guarantees under redelivery and poison messages.
 
-use finflow_shared::UserId;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use finflow_shared::UserId;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::events::user::{UserCreated, UserSnapshot};
 use finflow_shared::events::{Causality, EventEnvelope};

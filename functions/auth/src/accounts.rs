@@ -1,8 +1,8 @@
 //! Auth's use cases: registration, login, token refresh and logout, profiles and tiers.
 
-use finflow_shared::UserId;
 use std::sync::Arc;
 
+use finflow_shared::UserId;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::user::{UserCreated, UserTierChanged};
 use finflow_shared::events::{Causality, EventEnvelope};

@@ -145,10 +145,10 @@ impl EventConsumer for KycDecisionConsumer {
 
 #[cfg(test)]
 mod tests {
-    use finflow_shared::UserId;
     use std::collections::HashSet;
     use std::sync::Mutex;
 
+    use finflow_shared::UserId;
     use finflow_shared::customer::KycStatus;
     use finflow_shared::dynamo::StoreError;
     use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};

@@ -6,9 +6,9 @@
 //! access to auth's table. A revoked staff member's tokens lose their staff rights at once:
 //! the gateway's authorizer (`authorizer.rs`) reads the role on every staff request.
 
-use finflow_shared::UserId;
 use std::sync::Arc;
 
+use finflow_shared::UserId;
 use finflow_shared::events::user::{RoleChangedBy, UserRoleChanged};
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::jwt::Role;

@@ -1,9 +1,9 @@
 //! KYC's use cases: submitting a document (decided at once by the risk model), reading a
 //! user's status and risk, and staff review of submissions the model left to a person.
 
-use finflow_shared::UserId;
 use std::sync::Arc;
 
+use finflow_shared::UserId;
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::{ApiError, ApiResult};

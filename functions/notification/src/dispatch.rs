@@ -20,11 +20,11 @@
 //! - SNS rejecting a message for good (`InvalidParameter`) is recorded as `failed`; anything
 //!   else fails the event, which SQS retries and finally moves to the DLQ.
 
-use finflow_shared::UserId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use finflow_shared::UserId;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::EventEnvelope;
@@ -262,16 +262,15 @@ impl EventConsumer for Dispatcher {
 
 #[cfg(test)]
 mod tests {
-    use finflow_shared::{CaseId, PaymentId, WalletId};
     use std::sync::Mutex;
 
-    use finflow_shared::Money;
-    use finflow_shared::PositiveAmount;
     use finflow_shared::contracts::CATALOG;
     use finflow_shared::currency::Currency;
     use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
     use finflow_shared::events::{Causality, DomainEvent};
     use finflow_shared::trace::TraceId;
+    use finflow_shared::{CaseId, PaymentId, WalletId};
+    use finflow_shared::{Money, PositiveAmount};
 
     use super::*;
     use crate::domain::{Category, Channel};

@@ -1,11 +1,11 @@
 //! An in-memory `NotificationStore` for unit tests: the same contract as the DynamoDB
 //! adapter (inbox marker and records written together, or not at all).
 
-use finflow_shared::UserId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use finflow_shared::UserId;
 use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use uuid::Uuid;
 

@@ -9,12 +9,12 @@
 //! The consumer's inbox marker lives in the idempotency table, written in the same
 //! transaction as the notifications of the event.
 
-use finflow_shared::UserId;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use finflow_shared::UserId;
 use finflow_shared::consumer::inbox_claim;
 use finflow_shared::dynamo::{
     Item, ItemExt, ListError, StoreError, fetch_page, get_item, number, page_query, text, timestamp,

@@ -14,8 +14,8 @@ use finflow_shared::jwt::{JwtSettings, TokenKeys};
 use finflow_shared::runtime::BuildConsumer;
 use finflow_shared::user_projection::UserProjection;
 
-use crate::payments::Payments;
 use crate::routes::{PaymentApiState, api};
+use crate::service::PaymentService;
 use crate::settlement::AmlDecisions;
 use crate::store::DynamoPaymentStore;
 
@@ -65,7 +65,7 @@ pub fn aml_events(sdk: &SdkConfig, env: &Env) -> Result<Arc<dyn EventConsumer>, 
     }))
 }
 
-fn payments(sdk: &SdkConfig, env: &Env) -> Result<Arc<Payments>, ConfigError> {
+fn payments(sdk: &SdkConfig, env: &Env) -> Result<Arc<PaymentService>, ConfigError> {
     let platform = PlatformConfig::load(env)?;
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     let store = DynamoPaymentStore::new(
@@ -75,7 +75,7 @@ fn payments(sdk: &SdkConfig, env: &Env) -> Result<Arc<Payments>, ConfigError> {
         platform.outbox_table,
         platform.idempotency_table.clone(),
     );
-    Ok(Arc::new(Payments::new(
+    Ok(Arc::new(PaymentService::new(
         Arc::new(store),
         IdempotencyStore::new(dynamo, platform.idempotency_table),
     )))

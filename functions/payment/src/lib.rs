@@ -8,7 +8,7 @@ pub mod entry_points;
 #[cfg(test)]
 mod memory;
 pub mod metrics;
-pub mod payments;
 pub mod routes;
+pub mod service;
 pub mod settlement;
 pub mod store;

@@ -3,8 +3,6 @@
 //! was read, the payee's room, the daily limit). It can also refuse the next writes as
 //! conflicts, to exercise the read → decide → write retries.
 
-use finflow_shared::UserId;
-use finflow_shared::{PaymentId, WalletId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -13,6 +11,7 @@ use finflow_shared::Money;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{ListError, StoreError};
 use finflow_shared::events::payment::PaymentStatus;
+use finflow_shared::{PaymentId, UserId, WalletId};
 use finflow_wallet::domain::Wallet;
 use time::OffsetDateTime;
 

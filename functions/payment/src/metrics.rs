@@ -58,8 +58,7 @@ pub fn transfer_refused(error: &TransferError) {
 #[cfg(test)]
 mod tests {
     use finflow_shared::currency::Currency;
-    use finflow_shared::{Money, PositiveAmount};
-    use finflow_shared::{PaymentId, UserId, WalletId};
+    use finflow_shared::{Money, PaymentId, PositiveAmount, UserId, WalletId};
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
     use time::OffsetDateTime;
 

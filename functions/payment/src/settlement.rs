@@ -9,7 +9,7 @@ use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::Causality;
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
 
-use crate::payments::{HoldDecision, Payments, SettleError};
+use crate::service::{HoldDecision, PaymentService, SettleError};
 
 pub const CONSUMER: &str = "payment.aml-decisions";
 /// The case's decision: release or void the held payment. `resolved_by` and `note` are only
@@ -21,7 +21,7 @@ pub const READS: &[EventRead] = &[EventRead::whole::<AmlCaseResolved>(&[
 ])];
 
 pub struct AmlDecisions {
-    pub payments: Arc<Payments>,
+    pub payments: Arc<PaymentService>,
 }
 
 #[async_trait]

@@ -1,13 +1,13 @@
 //! An in-memory `ReportingStore` with the DynamoDB adapter's conditions, for tests of the
 //! projector and the reports without AWS.
 
-use finflow_shared::{PaymentId, UserId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use finflow_shared::events::user::UserSnapshot;
+use finflow_shared::{PaymentId, UserId};
 use uuid::Uuid;
 
 use crate::domain::{

@@ -241,8 +241,7 @@ mod tests {
     use finflow_shared::events::wallet::{WalletStatus, WalletStatusChanged};
     use finflow_shared::events::{Causality, DomainEvent, EventEnvelope};
     use finflow_shared::trace::TraceId;
-    use finflow_shared::{CaseId, PaymentId, UserId, WalletId};
-    use finflow_shared::{Money, PositiveAmount};
+    use finflow_shared::{CaseId, Money, PaymentId, PositiveAmount, UserId, WalletId};
 
     fn message<E: DomainEvent>(event: &E) -> BusMessage {
         let envelope = EventEnvelope::new(event, &Causality::from_request(TraceId::generate()));

@@ -4,9 +4,9 @@
 //! customer gets 403 there and reads their own figures through their analytics (self or
 //! staff), which cover exactly the payments they sent or received.
 
-use finflow_shared::UserId;
 use std::sync::Arc;
 
+use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::http::Caller;

@@ -14,8 +14,8 @@ use finflow_shared::jwt::{JwtSettings, TokenKeys};
 use finflow_shared::runtime::BuildConsumer;
 
 use crate::routes::{WalletApiState, api};
+use crate::service::WalletService;
 use crate::store::DynamoWalletStore;
-use crate::wallets::Wallets;
 use finflow_shared::user_projection::UserProjection;
 
 pub const SERVICE: &str = "wallet";
@@ -61,7 +61,7 @@ fn wallet_state(sdk: &SdkConfig, env: &Env) -> Result<WalletApiState, ConfigErro
     );
     let idempotency = IdempotencyStore::new(dynamo, platform.idempotency_table.clone());
     Ok(WalletApiState {
-        wallets: Arc::new(Wallets::new(Arc::new(store), idempotency)),
+        wallets: Arc::new(WalletService::new(Arc::new(store), idempotency)),
         keys: TokenKeys::new(JwtSettings::load(env)?),
     })
 }

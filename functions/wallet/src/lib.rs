@@ -5,5 +5,5 @@
 pub mod domain;
 pub mod entry_points;
 pub mod routes;
+pub mod service;
 pub mod store;
-pub mod wallets;

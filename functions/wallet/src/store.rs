@@ -21,8 +21,7 @@ use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::outbox::outbox_put;
 use finflow_shared::transaction::{Failure, TransactError, Witness, transact};
-use finflow_shared::{Money, PositiveAmount};
-use finflow_shared::{UserId, WalletId};
+use finflow_shared::{Money, PositiveAmount, UserId, WalletId};
 
 use crate::domain::{EntryKind, FrozenBy, LedgerEntry, Wallet, WalletState};
 

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CaseId, PaymentId, UserId, WalletId};
-
 use super::envelope::DomainEvent;
 use crate::currency::Currency;
+use crate::ids::{CaseId, PaymentId, UserId, WalletId};
 use crate::money::PositiveAmount;
 
 /// PENDING → COMPLETED | FAILED | ON_HOLD; ON_HOLD → COMPLETED (released) | FAILED (voided).

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::UserId;
-
 use super::envelope::DomainEvent;
 use crate::customer::{AccountTier, KycStatus};
+use crate::ids::UserId;
 use crate::jwt::Role;
 
 /// The part of a user every downstream service may rely on.

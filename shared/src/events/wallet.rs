@@ -2,10 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{UserId, WalletId};
-
 use super::envelope::DomainEvent;
 use crate::currency::Currency;
+use crate::ids::{UserId, WalletId};
 use crate::money::{Money, PositiveAmount};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

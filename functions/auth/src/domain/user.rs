@@ -1,11 +1,10 @@
 //! A FinFlow user and the rules for creating and changing one.
 
-use finflow_shared::FieldError;
-use finflow_shared::UserId;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::events::kyc::KycDecision;
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::jwt::Role;
+use finflow_shared::{FieldError, UserId};
 use time::OffsetDateTime;
 
 use super::email::Email;

@@ -7,10 +7,9 @@
 //! accepted it (the event's time), whether it completed at once or was held; how a hold ends
 //! is counted separately and does not take the transfer back out of the day's volume.
 
-use finflow_shared::Money;
-use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentSnapshot;
+use finflow_shared::{Money, UserId};
 use time::OffsetDateTime;
 
 use super::case::PaymentEnd;

@@ -246,8 +246,7 @@ pub fn parse_resolution(
 #[cfg(test)]
 mod tests {
     use finflow_shared::currency::Currency;
-    use finflow_shared::{Money, PositiveAmount};
-    use finflow_shared::{PaymentId, WalletId};
+    use finflow_shared::{Money, PaymentId, PositiveAmount, WalletId};
     use time::macros::datetime;
 
     use super::*;

@@ -1,12 +1,11 @@
 //! AML's staff use cases: the case queue, one case, a decision on it, and a user's activity.
 //! Only staff see or decide anything here.
 
-use finflow_shared::{CaseId, UserId};
 use std::sync::Arc;
 
 use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
-use finflow_shared::{ApiError, ApiResult};
+use finflow_shared::{ApiError, ApiResult, CaseId, UserId};
 use time::OffsetDateTime;
 
 use super::activity::UserActivity;

@@ -1,13 +1,13 @@
 //! The AML store's contract in memory, for the use cases' and the consumer's tests: the inbox,
 //! the version guards and the atomicity of each write.
 
-use finflow_shared::{CaseId, PaymentId, UserId};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use finflow_shared::events::EventEnvelope;
+use finflow_shared::{CaseId, PaymentId, UserId};
 use uuid::Uuid;
 
 use super::activity::UserActivity;
@@ -176,8 +176,7 @@ pub mod fixtures {
     use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
     use finflow_shared::http::Caller;
     use finflow_shared::jwt::{Claims, Role};
-    use finflow_shared::{Money, PositiveAmount};
-    use finflow_shared::{PaymentId, UserId, WalletId};
+    use finflow_shared::{Money, PaymentId, PositiveAmount, UserId, WalletId};
 
     pub const PAYER: UserId = UserId::new(10);
     pub const PAYEE: UserId = UserId::new(11);

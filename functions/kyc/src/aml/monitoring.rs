@@ -8,10 +8,10 @@
 //! hold is known, and a hold reported after the end opens its case already resolved, so no
 //! case stays open for a payment that is settled.
 
-use finflow_shared::CaseId;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use finflow_shared::CaseId;
 use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::EventEnvelope;

@@ -551,9 +551,8 @@ impl AmlStore for DynamoAmlStore {
 
 #[cfg(test)]
 mod tests {
-    use finflow_shared::Money;
-    use finflow_shared::WalletId;
     use finflow_shared::events::aml::CaseAction;
+    use finflow_shared::{Money, WalletId};
     use time::macros::datetime;
 
     use super::*;

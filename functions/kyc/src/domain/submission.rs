@@ -1,9 +1,8 @@
 //! KYC submissions and the rules around them: what a valid document is, when a user may
 //! submit, and how a staff review changes a submission.
 
-use finflow_shared::FieldError;
-use finflow_shared::UserId;
 use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision, KycDecisionRecorded};
+use finflow_shared::{FieldError, UserId};
 use time::OffsetDateTime;
 
 use super::country::Country;

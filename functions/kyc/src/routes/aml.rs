@@ -7,8 +7,7 @@ use axum::{Json, Router};
 use finflow_shared::events::Causality;
 use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
 use finflow_shared::trace::TraceId;
-use finflow_shared::{ApiError, ApiResult};
-use finflow_shared::{CaseId, UserId};
+use finflow_shared::{ApiError, ApiResult, CaseId, UserId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

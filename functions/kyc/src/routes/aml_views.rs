@@ -1,7 +1,6 @@
 //! What the AML API shows of cases and of a user's activity.
 
-use finflow_shared::Money;
-use finflow_shared::{CaseId, PaymentId, UserId, WalletId};
+use finflow_shared::{CaseId, Money, PaymentId, UserId, WalletId};
 use serde::Serialize;
 use time::OffsetDateTime;
 

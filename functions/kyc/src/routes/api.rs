@@ -4,11 +4,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use finflow_shared::ApiResult;
-use finflow_shared::UserId;
 use finflow_shared::events::Causality;
 use finflow_shared::http::{Caller, Input, PathId, whole_number};
 use finflow_shared::trace::TraceId;
+use finflow_shared::{ApiResult, UserId};
 use serde::Deserialize;
 
 use super::KycApiState;

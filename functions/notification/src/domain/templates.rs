@@ -11,8 +11,6 @@
 //! 3. `Notice::text`: the words for one channel. Amounts are printed from `Money` exactly
 //!    (four decimals and the currency), never through a float.
 
-use finflow_shared::Money;
-use finflow_shared::PositiveAmount;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::events::aml::AmlCaseResolved;
@@ -26,6 +24,7 @@ use finflow_shared::events::wallet::{
 };
 use finflow_shared::events::{DomainEvent, EventEnvelope};
 use finflow_shared::jwt::Role;
+use finflow_shared::{Money, PositiveAmount};
 use finflow_shared::{UserId, WalletId};
 
 use super::channel::{Category, Channel};
@@ -769,7 +768,6 @@ pub fn render(event: &EventEnvelope) -> Result<Vec<Rendered>, RenderError> {
 
 #[cfg(test)]
 mod tests {
-    use finflow_shared::{CaseId, PaymentId};
     use std::collections::BTreeSet;
 
     use finflow_contracts::samples;
@@ -777,6 +775,7 @@ mod tests {
     use finflow_shared::events::Causality;
     use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::trace::TraceId;
+    use finflow_shared::{CaseId, PaymentId};
 
     use super::*;
 

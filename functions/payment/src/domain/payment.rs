@@ -3,10 +3,9 @@
 //! once, COMPLETED (released to the payee) or FAILED (the money back to the payer).
 
 use finflow_shared::PositiveAmount;
-use finflow_shared::WalletId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
-use finflow_shared::{PaymentId, UserId};
+use finflow_shared::{PaymentId, UserId, WalletId};
 use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet};
 use time::OffsetDateTime;
 

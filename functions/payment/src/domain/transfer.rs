@@ -3,13 +3,11 @@
 //! balances), the store writes exactly that. The transaction that follows is conditional on
 //! the versions and bounds read here, so nothing can change in between unnoticed.
 
-use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::money::MoneyError;
-use finflow_shared::{Money, PositiveAmount};
-use finflow_shared::{PaymentId, WalletId};
+use finflow_shared::{Money, PaymentId, PositiveAmount, UserId, WalletId};
 use finflow_wallet::domain::{EntryKind, LedgerEntry, Wallet, WalletRuleError};
 use time::OffsetDateTime;
 
@@ -320,7 +318,7 @@ impl AllowedTransfer {
 /// A hold reserves no room on the payee's side (held funds are not in the payee's balance, and
 /// deposits do not know about them); releasing it checks the maximum again, and a release the
 /// payee can no longer receive returns the money to the payer instead (see
-/// `Payments::settle`). The transaction conditions the payee's stored balance on the same
+/// `PaymentService::settle`). The transaction conditions the payee's stored balance on the same
 /// bound, so concurrent credits cannot overshoot.
 fn check_transfer(
     payer: UserId,

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use finflow_shared::jwt::TokenKeys;
 
-use crate::payments::Payments;
+use crate::service::PaymentService;
 
 #[derive(Clone)]
 pub struct PaymentApiState {
-    pub payments: Arc<Payments>,
+    pub payments: Arc<PaymentService>,
     pub keys: TokenKeys,
 }
 

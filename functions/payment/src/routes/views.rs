@@ -1,8 +1,6 @@
 //! What the API shows of a payment.
 
-use finflow_shared::Money;
-use finflow_shared::PaymentId;
-use finflow_shared::{UserId, WalletId};
+use finflow_shared::{Money, PaymentId, UserId, WalletId};
 use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;

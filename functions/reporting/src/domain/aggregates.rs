@@ -15,7 +15,6 @@
 //! - `Kyc`: `submissions`, `<automatic|staff>_<decision>`.
 //! - `Aml`: `holds_opened`, `holds_<released|voided|failed>`, `cases_<release|void>`.
 
-use finflow_shared::{PaymentId, UserId};
 use std::collections::BTreeMap;
 
 use finflow_shared::currency::Currency;
@@ -25,7 +24,7 @@ use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::money::MoneyError;
-use finflow_shared::{Money, PositiveAmount};
+use finflow_shared::{Money, PaymentId, PositiveAmount, UserId};
 use time::Date;
 
 use super::facts::Fact;

@@ -1,11 +1,10 @@
 //! What reports read back: the counters, shaped for the questions reports answer.
 
-use finflow_shared::Money;
-use finflow_shared::UserId;
 use finflow_shared::currency::Currency;
 use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::money::MoneyError;
+use finflow_shared::{Money, UserId};
 use time::Date;
 
 use super::aggregates::{COUNTED_STATUSES, Counts, PaymentRecord, status_key};

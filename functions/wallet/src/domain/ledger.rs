@@ -1,9 +1,7 @@
 //! Ledger entries: every change of a balance, with the balance it left behind. Replaying a
 //! wallet's entries in order gives its balance.
 
-use finflow_shared::Money;
-use finflow_shared::PositiveAmount;
-use finflow_shared::WalletId;
+use finflow_shared::{Money, PositiveAmount, WalletId};
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

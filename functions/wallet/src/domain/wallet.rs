@@ -1,12 +1,11 @@
 //! A wallet: one currency, one owner, a balance that never goes below zero, and a status
 //! that only moves along legal transitions.
 
-use finflow_shared::Money;
-use finflow_shared::PositiveAmount;
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::events::wallet::WalletStatus;
 use finflow_shared::jwt::Role;
+use finflow_shared::{Money, PositiveAmount};
 use finflow_shared::{UserId, WalletId};
 use time::OffsetDateTime;
 

@@ -11,14 +11,13 @@ use finflow_shared::http::{Caller, Input, PathId, QueryParams, page_size};
 use finflow_shared::idempotency::MaybeIdempotencyKey;
 use finflow_shared::money::{MAX, SCALE};
 use finflow_shared::trace::TraceId;
-use finflow_shared::{ApiError, ApiResult, PositiveAmount};
-use finflow_shared::{UserId, WalletId};
+use finflow_shared::{ApiError, ApiResult, PositiveAmount, UserId, WalletId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::WalletApiState;
 use super::views::{BalanceView, EntryView, WalletView};
-use crate::wallets::Deposit;
+use crate::service::Deposit;
 
 pub fn routes(state: WalletApiState) -> Router {
     Router::new()

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use finflow_shared::jwt::TokenKeys;
 
-use crate::wallets::Wallets;
+use crate::service::WalletService;
 
 #[derive(Clone)]
 pub struct WalletApiState {
-    pub wallets: Arc<Wallets>,
+    pub wallets: Arc<WalletService>,
     pub keys: TokenKeys,
 }
 

@@ -1,8 +1,5 @@
 //! Payment's use cases: transfer, look up, list, and settle a held payment.
 
-use finflow_shared::PaymentId;
-use finflow_shared::WalletId;
-use finflow_shared::{CaseId, UserId};
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -16,7 +13,7 @@ use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{Executed, IdempotencyKey, IdempotencyStore, fingerprint};
 use finflow_shared::retry::RetryPolicy;
-use finflow_shared::{ApiError, ApiResult};
+use finflow_shared::{ApiError, ApiResult, CaseId, PaymentId, UserId, WalletId};
 use finflow_wallet::domain::{EntryKind, Wallet};
 use http::StatusCode;
 use time::OffsetDateTime;
@@ -32,7 +29,7 @@ use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, Wr
 /// Optimistic writes retry this often when a wallet changed between read and write.
 const WRITES: RetryPolicy = RetryPolicy::new("payment", 8);
 
-pub struct Payments {
+pub struct PaymentService {
     store: Arc<dyn PaymentStore>,
     idempotency: IdempotencyStore,
 }
@@ -56,9 +53,9 @@ pub enum SettleError {
     Store(String),
 }
 
-impl Payments {
+impl PaymentService {
     pub fn new(store: Arc<dyn PaymentStore>, idempotency: IdempotencyStore) -> Self {
-        Payments { store, idempotency }
+        PaymentService { store, idempotency }
     }
 
     /// Moves money at most once per request and once per idempotency key: read, decide
@@ -555,14 +552,14 @@ mod tests {
         }
     }
 
-    /// Payments over an in-memory store. Without an `Idempotency-Key`, a request that commits
+    /// PaymentService over an in-memory store. Without an `Idempotency-Key`, a request that commits
     /// on its first write never reaches the idempotency table, so its client is never called.
-    fn payments(store: Arc<crate::memory::MemoryPaymentStore>) -> Payments {
+    fn payments(store: Arc<crate::memory::MemoryPaymentStore>) -> PaymentService {
         let offline = aws_sdk_dynamodb::Config::builder()
             .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
             .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
             .build();
-        Payments::new(
+        PaymentService::new(
             store,
             IdempotencyStore::new(aws_sdk_dynamodb::Client::from_conf(offline), "unused"),
         )
@@ -578,7 +575,7 @@ mod tests {
         }
     }
 
-    async fn transfer(payments: &Payments, request: TransferRequest) -> StatusCode {
+    async fn transfer(payments: &PaymentService, request: TransferRequest) -> StatusCode {
         let causality = Causality::from_request(TraceId::generate());
         match payments
             .transfer(&customer(UserId::new(7)), request, None, &causality)

@@ -1,6 +1,5 @@
 //! Wallet's use cases: open, look up, change status, deposit, read the ledger.
 
-use finflow_shared::{UserId, WalletId};
 use std::sync::Arc;
 
 use axum::response::Response;
@@ -13,7 +12,7 @@ use finflow_shared::events::{Causality, EventEnvelope};
 use finflow_shared::http::Caller;
 use finflow_shared::idempotency::{Executed, IdempotencyKey, IdempotencyStore, fingerprint};
 use finflow_shared::retry::RetryPolicy;
-use finflow_shared::{ApiError, ApiResult, PositiveAmount};
+use finflow_shared::{ApiError, ApiResult, PositiveAmount, UserId, WalletId};
 use http::StatusCode;
 use time::OffsetDateTime;
 
@@ -24,7 +23,7 @@ use crate::store::{EntryPage, WalletStore, WriteError};
 /// Optimistic writes retry this often when another request changed the wallet first.
 const WRITES: RetryPolicy = RetryPolicy::new("wallet", 5);
 
-pub struct Wallets {
+pub struct WalletService {
     store: Arc<dyn WalletStore>,
     idempotency: IdempotencyStore,
 }
@@ -34,9 +33,9 @@ pub struct Deposit {
     pub reference: Option<String>,
 }
 
-impl Wallets {
+impl WalletService {
     pub fn new(store: Arc<dyn WalletStore>, idempotency: IdempotencyStore) -> Self {
-        Wallets { store, idempotency }
+        WalletService { store, idempotency }
     }
 
     /// Opens a wallet in `currency`: 201 with the wallet, once per request.
