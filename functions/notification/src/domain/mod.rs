@@ -1,12 +1,17 @@
 //! Notification's rules, free of I/O: channels and categories, preferences and their
-//! defaults, the templates per event type and channel, and the notification record.
+//! defaults, per event type its policy, notices and wording, and the notification record.
 
 pub mod channel;
+pub mod notice;
 pub mod notification;
+pub mod policy;
 pub mod preferences;
-pub mod templates;
+pub mod render;
+pub mod wording;
 
 pub use channel::{Category, Channel};
 pub use notification::{Delivery, Notification, Record, notification_id};
+pub use policy::{ChannelPlan, Policy, policy};
 pub use preferences::Preferences;
-pub use templates::{ChannelPlan, Policy, RenderError, Rendered, Text, policy, render};
+pub use render::{RenderError, Rendered, render};
+pub use wording::Text;
