@@ -161,11 +161,20 @@ async fn consume_message(
     .await
 }
 
-/// The inbox marker for `event_id`, to write in the same transaction as the consumer's change:
-/// the transaction's witness, so a redelivery, a retried call or a re-plan meets
+/// A consumer's claim on an event it processes, stored with the consumer's change so that a
+/// redelivered event is recognised and acts once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxMarker {
+    pub consumer: &'static str,
+    pub event_id: Uuid,
+}
+
+/// `marker`'s item, to write in the same transaction as the consumer's change: the
+/// transaction's witness, so a redelivery, a retried call or a re-plan meets
 /// [`TransactError::AlreadyCommitted`](crate::transaction::TransactError::AlreadyCommitted)
 /// once the event was applied.
-pub fn inbox_claim(table: &str, consumer: &str, event_id: Uuid) -> Witness {
+pub fn inbox_claim(table: &str, marker: InboxMarker) -> Witness {
+    let InboxMarker { consumer, event_id } = marker;
     let now = OffsetDateTime::now_utc();
     let pk = text(format!("INBOX#{consumer}#{event_id}"));
     let put = Put::builder()

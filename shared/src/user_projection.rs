@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
-use crate::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome, inbox_claim};
+use crate::consumer::{BusMessage, ConsumeError, EventConsumer, InboxMarker, Outcome, inbox_claim};
 use crate::contracts::{EventRead, Field};
 use crate::dynamo::{number, text};
 use crate::events::user::{UserCreated, UserKycUpdated, UserSnapshot, UserTierChanged};
@@ -137,7 +137,15 @@ impl EventConsumer for UserProjection {
             return Ok(Outcome::Ignored);
         };
         let snapshot = snapshot?;
-        let claim = || inbox_claim(&self.idempotency_table, self.consumer, event.event_id);
+        let claim = || {
+            inbox_claim(
+                &self.idempotency_table,
+                InboxMarker {
+                    consumer: self.consumer,
+                    event_id: event.event_id,
+                },
+            )
+        };
         let failed = |e: TransactError| ConsumeError::Failed(e.to_string());
         match transact(&self.client, claim(), vec![self.snapshot_update(&snapshot)]).await {
             Ok(()) => Ok(Outcome::Applied),

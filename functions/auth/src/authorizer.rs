@@ -113,7 +113,11 @@ impl StaffAuthorizer {
             OffsetDateTime::now_utc(),
         );
         if role != Role::Staff {
-            tracing::info!(user_id = user_id.get(), session_id = %claims.sid, "staff token no longer confirmed");
+            tracing::info!(
+                user_id = user_id.get(),
+                session_id = %claims.sid,
+                "staff token no longer confirmed"
+            );
         }
         Ok(role)
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, InboxMarker, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::kyc::KycDecisionRecorded;
 use finflow_shared::events::user::UserKycUpdated;
@@ -14,7 +14,7 @@ use finflow_shared::retry::RetryPolicy;
 use time::OffsetDateTime;
 
 use crate::domain::KycDecisionEffect;
-use crate::store::{EventWriteError, InboxMarker, UserStore};
+use crate::store::{EventWriteError, UserStore};
 
 pub const CONSUMER: &str = "auth.kyc_decisions";
 /// The decision, decoded whole: each decision maps to a KYC status (`manual_review` leaves it

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::UserId;
-use finflow_shared::consumer::inbox_claim;
+use finflow_shared::consumer::{InboxMarker, inbox_claim};
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, get_item, is_condition_failure, next_sequence_value, number, text,
@@ -23,7 +23,6 @@ use finflow_shared::jwt::Role;
 use finflow_shared::outbox::{outbox_put, outbox_witness};
 use finflow_shared::transaction::{Failure, TransactError, transact};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::domain::{Email, Session, User};
 
@@ -56,14 +55,6 @@ impl From<TransactError> for WriteError {
 pub struct RoleChangeRecord {
     pub previous_role: Role,
     pub changed_by: RoleChangedBy,
-}
-
-/// A consumer's claim on an event it processes, stored with the consumer's change so that a
-/// redelivered event is recognised and acts once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InboxMarker {
-    pub consumer: &'static str,
-    pub event_id: Uuid,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -324,7 +315,7 @@ impl UserStore for DynamoUserStore {
     ) -> Result<(), EventWriteError> {
         let mut items = vec![self.versioned_user_put(updated)];
         items.extend(event.map(|event| outbox_put(&self.outbox_table, event)));
-        let inbox = inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id);
+        let inbox = inbox_claim(&self.inbox_table, inbox);
         transact(&self.client, inbox, items)
             .await
             .map_err(|error| match error {
@@ -338,7 +329,7 @@ impl UserStore for DynamoUserStore {
     }
 
     async fn mark_processed(&self, inbox: InboxMarker) -> Result<bool, StoreError> {
-        let claim = inbox_claim(&self.inbox_table, inbox.consumer, inbox.event_id);
+        let claim = inbox_claim(&self.inbox_table, inbox);
         match transact(&self.client, claim, Vec::new()).await {
             Ok(()) => Ok(true),
             Err(TransactError::AlreadyCommitted) => Ok(false),

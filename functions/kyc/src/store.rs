@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::UserId;
-use finflow_shared::consumer::inbox_claim;
+use finflow_shared::consumer::{InboxMarker, inbox_claim};
 use finflow_shared::dynamo::{
     Item, ItemExt, StoreError, get_item, next_sequence_value, number, text, timestamp,
 };
@@ -76,7 +76,7 @@ pub trait KycStore: Send + Sync {
         &self,
         user_id: UserId,
         registered_at: OffsetDateTime,
-        consumer: &str,
+        consumer: &'static str,
         event_id: Uuid,
     ) -> Result<RegistrationOutcome, StoreError>;
 }
@@ -362,10 +362,10 @@ impl KycStore for DynamoKycStore {
         &self,
         user_id: UserId,
         registered_at: OffsetDateTime,
-        consumer: &str,
+        consumer: &'static str,
         event_id: Uuid,
     ) -> Result<RegistrationOutcome, StoreError> {
-        let claim = || inbox_claim(&self.inbox_table, consumer, event_id);
+        let claim = || inbox_claim(&self.inbox_table, InboxMarker { consumer, event_id });
         let registration = Item::from([
             ("pk".into(), text(format!("USER#{user_id}"))),
             ("sk".into(), text("REGISTRATION")),

@@ -255,7 +255,7 @@ mod tests {
             &self,
             _: UserId,
             _: OffsetDateTime,
-            _: &str,
+            _: &'static str,
             _: Uuid,
         ) -> Result<RegistrationOutcome, StoreError> {
             unreachable!("not used by the use cases")

@@ -32,7 +32,8 @@ pub fn api(sdk: &SdkConfig, env: &Env) -> Result<Router, ConfigError> {
 }
 
 /// The builder of the consumer function built as `binary` (the contract tools find consumers
-/// by name; each binary calls its own builder), or `None` when `binary` is not one of notification's.
+/// by name; each binary calls its own builder), or `None` when `binary` is not one of
+/// notification's.
 pub fn consumer(binary: &str) -> Option<BuildConsumer> {
     match binary {
         "notification-events" => Some(events),

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use finflow_shared::UserId;
-use finflow_shared::consumer::inbox_claim;
+use finflow_shared::consumer::{InboxMarker, inbox_claim};
 use finflow_shared::dynamo::{
     Item, ItemExt, ListError, StoreError, fetch_page, get_item, number, page_query, text, timestamp,
 };
@@ -268,7 +268,7 @@ impl NotificationStore for DynamoNotificationStore {
         event_id: Uuid,
         records: &[Record],
     ) -> Result<RecordOutcome, StoreError> {
-        let inbox = inbox_claim(&self.inbox_table, consumer, event_id);
+        let inbox = inbox_claim(&self.inbox_table, InboxMarker { consumer, event_id });
         let items = records.iter().map(|record| {
             let put = Put::builder()
                 .table_name(&self.table)

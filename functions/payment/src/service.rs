@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::response::Response;
+use finflow_shared::consumer::InboxMarker;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::StoreError;
 use finflow_shared::events::payment::{
@@ -20,11 +21,13 @@ use time::OffsetDateTime;
 
 use crate::domain::screening::WINDOW_MINUTES;
 use crate::domain::{
-    BalanceCap, HoldOutcome, Payment, PaymentState, TransferError, TransferReads, TransferRequest,
-    balance_cap, decide_transfer, needs_payee_tier, transfer_limits,
+    BalanceCap, HoldOutcome, Movement, Payment, PaymentState, TransferError, TransferReads,
+    TransferRequest, balance_cap, decide_transfer, needs_payee_tier, transfer_limits,
 };
 use crate::routes::views::PaymentView;
-use crate::store::{PaymentPage, PaymentStore, SettlementWrite, TransferWrite, WriteError};
+use crate::store::{
+    PaymentPage, PaymentStore, ReleasedCredit, SettlementWrite, TransferWrite, WriteError,
+};
 
 /// Optimistic writes retry this often when a wallet changed between read and write.
 const WRITES: RetryPolicy = RetryPolicy::new("payment", 8);
@@ -210,7 +213,7 @@ impl PaymentService {
         case_id: CaseId,
         settlement: HoldDecision,
         causality: &Causality,
-        cause: (&'static str, uuid::Uuid),
+        cause: InboxMarker,
     ) -> Result<Option<Payment>, SettleError> {
         let store_error = |e: finflow_shared::dynamo::StoreError| SettleError::Store(e.to_string());
         let mut refund_daily = true;
@@ -294,7 +297,7 @@ fn plan_settlement(
     case_id: CaseId,
     settlement: HoldDecision,
     causality: &Causality,
-    cause: (&'static str, uuid::Uuid),
+    cause: InboxMarker,
 ) -> Result<SettlementWrite, SettleError> {
     let now = OffsetDateTime::now_utc();
     let rule = |e: String| SettleError::Rule(e);
@@ -326,13 +329,16 @@ fn plan_settlement(
                 },
                 causality,
             ),
-            destination: Some((
-                credited.clone(),
-                entry(&credited, EntryKind::Credit, "held transfer released"),
-                room,
-            )),
+            destination: Some(ReleasedCredit {
+                credit: Movement {
+                    entry: entry(&credited, EntryKind::Credit, "held transfer released"),
+                    wallet: credited,
+                },
+                payee_room: room,
+            }),
             refund_daily: false,
-            source: (source, None),
+            source,
+            source_entry: None,
             payment: settled,
             cause,
         });
@@ -344,7 +350,8 @@ fn plan_settlement(
             if receivable.is_none() && destination.status() == WalletStatus::Active =>
         {
             format!(
-                "released by AML case {case_id}, but wallet {} cannot receive it: it would exceed the {} tier's maximum balance of {}",
+                "released by AML case {case_id}, but wallet {} cannot receive it: it would \
+                 exceed the {} tier's maximum balance of {}",
                 destination.id, payee_cap.tier, payee_cap.max_balance
             )
         }
@@ -376,14 +383,12 @@ fn plan_settlement(
         ),
     };
     Ok(SettlementWrite {
-        source: (
-            returned.clone(),
-            Some(entry(
-                &returned,
-                EntryKind::Credit,
-                "held transfer returned",
-            )),
-        ),
+        source_entry: Some(entry(
+            &returned,
+            EntryKind::Credit,
+            "held transfer returned",
+        )),
+        source: returned,
         destination: None,
         refund_daily: true,
         event,
@@ -479,7 +484,10 @@ mod tests {
             CaseId::new(4),
             settlement,
             &Causality::from_request(TraceId::generate()),
-            ("test", uuid::Uuid::now_v7()),
+            InboxMarker {
+                consumer: "test",
+                event_id: uuid::Uuid::now_v7(),
+            },
         )
         .unwrap()
     }
@@ -491,7 +499,7 @@ mod tests {
         assert!(write.refund_daily, "the amount comes off the daily total");
         assert!(write.destination.is_none());
         assert_eq!(
-            (write.source.0.balance, write.source.0.held),
+            (write.source.balance, write.source.held),
             (m("3000"), Money::ZERO)
         );
     }
@@ -501,11 +509,15 @@ mod tests {
         let write = plan(HoldDecision::Release, "9050", AccountTier::Bronze);
         assert_eq!(write.payment.status(), PaymentStatus::Completed);
         assert!(!write.refund_daily, "the money left: the limit stays used");
-        let (credited, _, room) = write.destination.unwrap();
-        assert_eq!(credited.balance, m("10000"), "exactly the maximum");
-        assert_eq!(room, m("9050"), "the transaction's condition on the payee");
+        let ReleasedCredit { credit, payee_room } = write.destination.unwrap();
+        assert_eq!(credit.wallet.balance, m("10000"), "exactly the maximum");
         assert_eq!(
-            (write.source.0.balance, write.source.0.held),
+            payee_room,
+            m("9050"),
+            "the transaction's condition on the payee"
+        );
+        assert_eq!(
+            (write.source.balance, write.source.held),
             (m("2050"), Money::ZERO)
         );
     }
@@ -517,7 +529,7 @@ mod tests {
         assert!(write.destination.is_none(), "the payee gets nothing");
         assert!(write.refund_daily);
         assert_eq!(
-            (write.source.0.balance, write.source.0.held),
+            (write.source.balance, write.source.held),
             (m("3000"), Money::ZERO)
         );
         assert!(

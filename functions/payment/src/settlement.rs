@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, InboxMarker, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::Causality;
 use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
@@ -53,7 +53,10 @@ impl EventConsumer for AmlDecisions {
                 decision.case_id,
                 settlement,
                 &Causality::caused_by(event),
-                (CONSUMER, event.event_id),
+                InboxMarker {
+                    consumer: CONSUMER,
+                    event_id: event.event_id,
+                },
             )
             .await;
         match outcome {

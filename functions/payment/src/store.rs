@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use finflow_shared::consumer::inbox_claim;
+use finflow_shared::consumer::{InboxMarker, inbox_claim};
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::AccountTier;
 use finflow_shared::dynamo::{
@@ -33,7 +33,7 @@ use finflow_wallet::domain::{LedgerEntry, Wallet};
 use finflow_wallet::store::{DynamoWalletStore, WalletStore};
 use time::{Date, OffsetDateTime};
 
-use crate::domain::{Payment, PaymentState, RecentActivity, TransferPlan};
+use crate::domain::{Movement, Payment, PaymentState, RecentActivity, TransferPlan};
 
 /// A transfer, fully decided, with its event and the request's receipt: every item its
 /// transaction writes.
@@ -47,16 +47,25 @@ pub struct TransferWrite {
 /// The end of a hold, fully decided.
 pub struct SettlementWrite {
     pub payment: Payment,
-    pub source: (Wallet, Option<LedgerEntry>),
-    /// The payee's wallet after the release's credit, its entry, and the highest balance it
-    /// may have held before (a condition, as at transfer time).
-    pub destination: Option<(Wallet, LedgerEntry, Money)>,
+    /// The payer's wallet with the hold ended.
+    pub source: Wallet,
+    /// The payer's entry, when the money came back to it.
+    pub source_entry: Option<LedgerEntry>,
+    /// The payee's side of a release.
+    pub destination: Option<ReleasedCredit>,
     /// The money went back to the payer: take the amount off the daily total it was counted
     /// in, in the same transaction (so exactly once, as the settlement itself).
     pub refund_daily: bool,
     pub event: EventEnvelope,
     /// The consumer and event that caused it, for the inbox.
-    pub cause: (&'static str, uuid::Uuid),
+    pub cause: InboxMarker,
+}
+
+/// The payee's wallet after a release's credit, and the highest balance it may have held
+/// before (a condition, as at transfer time).
+pub struct ReleasedCredit {
+    pub credit: Movement,
+    pub payee_room: Money,
 }
 
 pub struct PaymentPage {
@@ -439,12 +448,16 @@ impl PaymentStore for DynamoPaymentStore {
     }
 
     async fn settle(&self, write: SettlementWrite) -> Result<(), WriteError> {
-        let inbox = inbox_claim(&self.idempotency_table, write.cause.0, write.cause.1);
+        let inbox = inbox_claim(&self.idempotency_table, write.cause);
         let mut items = self
             .wallets
-            .movement(&write.source.0, write.source.1.as_ref());
-        if let Some((wallet, entry, room)) = &write.destination {
-            items.extend(self.wallets.capped_movement(wallet, Some(entry), *room));
+            .movement(&write.source, write.source_entry.as_ref());
+        if let Some(ReleasedCredit { credit, payee_room }) = &write.destination {
+            items.extend(self.wallets.capped_movement(
+                &credit.wallet,
+                Some(&credit.entry),
+                *payee_room,
+            ));
         }
         items.extend(self.payment_items(&write.payment));
         let mut rules: Vec<Refusal> = Vec::new();

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use finflow_shared::consumer::InboxMarker;
 use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::{PaymentId, UserId};
@@ -36,9 +37,9 @@ impl ReportingStore for MemoryReportingStore {
         Ok(self.state.lock().unwrap().payments.get(&id).cloned())
     }
 
-    async fn apply(&self, inbox: (&'static str, Uuid), plan: &Plan) -> Result<(), ApplyError> {
+    async fn apply(&self, inbox: InboxMarker, plan: &Plan) -> Result<(), ApplyError> {
         let mut state = self.state.lock().unwrap();
-        let marker = (inbox.0.to_owned(), inbox.1);
+        let marker = (inbox.consumer.to_owned(), inbox.event_id);
         if state.inbox.contains(&marker) {
             return Err(ApplyError::Duplicate);
         }

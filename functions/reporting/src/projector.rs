@@ -24,7 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use finflow_shared::consumer::{BusMessage, ConsumeError, Delivery, EventConsumer, Outcome};
+use finflow_shared::consumer::{
+    BusMessage, ConsumeError, Delivery, EventConsumer, InboxMarker, Outcome,
+};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::aml::AmlCaseResolved;
 use finflow_shared::events::kyc::KycDecisionRecorded;
@@ -150,13 +152,17 @@ impl Projector {
 
     /// The inbox marker of this delivery: the event id, or for a rebuild the event id within
     /// its replay (a name-based UUID of both), since a new replay must count the event again.
-    fn inbox(&self, message: &BusMessage) -> (&'static str, Uuid) {
+    fn inbox(&self, message: &BusMessage) -> InboxMarker {
         let event_id = message.detail.event_id;
         match (self.delivery, &message.replay_name) {
-            (Delivery::Replay, Some(replay)) => {
-                (REBUILD_CONSUMER, Uuid::new_v5(&event_id, replay.as_bytes()))
-            }
-            _ => (CONSUMER, event_id),
+            (Delivery::Replay, Some(replay)) => InboxMarker {
+                consumer: REBUILD_CONSUMER,
+                event_id: Uuid::new_v5(&event_id, replay.as_bytes()),
+            },
+            _ => InboxMarker {
+                consumer: CONSUMER,
+                event_id,
+            },
         }
     }
 }
@@ -296,11 +302,17 @@ mod tests {
 
         assert_eq!(rebuild.consume(&first).await.unwrap(), Outcome::Applied);
         assert_ne!(rebuild.consume(&first).await.unwrap(), Outcome::Applied);
-        assert_eq!(rebuild.inbox(&first).0, REBUILD_CONSUMER);
-        assert_ne!(rebuild.inbox(&first).1, rebuild.inbox(&second).1);
+        assert_eq!(rebuild.inbox(&first).consumer, REBUILD_CONSUMER);
+        assert_ne!(
+            rebuild.inbox(&first).event_id,
+            rebuild.inbox(&second).event_id
+        );
         assert_eq!(
             live.inbox(&completed),
-            (CONSUMER, completed.detail.event_id)
+            InboxMarker {
+                consumer: CONSUMER,
+                event_id: completed.detail.event_id
+            }
         );
         assert_eq!(today(&store).await.pair("completed").0, 1);
     }

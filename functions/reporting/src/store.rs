@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use finflow_shared::PositiveAmount;
-use finflow_shared::consumer::inbox_claim;
+use finflow_shared::consumer::{InboxMarker, inbox_claim};
 use finflow_shared::currency::Currency;
 use finflow_shared::customer::{AccountTier, KycStatus};
 use finflow_shared::dynamo::{
@@ -27,7 +27,6 @@ use finflow_shared::events::payment::PaymentStatus;
 use finflow_shared::events::user::UserSnapshot;
 use finflow_shared::transaction::{TransactError, transact};
 use finflow_shared::{PaymentId, UserId};
-use uuid::Uuid;
 
 use crate::domain::aggregates::is_amount;
 use crate::domain::{
@@ -58,7 +57,7 @@ pub trait ReportingStore: Send + Sync {
     /// Reporting's record of a payment, read consistently.
     async fn payment(&self, id: PaymentId) -> Result<Option<PaymentRecord>, StoreError>;
     /// Applies `plan` and the inbox marker of `inbox` (consumer, event id), all or nothing.
-    async fn apply(&self, inbox: (&'static str, Uuid), plan: &Plan) -> Result<(), ApplyError>;
+    async fn apply(&self, inbox: InboxMarker, plan: &Plan) -> Result<(), ApplyError>;
     async fn volumes(&self, period: Period) -> Result<Vec<DayVolume>, StoreError>;
     async fn user(&self, user_id: UserId) -> Result<UserAnalytics, StoreError>;
     async fn totals(&self) -> Result<Totals, StoreError>;
@@ -305,8 +304,8 @@ impl ReportingStore for DynamoReportingStore {
             .transpose()
     }
 
-    async fn apply(&self, inbox: (&'static str, Uuid), plan: &Plan) -> Result<(), ApplyError> {
-        let inbox = inbox_claim(&self.inbox_table, inbox.0, inbox.1);
+    async fn apply(&self, inbox: InboxMarker, plan: &Plan) -> Result<(), ApplyError> {
+        let inbox = inbox_claim(&self.inbox_table, inbox);
         let mut items = Vec::new();
         let mut payment_at = None;
         let mut profile_at = None;

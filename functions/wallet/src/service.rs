@@ -60,10 +60,7 @@ impl WalletService {
                 let customer = customer.expect("a verified customer is known");
                 let limits = tier_limits(customer.account_tier);
                 if customer.open_wallets >= limits.max_wallets {
-                    return Err(wallet_limit(
-                        customer.account_tier,
-                        limits.max_wallets,
-                    ));
+                    return Err(wallet_limit(customer.account_tier, limits.max_wallets));
                 }
                 let wallet = Wallet::open(
                     self.store.allocate_wallet_id().await?,
@@ -88,7 +85,11 @@ impl WalletService {
                     .await
                 {
                     Ok(()) => {
-                        tracing::info!(wallet_id = wallet.id.get(), currency = %currency, "wallet opened");
+                        tracing::info!(
+                            wallet_id = wallet.id.get(),
+                            currency = %currency,
+                            "wallet opened"
+                        );
                         Ok(Executed::Now(StatusCode::CREATED, body))
                     }
                     Err(WriteError::AlreadyCommitted) => Ok(Executed::Earlier),
@@ -96,10 +97,9 @@ impl WalletService {
                         "You already have an open {currency} wallet"
                     ))),
                     // Lost a race with another open or a downgrade between our read and write.
-                    Err(WriteError::NotAllowed) => Err(wallet_limit(
-                        customer.account_tier,
-                        limits.max_wallets,
-                    )),
+                    Err(WriteError::NotAllowed) => {
+                        Err(wallet_limit(customer.account_tier, limits.max_wallets))
+                    }
                     Err(WriteError::Conflict) => Err(ApiError::Conflict(
                         "The wallet changed concurrently; retry".into(),
                     )),
@@ -206,53 +206,75 @@ impl WalletService {
             serde_json::json!({ "amount": deposit.amount, "reference": deposit.reference });
         let fingerprint = fingerprint(&format!("wallet.deposit:{id}"), &request);
         self.idempotency
-            .run("wallet.deposit", caller.user_id, key, fingerprint, |receipt| async move {
-                let mut attempts = WRITES.attempts();
-                while attempts.next().await.is_some() {
-                    let wallet = self.owned(caller, id).await?;
-                    // A customer wallet has not heard of yet holds the lowest tier.
-                    let tier = self.store.customer(wallet.user_id).await?.map_or(AccountTier::Bronze, |c| c.account_tier);
-                    let now = OffsetDateTime::now_utc();
-                    let updated = wallet
-                        .deposit(deposit.amount, &tier_limits(tier), tier, now)
-                        .map_err(rule_error)?;
-                    let entry = LedgerEntry {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        wallet_id: id,
-                        kind: EntryKind::Credit,
-                        amount: deposit.amount,
-                        balance_after: updated.balance,
-                        reference_type: "deposit".into(),
-                        reference_id: deposit.reference.clone().unwrap_or_default(),
-                        description: None,
-                        created_at: now,
-                    };
-                    let event = EventEnvelope::new(
-                        &WalletDeposited {
+            .run(
+                "wallet.deposit",
+                caller.user_id,
+                key,
+                fingerprint,
+                |receipt| async move {
+                    let mut attempts = WRITES.attempts();
+                    while attempts.next().await.is_some() {
+                        let wallet = self.owned(caller, id).await?;
+                        // A customer wallet has not heard of yet holds the lowest tier.
+                        let tier = self
+                            .store
+                            .customer(wallet.user_id)
+                            .await?
+                            .map_or(AccountTier::Bronze, |c| c.account_tier);
+                        let now = OffsetDateTime::now_utc();
+                        let updated = wallet
+                            .deposit(deposit.amount, &tier_limits(tier), tier, now)
+                            .map_err(rule_error)?;
+                        let entry = LedgerEntry {
+                            id: uuid::Uuid::now_v7().to_string(),
                             wallet_id: id,
-                            user_id: wallet.user_id,
-                            currency: wallet.currency,
+                            kind: EntryKind::Credit,
                             amount: deposit.amount,
                             balance_after: updated.balance,
-                            reference: entry.reference_id.clone(),
-                        },
-                        causality,
-                    );
-                    let body = view(DepositView::new(&updated, &entry));
-                    let written = self.store.save_deposit(&updated, &entry, &event, receipt.receipt(StatusCode::OK, &body)).await;
-                    match written {
-                        Ok(()) => {
-                            tracing::info!(wallet_id = id.get(), amount = %deposit.amount, "deposit credited");
-                            return Ok(Executed::Now(StatusCode::OK, body));
+                            reference_type: "deposit".into(),
+                            reference_id: deposit.reference.clone().unwrap_or_default(),
+                            description: None,
+                            created_at: now,
+                        };
+                        let event = EventEnvelope::new(
+                            &WalletDeposited {
+                                wallet_id: id,
+                                user_id: wallet.user_id,
+                                currency: wallet.currency,
+                                amount: deposit.amount,
+                                balance_after: updated.balance,
+                                reference: entry.reference_id.clone(),
+                            },
+                            causality,
+                        );
+                        let body = view(DepositView::new(&updated, &entry));
+                        let written = self
+                            .store
+                            .save_deposit(
+                                &updated,
+                                &entry,
+                                &event,
+                                receipt.receipt(StatusCode::OK, &body),
+                            )
+                            .await;
+                        match written {
+                            Ok(()) => {
+                                tracing::info!(
+                                    wallet_id = id.get(),
+                                    amount = %deposit.amount,
+                                    "deposit credited"
+                                );
+                                return Ok(Executed::Now(StatusCode::OK, body));
+                            }
+                            Err(WriteError::AlreadyCommitted) => return Ok(Executed::Earlier),
+                            Err(WriteError::Conflict) => continue,
+                            Err(WriteError::Store(error)) => return Err(error.into()),
+                            Err(other) => return Err(ApiError::internal(other)),
                         }
-                        Err(WriteError::AlreadyCommitted) => return Ok(Executed::Earlier),
-                        Err(WriteError::Conflict) => continue,
-                        Err(WriteError::Store(error)) => return Err(error.into()),
-                        Err(other) => return Err(ApiError::internal(other)),
                     }
-                }
-                Err(busy())
-            })
+                    Err(busy())
+                },
+            )
             .await
     }
 

@@ -99,6 +99,7 @@ impl AmlCases {
 #[cfg(test)]
 mod tests {
     use finflow_shared::PaymentId;
+    use finflow_shared::consumer::InboxMarker;
     use finflow_shared::events::aml::{AmlCaseResolved, CaseAction};
     use finflow_shared::events::payment::PaymentStatus;
     use finflow_shared::jwt::Role;
@@ -124,7 +125,10 @@ mod tests {
             );
             store
                 .record(MonitoringWrite {
-                    inbox: ("test", uuid::Uuid::now_v7()),
+                    inbox: InboxMarker {
+                        consumer: "test",
+                        event_id: uuid::Uuid::now_v7(),
+                    },
                     activity: None,
                     payment: None,
                     case: Some(CaseChange {

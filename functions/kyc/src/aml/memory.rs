@@ -116,7 +116,7 @@ impl AmlStore for MemoryAmlStore {
 
     async fn record(&self, write: MonitoringWrite) -> Result<(), AmlWriteError> {
         let mut state = self.state.lock().unwrap();
-        let inbox = (write.inbox.0.to_owned(), write.inbox.1);
+        let inbox = (write.inbox.consumer.to_owned(), write.inbox.event_id);
         if state.inbox.contains(&inbox) {
             return Err(AmlWriteError::AlreadyApplied);
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::CaseId;
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, InboxMarker, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::payment::{
@@ -138,7 +138,10 @@ impl AmlMonitoring {
         event_id: uuid::Uuid,
         at: OffsetDateTime,
     ) -> Result<Outcome, ConsumeError> {
-        let inbox = (CONSUMER, event_id);
+        let inbox = InboxMarker {
+            consumer: CONSUMER,
+            event_id,
+        };
         match fact {
             PaymentFact::Sent {
                 payment,
@@ -167,7 +170,7 @@ impl AmlMonitoring {
         &self,
         payment: PaymentSnapshot,
         reasons: Vec<String>,
-        inbox: (&'static str, uuid::Uuid),
+        inbox: InboxMarker,
         held_at: OffsetDateTime,
     ) -> Result<Outcome, ConsumeError> {
         let mut case_id = None;
@@ -235,7 +238,7 @@ impl AmlMonitoring {
         &self,
         payment: PaymentSnapshot,
         settlement: Settlement,
-        inbox: (&'static str, uuid::Uuid),
+        inbox: InboxMarker,
     ) -> Result<Outcome, ConsumeError> {
         let mut attempts = WRITES.attempts();
         while attempts.next().await.is_some() {
@@ -307,7 +310,7 @@ impl AmlMonitoring {
     }
 }
 
-fn inbox_only(inbox: (&'static str, uuid::Uuid)) -> MonitoringWrite {
+fn inbox_only(inbox: InboxMarker) -> MonitoringWrite {
     MonitoringWrite {
         inbox,
         activity: None,

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use finflow_shared::PositiveAmount;
-use finflow_shared::consumer::inbox_claim;
+use finflow_shared::consumer::{InboxMarker, inbox_claim};
 use finflow_shared::currency::Currency;
 use finflow_shared::dynamo::{
     Item, ItemExt, ListError, StoreError, fetch_page, get_item, money, next_sequence_value, number,
@@ -27,7 +27,6 @@ use finflow_shared::events::payment::{PaymentSnapshot, PaymentStatus};
 use finflow_shared::outbox::outbox_witness;
 use finflow_shared::transaction::{Failure, TransactError, transact};
 use finflow_shared::{CaseId, PaymentId, UserId};
-use uuid::Uuid;
 
 use super::activity::{ActivityChange, DayActivity, UserActivity};
 use super::case::{
@@ -92,7 +91,7 @@ pub struct CaseChange {
 #[derive(Debug, Clone)]
 pub struct MonitoringWrite {
     /// The consumer and the event, for the inbox.
-    pub inbox: (&'static str, Uuid),
+    pub inbox: InboxMarker,
     pub activity: Option<ActivityChange>,
     /// The payment's new state, written only over `version - 1`.
     pub payment: Option<WatchedPayment>,
@@ -513,7 +512,7 @@ impl AmlStore for DynamoAmlStore {
     }
 
     async fn record(&self, write: MonitoringWrite) -> Result<(), AmlWriteError> {
-        let inbox = inbox_claim(&self.inbox_table, write.inbox.0, write.inbox.1);
+        let inbox = inbox_claim(&self.inbox_table, write.inbox);
         let mut items = Vec::new();
         if let Some(activity) = &write.activity {
             items.extend(self.activity_items(activity));
