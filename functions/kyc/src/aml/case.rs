@@ -332,7 +332,7 @@ mod tests {
         let now = datetime!(2026-01-01 10:30 UTC);
         for party in [PAYER, PAYEE] {
             assert_eq!(
-                held().resolve(CaseAction::Release, UserId::new(party.get()), None, now),
+                held().resolve(CaseAction::Release, party, None, now),
                 Err(ResolveRefusal::OwnPayment)
             );
         }

@@ -163,12 +163,7 @@ mod tests {
             403
         );
         assert_eq!(
-            status(
-                cases
-                    .activity(&customer, UserId::new(PAYER.get()))
-                    .await
-                    .unwrap_err()
-            ),
+            status(cases.activity(&customer, PAYER).await.unwrap_err()),
             403
         );
         let resolve = cases
@@ -224,7 +219,7 @@ mod tests {
                 case_id: CaseId::new(1),
                 payment_id: PaymentId::new(1),
                 action: CaseAction::Void,
-                resolved_by: UserId::new(OFFICER.get()),
+                resolved_by: OFFICER,
                 note: Some("mule account".into()),
             }
         );

@@ -414,7 +414,7 @@ mod tests {
         assert_eq!(deliver(&monitoring, &completed).await, Outcome::Applied);
         assert_eq!(deliver(&monitoring, &completed).await, Outcome::Duplicate);
         assert!(store.all_cases().is_empty());
-        let activity = store.activity(UserId::new(PAYER.get())).await.unwrap();
+        let activity = store.activity(PAYER).await.unwrap();
         assert_eq!(activity.days.len(), 1);
         let day = &activity.days[0];
         assert_eq!(
@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(closed.closed_at(), Some(datetime!(2026-05-04 09:05 UTC)));
         assert!(closed.decision.is_some(), "the decision is kept");
 
-        let activity = store.activity(UserId::new(PAYER.get())).await.unwrap();
+        let activity = store.activity(PAYER).await.unwrap();
         assert_eq!(
             (activity.holds, activity.released, activity.open_holds()),
             (1, 1, 0)
