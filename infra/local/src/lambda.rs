@@ -440,15 +440,17 @@ impl FunctionPool {
             invoke_url: format!("http://127.0.0.1:{invoke_port}{INVOKE_PATH}"),
             invocations: 0,
         };
+        // Both ports, since the emulator binds them separately: an invocation accepted before
+        // the Runtime API listens starts a bootstrap that finds none, fails its init and is
+        // answered 502 (seen once under load at the runner's warm-up: connection refused on
+        // the Runtime API port while the invoke port answered).
         let deadline = Instant::now() + START_TIMEOUT;
-        while tokio::net::TcpStream::connect(("127.0.0.1", invoke_port))
-            .await
-            .is_err()
-        {
+        while !(listens(invoke_port).await && listens(api_port).await) {
             if Instant::now() >= deadline {
                 self.discard(environment);
                 return Err(failed(format!(
-                    "the emulator did not listen on {invoke_port} within {START_TIMEOUT:?}"
+                    "the emulator did not listen on {invoke_port} and {api_port} within \
+                     {START_TIMEOUT:?}"
                 )));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -506,6 +508,13 @@ fn function_error(answer: &Value) -> Option<(String, String)> {
 /// emulator binds it only later, and meanwhile the system may name the same port again: environments
 /// starting together (the runner's warm-up starts one of every function at once) would share
 /// it. So a port is handed out once per process, never twice.
+/// Whether something accepts connections on `port` (the emulator's, once it has bound it).
+async fn listens(port: u16) -> bool {
+    tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_ok()
+}
+
 fn free_port() -> std::io::Result<u16> {
     static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> =
         Mutex::new(std::collections::BTreeSet::new());
