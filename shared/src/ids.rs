@@ -11,23 +11,6 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// What every id is made of, for the code that reads or writes its number: a store's keys
-/// and attributes, and a route's path.
-pub trait RecordId: Copy + Send + 'static {
-    fn from_number(number: u64) -> Self;
-    fn number(self) -> u64;
-}
-
-/// Records with no id type of their own (KYC submissions) keep a bare number.
-impl RecordId for u64 {
-    fn from_number(number: u64) -> Self {
-        number
-    }
-    fn number(self) -> u64 {
-        self
-    }
-}
-
 macro_rules! id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -48,12 +31,11 @@ macro_rules! id {
             }
         }
 
-        impl RecordId for $name {
-            fn from_number(number: u64) -> Self {
-                $name(number)
-            }
-            fn number(self) -> u64 {
-                self.0
+        /// For code generic over ids (`PathId<Id>`, `whole_number`), where a bare `u64`
+        /// (a KYC submission's id, which has no type of its own) also serves.
+        impl From<u64> for $name {
+            fn from(id: u64) -> Self {
+                $name(id)
             }
         }
 

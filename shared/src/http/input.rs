@@ -145,18 +145,18 @@ fn parse_fields<T: DeserializeOwned>(pairs: Vec<(String, String)>) -> Result<T, 
 pub fn whole_number<'de, D, Id>(deserializer: D) -> Result<Id, D::Error>
 where
     D: serde::Deserializer<'de>,
-    Id: crate::ids::RecordId,
+    Id: From<u64>,
 {
     use serde::Deserialize;
     use serde::de::Error;
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
     let number = serde_json::Number::deserialize(deserializer)?;
     if let Some(whole) = number.as_u64() {
-        return Ok(Id::from_number(whole));
+        return Ok(Id::from(whole));
     }
     match number.as_f64() {
         Some(value) if value.fract() == 0.0 && (0.0..=EXACT).contains(&value) => {
-            Ok(Id::from_number(value as u64))
+            Ok(Id::from(value as u64))
         }
         _ => Err(D::Error::custom(format!(
             "must be a whole number from 0 to {}, not {number}",

@@ -5,13 +5,12 @@ use axum::extract::{FromRequestParts, Path};
 use http::request::Parts;
 
 use crate::error::ApiError;
-use crate::ids::RecordId;
 
 /// FinFlow's public ids are small positive integers; anything else names no resource.
 #[derive(Debug, Clone, Copy)]
 pub struct PathId<Id = u64>(pub Id);
 
-impl<S: Send + Sync, Id: RecordId> FromRequestParts<S> for PathId<Id> {
+impl<S: Send + Sync, Id: From<u64>> FromRequestParts<S> for PathId<Id> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
@@ -21,7 +20,7 @@ impl<S: Send + Sync, Id: RecordId> FromRequestParts<S> for PathId<Id> {
         raw.parse::<u64>()
             .ok()
             .filter(|id| *id > 0)
-            .map(|id| PathId(Id::from_number(id)))
+            .map(|id| PathId(Id::from(id)))
             .ok_or_else(|| ApiError::NotFound(format!("No resource has id {raw:?}")))
     }
 }
