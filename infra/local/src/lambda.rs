@@ -504,10 +504,6 @@ fn function_error(answer: &Value) -> Option<(String, String)> {
     Some((error_type.to_owned(), message.to_owned()))
 }
 
-/// A port nothing listens on, for an emulator to bind. The system names a free one, but the
-/// emulator binds it only later, and meanwhile the system may name the same port again: environments
-/// starting together (the runner's warm-up starts one of every function at once) would share
-/// it. So a port is handed out once per process, never twice.
 /// Whether something accepts connections on `port` (the emulator's, once it has bound it).
 async fn listens(port: u16) -> bool {
     tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -515,6 +511,10 @@ async fn listens(port: u16) -> bool {
         .is_ok()
 }
 
+/// A port nothing listens on, for an emulator to bind. The system names a free one, but the
+/// emulator binds it only later, and meanwhile the system may name the same port again: environments
+/// starting together (the runner's warm-up starts one of every function at once) would share
+/// it. So a port is handed out once per process, never twice.
 fn free_port() -> std::io::Result<u16> {
     static HANDED_OUT: Mutex<std::collections::BTreeSet<u16>> =
         Mutex::new(std::collections::BTreeSet::new());
