@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, InboxMarker, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::user::UserCreated;
 
@@ -53,8 +53,10 @@ impl EventConsumer for RegistrationProjection {
             .record_registration(
                 created.user.user_id,
                 event.occurred_at,
-                CONSUMER,
-                event.event_id,
+                InboxMarker {
+                    consumer: CONSUMER,
+                    event_id: event.event_id,
+                },
             )
             .await
             .map_err(|e| ConsumeError::Failed(e.to_string()))?;

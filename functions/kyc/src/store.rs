@@ -20,7 +20,6 @@ use finflow_shared::events::kyc::{DecidedBy, DocumentType, KycDecision};
 use finflow_shared::outbox::outbox_witness;
 use finflow_shared::transaction::{Failure, TransactError, transact};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::domain::{
     Applicant, Country, Document, KycState, RiskAssessment, RiskFactor, Submission,
@@ -70,14 +69,13 @@ pub trait KycStore: Send + Sync {
         submission: &Submission,
         event: &EventEnvelope,
     ) -> Result<(), WriteError>;
-    /// Records when `user_id` registered, with the consumer's inbox marker for `event_id`,
-    /// atomically.
+    /// Records when `user_id` registered, with the consumer's inbox marker for the event that
+    /// said so, atomically.
     async fn record_registration(
         &self,
         user_id: UserId,
         registered_at: OffsetDateTime,
-        consumer: &'static str,
-        event_id: Uuid,
+        inbox: InboxMarker,
     ) -> Result<RegistrationOutcome, StoreError>;
 }
 
@@ -362,10 +360,9 @@ impl KycStore for DynamoKycStore {
         &self,
         user_id: UserId,
         registered_at: OffsetDateTime,
-        consumer: &'static str,
-        event_id: Uuid,
+        inbox: InboxMarker,
     ) -> Result<RegistrationOutcome, StoreError> {
-        let claim = || inbox_claim(&self.inbox_table, InboxMarker { consumer, event_id });
+        let claim = || inbox_claim(&self.inbox_table, inbox);
         let registration = Item::from([
             ("pk".into(), text(format!("USER#{user_id}"))),
             ("sk".into(), text("REGISTRATION")),

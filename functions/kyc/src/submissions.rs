@@ -165,11 +165,11 @@ mod tests {
     use std::sync::Mutex;
 
     use async_trait::async_trait;
+    use finflow_shared::consumer::InboxMarker;
     use finflow_shared::dynamo::StoreError;
     use finflow_shared::events::kyc::{DecidedBy, KycDecision, KycDecisionRecorded};
     use finflow_shared::jwt::{Claims, Role};
     use finflow_shared::trace::TraceId;
-    use uuid::Uuid;
 
     use super::*;
     use crate::domain::KycState;
@@ -255,8 +255,7 @@ mod tests {
             &self,
             _: UserId,
             _: OffsetDateTime,
-            _: &'static str,
-            _: Uuid,
+            _: InboxMarker,
         ) -> Result<RegistrationOutcome, StoreError> {
             unreachable!("not used by the use cases")
         }

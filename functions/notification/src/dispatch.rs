@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use finflow_shared::UserId;
-use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, Outcome};
+use finflow_shared::consumer::{BusMessage, ConsumeError, EventConsumer, InboxMarker, Outcome};
 use finflow_shared::contracts::{EventRead, Field};
 use finflow_shared::events::EventEnvelope;
 use finflow_shared::events::aml::AmlCaseResolved;
@@ -224,7 +224,13 @@ impl Dispatcher {
         }
         match self
             .store
-            .record(CONSUMER, event.event_id, &records)
+            .record(
+                InboxMarker {
+                    consumer: CONSUMER,
+                    event_id: event.event_id,
+                },
+                &records,
+            )
             .await
             .map_err(ConsumeError::failed)?
         {

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use finflow_shared::UserId;
+use finflow_shared::consumer::InboxMarker;
 use finflow_shared::dynamo::{BadCursor, ListError, StoreError};
 use uuid::Uuid;
 
@@ -64,15 +65,14 @@ impl NotificationStore for MemoryStore {
 
     async fn record(
         &self,
-        consumer: &'static str,
-        event_id: Uuid,
+        inbox: InboxMarker,
         records: &[Record],
     ) -> Result<RecordOutcome, StoreError> {
         if !self
             .inbox
             .lock()
             .unwrap()
-            .insert((consumer.to_owned(), event_id))
+            .insert((inbox.consumer.to_owned(), inbox.event_id))
         {
             return Ok(RecordOutcome::AlreadyRecorded);
         }

@@ -61,11 +61,10 @@ pub trait NotificationStore: Send + Sync {
         event_id: Uuid,
         channel: Channel,
     ) -> Result<bool, StoreError>;
-    /// Records an event's notifications and `consumer`'s inbox marker for it, atomically.
+    /// Records an event's notifications and the consumer's inbox marker for it, atomically.
     async fn record(
         &self,
-        consumer: &'static str,
-        event_id: Uuid,
+        inbox: InboxMarker,
         records: &[Record],
     ) -> Result<RecordOutcome, StoreError>;
     /// A page of the user's notifications, newest first.
@@ -264,11 +263,10 @@ impl NotificationStore for DynamoNotificationStore {
 
     async fn record(
         &self,
-        consumer: &'static str,
-        event_id: Uuid,
+        inbox: InboxMarker,
         records: &[Record],
     ) -> Result<RecordOutcome, StoreError> {
-        let inbox = inbox_claim(&self.inbox_table, InboxMarker { consumer, event_id });
+        let inbox = inbox_claim(&self.inbox_table, inbox);
         let items = records.iter().map(|record| {
             let put = Put::builder()
                 .table_name(&self.table)
