@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use aws_config::SdkConfig;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use axum::Router;
@@ -22,27 +23,32 @@ use crate::outbox::{OutboxRelay, OutboxSweeper};
 use crate::telemetry::Metrics;
 
 /// Builds one HTTP function's routes (relative to `/api`) from its configuration.
-pub type BuildRoutes = fn(&aws_config::SdkConfig, &Env) -> Result<Router, ConfigError>;
+pub type BuildRoutes = fn(&SdkConfig, &Env) -> Result<Router, ConfigError>;
 
 /// Builds one consumer function's consumer from its configuration.
-pub type BuildConsumer =
-    fn(&aws_config::SdkConfig, &Env) -> Result<Arc<dyn EventConsumer>, ConfigError>;
+pub type BuildConsumer = fn(&SdkConfig, &Env) -> Result<Arc<dyn EventConsumer>, ConfigError>;
 
-/// The `main` of `service`'s HTTP function that `build` builds: telemetry, the SDK's
-/// configuration and the secrets once per cold start, then the app behind API Gateway.
-pub async fn serve_http(service: &'static str, build: BuildRoutes) -> Result<(), Error> {
+/// What a function of `service` sets up once per cold start, before it builds its handler:
+/// telemetry, the SDK's configuration, and the process environment with its secrets read.
+pub async fn start(service: &'static str) -> Result<(Metrics, SdkConfig, Env), Error> {
     let metrics = crate::telemetry::init(service);
     let sdk = aws_sdk_config().await;
-    let routes = build(&sdk, &Env::process().with_secrets(&sdk).await?)?;
+    let env = Env::process().with_secrets(&sdk).await?;
+    Ok((metrics, sdk, env))
+}
+
+/// The `main` of `service`'s HTTP function that `build` builds: [`start`], then the app
+/// behind API Gateway.
+pub async fn serve_http(service: &'static str, build: BuildRoutes) -> Result<(), Error> {
+    let (metrics, sdk, env) = start(service).await?;
+    let routes = build(&sdk, &env)?;
     run_http(metrics, crate::http::into_app(service, routes)).await
 }
 
 /// The `main` of `service`'s consumer function that `build` builds.
 pub async fn serve_consumer(service: &'static str, build: BuildConsumer) -> Result<(), Error> {
-    let metrics = crate::telemetry::init(service);
-    let sdk = aws_sdk_config().await;
-    let consumer = build(&sdk, &Env::process().with_secrets(&sdk).await?)?;
-    run_consumer(metrics, consumer).await
+    let (metrics, sdk, env) = start(service).await?;
+    run_consumer(metrics, build(&sdk, &env)?).await
 }
 
 /// Serves an HTTP app behind API Gateway.

@@ -2,13 +2,10 @@
 
 use std::sync::Arc;
 
-use finflow_shared::config::{Env, aws_sdk_config};
+use finflow_auth::entry_points::{SERVICE, authorizer};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let metrics = finflow_shared::telemetry::init(finflow_auth::entry_points::SERVICE);
-    let sdk = aws_sdk_config().await;
-    let authorizer =
-        finflow_auth::entry_points::authorizer(&sdk, &Env::process().with_secrets(&sdk).await?)?;
-    Arc::new(authorizer).serve(metrics).await
+    let (metrics, sdk, env) = finflow_shared::runtime::start(SERVICE).await?;
+    Arc::new(authorizer(&sdk, &env)?).serve(metrics).await
 }
